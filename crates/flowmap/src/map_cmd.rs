@@ -1,0 +1,345 @@
+//! `flowmap map …`: check, analyse, render and compare map files.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use flowmap_core::map::{
+    self, Analysis, AnalysisOptions, Format, Map, MapDiff, StepChange, format_hours,
+};
+
+#[derive(Subcommand)]
+pub enum MapCommand {
+    /// Check map files and report every problem as FILE:LINE:COL.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Compute a map's lead time, flow efficiency, rework, queues and bottleneck.
+    Analyze(AnalyzeArgs),
+    /// Draw a map as SVG, a self-contained HTML report, or a Mermaid flowchart.
+    Render {
+        file: PathBuf,
+        /// Output file; its extension (.svg, .html or .mmd) picks the format.
+        #[arg(short, long)]
+        output: PathBuf,
+        #[command(flatten)]
+        simulation: SimulationArgs,
+    },
+    /// Compare two maps of a stream (current vs future, or two dates).
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Args)]
+pub struct AnalyzeArgs {
+    file: PathBuf,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
+    #[command(flatten)]
+    simulation: SimulationArgs,
+}
+
+/// The simulation's settings, used when a map has ranges.
+#[derive(Args)]
+pub struct SimulationArgs {
+    /// Monte Carlo runs when the map has ranges.
+    #[arg(long, default_value_t = AnalysisOptions::default().runs, value_parser = clap::value_parser!(u32).range(1..))]
+    runs: u32,
+    /// Seed of the simulation; the same seed gives the same result.
+    #[arg(long, default_value_t = AnalysisOptions::default().seed)]
+    seed: u64,
+}
+
+impl SimulationArgs {
+    fn options(&self) -> AnalysisOptions {
+        AnalysisOptions {
+            runs: self.runs,
+            seed: self.seed,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+pub fn run(command: MapCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        MapCommand::Check { files } => check(&files),
+        MapCommand::Analyze(args) => {
+            let map = load(&args.file)?;
+            let analysis = map::analyze(&map, &args.simulation.options());
+            match args.format {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&analysis)?),
+                OutputFormat::Text => print!("{}", analysis_text(&map, &analysis)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MapCommand::Render {
+            file,
+            output,
+            simulation,
+        } => {
+            let map = load(&file)?;
+            let analysis = map::analyze(&map, &simulation.options());
+            let extension = output
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase);
+            let rendered = match extension.as_deref() {
+                Some("svg") => flowmap_render::map_svg(&map, &analysis),
+                Some("html" | "htm") => flowmap_render::html_report(&map, &analysis),
+                Some("mmd") => flowmap_render::mermaid(&map),
+                _ => bail!(
+                    "{}: cannot tell the output format: name the file .svg, .html or .mmd",
+                    output.display()
+                ),
+            };
+            std::fs::write(&output, rendered)
+                .with_context(|| format!("{}: cannot write", output.display()))?;
+            eprintln!("wrote {}", output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        MapCommand::Diff { old, new, format } => {
+            let options = AnalysisOptions::default();
+            let (old_map, new_map) = (load(&old)?, load(&new)?);
+            let (a, b) = (
+                map::analyze(&old_map, &options),
+                map::analyze(&new_map, &options),
+            );
+            let diff = map::diff((&old_map, &a), (&new_map, &b));
+            match format {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&diff)?),
+                OutputFormat::Text => print!("{}", diff_text(&diff)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn check(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut failed = 0;
+    for file in files {
+        match load(file) {
+            Ok(map) => println!("{}: ok ({} steps)", file.display(), map.steps.len()),
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!("{failed} of {} files failed the check", files.len());
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads and checks a map file, printing its warnings; the error names every problem.
+fn load(path: &Path) -> anyhow::Result<Map> {
+    let name = path.display().to_string();
+    let format = Format::from_path(&name).with_context(|| {
+        format!("{name}: cannot tell the map format: name the file .yaml, .yml, .toml or .json")
+    })?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("{name}: cannot read"))?;
+    match map::parse_map(&text, format) {
+        Ok(parsed) => {
+            for warning in &parsed.warnings {
+                eprintln!("{}", warning.display(&name));
+            }
+            Ok(parsed.map)
+        }
+        Err(errors) => {
+            for error in &errors {
+                eprintln!("{}", error.display(&name));
+            }
+            let count = errors.len();
+            bail!(
+                "{name} is not a valid map ({count} problem{})",
+                if count == 1 { "" } else { "s" }
+            )
+        }
+    }
+}
+
+fn hours(h: f64) -> String {
+    format!("{} ({h:.1} h)", format_hours(h))
+}
+
+fn percent(fraction: f64) -> String {
+    format!("{:.1}%", fraction * 100.0)
+}
+
+fn analysis_text(map: &Map, analysis: &Analysis) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({} stream, {} state; unit: {})\n",
+        analysis.name,
+        json_name(&analysis.stream),
+        json_name(&map.state),
+        map.unit
+    );
+    let _ = writeln!(
+        out,
+        "  {:<16} {:>12} {:>12} {:>12} {:>7} {:>7}  {}",
+        "step", "wait", "process", "lead time", "%C&A", "passes", ""
+    );
+    for (step, numbers) in map.steps.iter().zip(&analysis.steps) {
+        let mut marks = Vec::new();
+        if numbers.on_critical_path {
+            marks.push("critical");
+        }
+        if step.id == analysis.bottleneck {
+            marks.push("BOTTLENECK");
+        }
+        if step.drill_down.is_some() {
+            marks.push("drill-down");
+        }
+        let _ = writeln!(
+            out,
+            "  {:<16} {:>12} {:>12} {:>12} {:>7} {:>7.2}  {}",
+            step.id,
+            step.wait.to_string(),
+            step.process.to_string(),
+            format_hours(numbers.lead_time_hours),
+            percent(numbers.ca),
+            numbers.expected_passes,
+            marks.join(", ")
+        );
+    }
+    let _ = writeln!(out);
+    let rows = [
+        ("Lead time", hours(analysis.lead_time_hours)),
+        ("Process time", hours(analysis.process_time_hours)),
+        ("Wait time", hours(analysis.wait_time_hours)),
+        ("Activity ratio", percent(analysis.activity_ratio)),
+        ("Rolled %C&A", percent(analysis.rolled_ca)),
+        ("Handoffs", analysis.handoffs.to_string()),
+        ("Bottleneck", analysis.bottleneck.clone()),
+        ("Longest step", analysis.longest_step.clone()),
+        (
+            "With rework",
+            hours(analysis.expected_lead_time_hours) + " expected lead time",
+        ),
+        ("Critical path", analysis.critical_path.join(" → ")),
+    ];
+    for (label, value) in rows {
+        let _ = writeln!(out, "{label:<15} {value}");
+    }
+    if let Some(sim) = &analysis.simulation {
+        let _ = writeln!(
+            out,
+            "Simulation      p50 {}  p85 {}  p95 {}  ({} runs, seed {})",
+            format_hours(sim.p50_hours),
+            format_hours(sim.p85_hours),
+            format_hours(sim.p95_hours),
+            sim.runs,
+            sim.seed
+        );
+    }
+    if analysis.steps.iter().any(|s| s.queue_waiting.is_some()) {
+        let _ = writeln!(out, "\nQueues (Little's law, {}):", arrivals_text(map));
+        for s in &analysis.steps {
+            if let (Some(waiting), Some(in_process)) = (s.queue_waiting, s.queue_in_process) {
+                let _ = writeln!(
+                    out,
+                    "  {:<16} {waiting:>8.1} waiting {in_process:>8.1} in process",
+                    s.id
+                );
+            }
+        }
+    }
+    out
+}
+
+/// A unit enum's name as it appears in the map file and the JSON output.
+fn json_name(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A number from a diff, in the unit its name says.
+fn metric_value(metric: &str, value: f64) -> String {
+    if metric.ends_with("_hours") {
+        format_hours(value)
+    } else if matches!(metric, "ca" | "activity_ratio" | "rolled_ca") {
+        percent(value)
+    } else if value.fract() == 0.0 {
+        format!("{value}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+fn arrivals_text(map: &Map) -> String {
+    map.arrivals.map_or_else(String::new, |a| {
+        format!("{} {}s per {:?}", a.count, map.unit, a.period).to_lowercase()
+    })
+}
+
+fn diff_text(diff: &MapDiff) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} → {}\n", diff.old_name, diff.new_name);
+    for m in &diff.metrics {
+        let delta = if m.delta.abs() < 1e-12 {
+            "unchanged".to_string()
+        } else if m.metric.ends_with("_hours") {
+            let sign = if m.delta < 0.0 { "-" } else { "+" };
+            format!("{sign}{}", format_hours(m.delta.abs()))
+        } else {
+            format!("{:+.3}", m.delta)
+        };
+        let _ = writeln!(
+            out,
+            "  {:<26} {:>14} → {:>14}  ({delta})",
+            m.metric,
+            metric_value(m.metric, m.old),
+            metric_value(m.metric, m.new),
+        );
+    }
+    if let Some((old, new)) = &diff.bottleneck_moved {
+        let _ = writeln!(out, "\n  bottleneck moved: {old} → {new}");
+    }
+    if !diff.steps.is_empty() {
+        let _ = writeln!(out, "\nSteps:");
+    }
+    for change in &diff.steps {
+        let _ = match change {
+            StepChange::Added {
+                id,
+                lead_time_hours,
+            } => writeln!(out, "  + {id} ({})", format_hours(*lead_time_hours)),
+            StepChange::Removed {
+                id,
+                lead_time_hours,
+            } => writeln!(out, "  - {id} ({})", format_hours(*lead_time_hours)),
+            StepChange::Changed { id, fields } => writeln!(
+                out,
+                "  ~ {id}: {}",
+                fields
+                    .iter()
+                    .map(|f| format!(
+                        "{} {} → {}",
+                        f.metric,
+                        metric_value(f.metric, f.old),
+                        metric_value(f.metric, f.new)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+    }
+    out
+}
