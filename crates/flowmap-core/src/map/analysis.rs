@@ -262,11 +262,12 @@ pub(crate) fn expected_passes(map: &Map) -> Vec<f64> {
         for value in &mut a[col][col..] {
             *value /= divisor;
         }
-        for row in 0..n {
-            if row != col && a[row][col] != 0.0 {
-                let factor = a[row][col];
-                for k in col..=n {
-                    a[row][k] -= factor * a[col][k];
+        let pivot_row = a[col].clone();
+        for (row, values) in a.iter_mut().enumerate() {
+            let factor = values[col];
+            if row != col && factor != 0.0 {
+                for (value, pivot_value) in values[col..].iter_mut().zip(&pivot_row[col..]) {
+                    *value -= factor * pivot_value;
                 }
             }
         }

@@ -136,7 +136,8 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
 
 /// Formats hours the way people write them in a map: `30m`, `4h`, `1d 4h`, `2w 1d`.
 ///
-/// Values are rounded to the minute; parts that are zero are left out. Zero is `0`.
+/// Values are rounded to the minute (to the second below one minute); parts that are
+/// zero are left out. Zero is `0`.
 ///
 /// ```
 /// use flowmap_core::map::format_hours;
@@ -148,14 +149,16 @@ pub fn format_hours(hours: f64) -> String {
     if !hours.is_finite() {
         return "∞".into();
     }
-    let total_minutes = (hours.abs() * 60.0).round() as u64;
-    if total_minutes == 0 {
-        return if hours > 0.0 && hours * 3600.0 >= 0.5 {
-            format!("{}s", (hours * 3600.0).round())
-        } else {
+    let seconds = (hours.abs() * 3600.0).round() as u64;
+    if seconds < 60 {
+        let sign = if hours < 0.0 && seconds > 0 { "-" } else { "" };
+        return if seconds == 0 {
             "0".into()
+        } else {
+            format!("{sign}{seconds}s")
         };
     }
+    let total_minutes = (hours.abs() * 60.0).round() as u64;
     let parts = [
         (total_minutes / (7 * 24 * 60), "w"),
         (total_minutes / (24 * 60) % 7, "d"),

@@ -231,8 +231,11 @@ impl Flavor for Toml {
 enum Tree<F: Flavor> {
     Leaf(Value),
     Seq(Vec<F::Spanned<Tree<F>>>),
-    Map(Vec<(F::Spanned<KeyText>, F::Spanned<Tree<F>>)>),
+    Map(Vec<Entry<F>>),
 }
+
+/// A mapping entry: the key and the value, each with its location.
+type Entry<F> = (<F as Flavor>::Spanned<KeyText>, <F as Flavor>::Spanned<Tree<F>>);
 
 impl<F: Flavor> Tree<F> {
     fn into_node(self, pos: Pos, context: &F::Context) -> Node {

@@ -647,7 +647,7 @@ impl Checker {
         };
         match fraction {
             Ok(f) if f > 0.0 && f <= 1.0 => Some(f),
-            Ok(f) if f == 0.0 => {
+            Ok(0.0) => {
                 self.error(
                     node.pos,
                     "`ca` is 0%: every item is sent back, so rework here can never finish",

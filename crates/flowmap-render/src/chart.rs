@@ -1,0 +1,581 @@
+//! Small SVG charts for the dashboard: a series over time as bars or a line
+//! ([`series_chart`]), a [`sparkline`], and a [`histogram`] with marker lines.
+//!
+//! The charts draw numbers; they never compute metrics. A missing value (`None`) means
+//! "no data for that period" and is drawn as a gap, never as zero. Like the map, each chart
+//! is a standalone `<svg>` with a `viewBox` and `width="100%"`, presentation attributes
+//! only and no ids, so several can sit inline on one page. Elements carry classes
+//! (`bar`, `point`, `bin`, `marker`, `no-data`) for pages that want to style them.
+//!
+//! ```
+//! use flowmap_render::chart::{series_chart, ChartOptions, Point, SeriesStyle};
+//!
+//! let weeks = [
+//!     Point::new("W1", Some(3.0)),
+//!     Point::new("W2", None),
+//!     Point::new("W3", Some(5.0)),
+//! ];
+//! let options = ChartOptions { title: "Deployments per week".into(), ..ChartOptions::default() };
+//! let svg = series_chart(&weeks, SeriesStyle::Bars, &options);
+//! assert_eq!(svg.matches("class=\"bar\"").count(), 2); // the missing week is a gap
+//! ```
+
+use crate::palette::{INK, MUTED, RED};
+use crate::svg::{FONT, HALO};
+use crate::text::{escape, num, text_width};
+
+const SERIES_COLOR: &str = "#2563eb";
+const GRID: &str = "#e2e8f0";
+const MARKER_COLORS: [&str; 3] = [RED, "#7c3aed", "#047857"];
+
+/// One labelled value of a series, such as one week's count.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    /// Shown under the chart, e.g. `2026-W09`.
+    pub label: String,
+    /// `None` when there is no data for this label; drawn as a gap. Non-finite values
+    /// are treated the same way.
+    pub value: Option<f64>,
+}
+
+impl Point {
+    /// A point with this label and value.
+    pub fn new(label: impl Into<String>, value: Option<f64>) -> Self {
+        Point {
+            label: label.into(),
+            value,
+        }
+    }
+}
+
+/// How [`series_chart`] draws its points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeriesStyle {
+    /// One bar per point, from zero: for counts per period.
+    Bars,
+    /// Points joined by a line, broken where values are missing: for levels such as a
+    /// median lead time.
+    Line,
+}
+
+/// Size and words of a chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChartOptions {
+    /// Width of the `viewBox`; the chart scales to its container.
+    pub width: f64,
+    /// Height of the `viewBox`.
+    pub height: f64,
+    /// Drawn above the plot and used as the SVG's accessible name.
+    pub title: String,
+    /// The unit of the values, shown above the value axis (e.g. `hours`); may be empty.
+    pub unit: String,
+}
+
+impl Default for ChartOptions {
+    /// 640 × 240, no title, no unit.
+    fn default() -> Self {
+        ChartOptions {
+            width: 640.0,
+            height: 240.0,
+            title: String::new(),
+            unit: String::new(),
+        }
+    }
+}
+
+/// A vertical line across a [`histogram`] at a value, e.g. the median.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Marker {
+    /// Written at the top of the line, e.g. `median 18h`.
+    pub label: String,
+    /// Where the line is drawn, in the histogram's units.
+    pub value: f64,
+}
+
+/// The plot area inside a chart's frame.
+#[derive(Clone, Copy, Debug)]
+struct Plot {
+    left: f64,
+    top: f64,
+    width: f64,
+    height: f64,
+}
+
+impl Plot {
+    fn new(options: &ChartOptions) -> Self {
+        let top = if options.title.is_empty() && options.unit.is_empty() {
+            12.0
+        } else {
+            44.0
+        };
+        let left = 52.0;
+        Plot {
+            left,
+            top,
+            width: (options.width - left - 16.0).max(1.0),
+            height: (options.height - top - 34.0).max(1.0),
+        }
+    }
+
+    fn bottom(&self) -> f64 {
+        self.top + self.height
+    }
+}
+
+/// A value axis from `low` to `high` with evenly spaced round ticks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Axis {
+    low: f64,
+    high: f64,
+    step: f64,
+}
+
+impl Axis {
+    /// The smallest axis with round ticks (1, 2, 2.5 or 5 × 10ⁿ, about four of them) that
+    /// holds `min`, `max` and zero.
+    fn covering(min: f64, max: f64) -> Self {
+        let (min, max) = (min.min(0.0), max.max(0.0));
+        if max - min <= 0.0 {
+            return Axis {
+                low: 0.0,
+                high: 1.0,
+                step: 0.25,
+            };
+        }
+        let rough = (max - min) / 4.0;
+        let magnitude = 10f64.powf(rough.log10().floor());
+        let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+            .into_iter()
+            .map(|m| m * magnitude)
+            .find(|&s| s >= rough)
+            .unwrap_or(10.0 * magnitude);
+        Axis {
+            low: (min / step).floor() * step,
+            high: (max / step).ceil() * step,
+            step,
+        }
+    }
+
+    fn ticks(&self) -> Vec<f64> {
+        let count = ((self.high - self.low) / self.step).round() as usize;
+        (0..=count)
+            .map(|k| self.low + k as f64 * self.step)
+            .collect()
+    }
+
+    /// The y coordinate of `value` in `plot`.
+    fn y(&self, plot: &Plot, value: f64) -> f64 {
+        plot.bottom() - (value - self.low) / (self.high - self.low) * plot.height
+    }
+}
+
+/// Draws a series of labelled values, such as deployments per week, as bars or a line.
+///
+/// The value axis starts at zero (or below, for negative values) and ends at a round
+/// number; bars are drawn from zero, so their heights are proportional to their values.
+/// A `None` (or non-finite) value is a gap: no bar, and a break in the line. A series
+/// with no values at all shows "No data". Labels are thinned out when they would
+/// overlap; every bar and point has a tooltip with its label and value.
+///
+/// ```
+/// use flowmap_render::chart::{series_chart, ChartOptions, Point, SeriesStyle};
+///
+/// let points = [Point::new("W1", Some(2.0)), Point::new("W2", None), Point::new("W3", Some(4.0))];
+/// let svg = series_chart(&points, SeriesStyle::Line, &ChartOptions::default());
+/// assert_eq!(svg.matches("class=\"point\"").count(), 2);
+/// ```
+pub fn series_chart(points: &[Point], style: SeriesStyle, options: &ChartOptions) -> String {
+    let mut out = open_svg(options);
+    let plot = Plot::new(options);
+    let values: Vec<Option<f64>> = points
+        .iter()
+        .map(|p| p.value.filter(|v| v.is_finite()))
+        .collect();
+    let known: Vec<f64> = values.iter().flatten().copied().collect();
+    if known.is_empty() {
+        no_data(&mut out, options);
+        out.push_str("</svg>\n");
+        return out;
+    }
+    let min = known.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = known.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let axis = Axis::covering(min, max);
+    value_axis(&mut out, &plot, &axis);
+
+    let slot = plot.width / points.len() as f64;
+    let center = |i: usize| plot.left + (i as f64 + 0.5) * slot;
+    let zero = axis.y(&plot, 0.0);
+    match style {
+        SeriesStyle::Bars => {
+            let bar = (slot * 0.7).max(1.0);
+            for (i, (point, value)) in points.iter().zip(&values).enumerate() {
+                let Some(v) = *value else { continue };
+                let y = axis.y(&plot, v);
+                out.push_str(&format!(
+                    "<rect class=\"bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{SERIES_COLOR}\" rx=\"2\"><title>{}</title></rect>\n",
+                    num2(center(i) - bar / 2.0),
+                    num2(y.min(zero)),
+                    num2(bar),
+                    num2((zero - y).abs()),
+                    escape(&format!("{}: {}", point.label, tick_label(v)))
+                ));
+            }
+        }
+        SeriesStyle::Line => {
+            let mut d = String::new();
+            let mut pen_down = false;
+            for (i, value) in values.iter().enumerate() {
+                match value {
+                    Some(v) => {
+                        d.push_str(&format!(
+                            "{}{} {} ",
+                            if pen_down { "L" } else { "M" },
+                            num2(center(i)),
+                            num2(axis.y(&plot, *v))
+                        ));
+                        pen_down = true;
+                    }
+                    None => pen_down = false,
+                }
+            }
+            out.push_str(&format!(
+                "<path class=\"line\" d=\"{}\" fill=\"none\" stroke=\"{SERIES_COLOR}\" stroke-width=\"2.5\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>\n",
+                d.trim_end()
+            ));
+            for (i, (point, value)) in points.iter().zip(&values).enumerate() {
+                let Some(v) = *value else { continue };
+                out.push_str(&format!(
+                    "<circle class=\"point\" cx=\"{}\" cy=\"{}\" r=\"3.5\" fill=\"#ffffff\" stroke=\"{SERIES_COLOR}\" stroke-width=\"2\"><title>{}</title></circle>\n",
+                    num2(center(i)),
+                    num2(axis.y(&plot, v)),
+                    escape(&format!("{}: {}", point.label, tick_label(v)))
+                ));
+            }
+        }
+    }
+    category_labels(&mut out, &plot, points);
+    out.push_str("</svg>\n");
+    out
+}
+
+/// Draws a small trend line without axes, to sit next to a number: the line spans the
+/// values' own range (not from zero), breaks where values are missing, and ends in a dot
+/// on the last known value.
+///
+/// With no known values it shows a faint "no data".
+///
+/// ```
+/// use flowmap_render::chart::sparkline;
+///
+/// let svg = sparkline(&[Some(3.0), Some(5.0), None, Some(4.0)], 120.0, 32.0);
+/// let path = svg.split(" d=\"").nth(1).unwrap().split('"').next().unwrap();
+/// assert_eq!(path.matches('M').count(), 2); // the gap starts a new stroke
+/// assert!(svg.contains("class=\"last\""));
+/// ```
+pub fn sparkline(values: &[Option<f64>], width: f64, height: f64) -> String {
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" width=\"100%\" role=\"img\" font-family=\"{FONT}\" class=\"flowmap-sparkline\">\n",
+        num(width),
+        num(height)
+    );
+    let values: Vec<Option<f64>> = values.iter().map(|v| v.filter(|v| v.is_finite())).collect();
+    let known: Vec<f64> = values.iter().flatten().copied().collect();
+    if known.is_empty() {
+        out.push_str(&format!(
+            "<title>No data</title>\n<text class=\"no-data\" x=\"{}\" y=\"{}\" font-size=\"{}\" fill=\"{MUTED}\" text-anchor=\"middle\">no data</text>\n</svg>\n",
+            num(width / 2.0),
+            num(height / 2.0 + 4.0),
+            num((height * 0.4).clamp(8.0, 12.0))
+        ));
+        return out;
+    }
+    out.push_str("<title>Trend</title>\n");
+    let min = known.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = known.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let pad = 3.0;
+    let x = |i: usize| {
+        if values.len() == 1 {
+            width / 2.0
+        } else {
+            pad + i as f64 * (width - 2.0 * pad) / (values.len() - 1) as f64
+        }
+    };
+    let y = |v: f64| {
+        if max > min {
+            height - pad - (v - min) / (max - min) * (height - 2.0 * pad)
+        } else {
+            height / 2.0
+        }
+    };
+    let mut d = String::new();
+    let mut pen_down = false;
+    for (i, value) in values.iter().enumerate() {
+        match value {
+            Some(v) => {
+                d.push_str(&format!(
+                    "{}{} {} ",
+                    if pen_down { "L" } else { "M" },
+                    num2(x(i)),
+                    num2(y(*v))
+                ));
+                pen_down = true;
+            }
+            None => pen_down = false,
+        }
+    }
+    out.push_str(&format!(
+        "<path class=\"line\" d=\"{}\" fill=\"none\" stroke=\"{SERIES_COLOR}\" stroke-width=\"1.75\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>\n",
+        d.trim_end()
+    ));
+    if let Some((i, v)) = values
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(i, v)| v.map(|v| (i, v)))
+    {
+        out.push_str(&format!(
+            "<circle class=\"last\" cx=\"{}\" cy=\"{}\" r=\"2.5\" fill=\"{SERIES_COLOR}\"/>\n",
+            num2(x(i)),
+            num2(y(v))
+        ));
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// Draws the distribution of `values` as a histogram of `bins` equal-width bins over their
+/// range, with a dashed vertical line and label for each marker (say the median and the
+/// 90th percentile, computed by the caller).
+///
+/// Bar heights are proportional to the number of values in each bin; the last bin
+/// includes the maximum. When all values are equal there is one bin. Non-finite values
+/// are left out; with none left the chart shows "No data". `bins` is clamped to 1..=200.
+///
+/// ```
+/// use flowmap_render::chart::{histogram, ChartOptions, Marker};
+///
+/// let hours = [1.0, 2.0, 2.5, 3.0, 9.0];
+/// let median = Marker { label: "median 2.5h".into(), value: 2.5 };
+/// let svg = histogram(&hours, 4, &[median], &ChartOptions::default());
+/// assert_eq!(svg.matches("class=\"bin\"").count(), 4);
+/// assert!(svg.contains("median 2.5h"));
+/// ```
+pub fn histogram(
+    values: &[f64],
+    bins: usize,
+    markers: &[Marker],
+    options: &ChartOptions,
+) -> String {
+    let mut out = open_svg(options);
+    let plot = Plot::new(options);
+    let known: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if known.is_empty() {
+        no_data(&mut out, options);
+        out.push_str("</svg>\n");
+        return out;
+    }
+    let min = known.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = known.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (bins, low, high) = if max > min {
+        (bins.clamp(1, 200), min, max)
+    } else {
+        (1, min - 0.5, max + 0.5)
+    };
+    let width = (high - low) / bins as f64;
+    let mut counts = vec![0usize; bins];
+    for v in &known {
+        let k = (((v - low) / width).floor() as usize).min(bins - 1);
+        counts[k] += 1;
+    }
+    let axis = Axis::covering(0.0, counts.iter().copied().max().unwrap_or(0) as f64);
+    value_axis(&mut out, &plot, &axis);
+    let x = |v: f64| plot.left + (v - low) / (high - low) * plot.width;
+    for (k, &count) in counts.iter().enumerate() {
+        let (from, to) = (low + k as f64 * width, low + (k + 1) as f64 * width);
+        let y = axis.y(&plot, count as f64);
+        out.push_str(&format!(
+            "<rect class=\"bin\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{SERIES_COLOR}\" fill-opacity=\"0.85\" stroke=\"#ffffff\" stroke-width=\"1\"><title>{}</title></rect>\n",
+            num2(x(from)),
+            num2(y),
+            num2(x(to) - x(from)),
+            num2(plot.bottom() - y),
+            escape(&format!("{} – {}: {count}", tick_label(from), tick_label(to)))
+        ));
+    }
+    for (k, v) in [(0, low), (1, (low + high) / 2.0), (2, high)] {
+        let anchor = ["start", "middle", "end"][k];
+        out.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{MUTED}\" text-anchor=\"{anchor}\">{}</text>\n",
+            num2(x(v)),
+            num2(plot.bottom() + 16.0),
+            escape(&tick_label(v))
+        ));
+    }
+    for (k, marker) in markers.iter().enumerate() {
+        if !marker.value.is_finite() {
+            continue;
+        }
+        let color = MARKER_COLORS[k % MARKER_COLORS.len()];
+        let mx = x(marker.value.clamp(low, high));
+        // Labels stack downwards so two markers close together stay readable.
+        let label_y = plot.top + 12.0 + k as f64 * 14.0;
+        let anchor = if mx > plot.left + plot.width * 0.75 {
+            "end"
+        } else {
+            "start"
+        };
+        let dx = if anchor == "end" { -4.0 } else { 4.0 };
+        out.push_str(&format!(
+            "<g class=\"marker\"><path d=\"M{} {} V{}\" stroke=\"{color}\" stroke-width=\"2\" stroke-dasharray=\"5 3\"/><text x=\"{}\" y=\"{}\" font-size=\"11.5\" font-weight=\"700\" fill=\"{color}\" text-anchor=\"{anchor}\"{HALO}>{}</text></g>\n",
+            num2(mx),
+            num2(plot.top),
+            num2(plot.bottom()),
+            num2(mx + dx),
+            num2(label_y),
+            escape(&marker.label)
+        ));
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+fn open_svg(options: &ChartOptions) -> String {
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" width=\"100%\" role=\"img\" font-family=\"{FONT}\" class=\"flowmap-chart\">\n",
+        num(options.width),
+        num(options.height)
+    );
+    let name = if options.title.is_empty() {
+        "Chart"
+    } else {
+        &options.title
+    };
+    out.push_str(&format!("<title>{}</title>\n", escape(name)));
+    if !options.title.is_empty() {
+        out.push_str(&format!(
+            "<text x=\"12\" y=\"20\" font-size=\"14\" font-weight=\"700\" fill=\"{INK}\">{}</text>\n",
+            escape(&options.title)
+        ));
+    }
+    if !options.unit.is_empty() {
+        out.push_str(&format!(
+            "<text x=\"12\" y=\"36\" font-size=\"11\" fill=\"{MUTED}\">{}</text>\n",
+            escape(&options.unit)
+        ));
+    }
+    out
+}
+
+fn no_data(out: &mut String, options: &ChartOptions) {
+    let plot = Plot::new(options);
+    out.push_str(&format!(
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#f8fafc\" stroke=\"{GRID}\" rx=\"4\"/>\n\
+         <text class=\"no-data\" x=\"{}\" y=\"{}\" font-size=\"13\" fill=\"{MUTED}\" text-anchor=\"middle\">No data</text>\n",
+        num2(plot.left),
+        num2(plot.top),
+        num2(plot.width),
+        num2(plot.height),
+        num2(plot.left + plot.width / 2.0),
+        num2(plot.top + plot.height / 2.0 + 4.0)
+    ));
+}
+
+/// Grid lines and tick labels of the value axis.
+fn value_axis(out: &mut String, plot: &Plot, axis: &Axis) {
+    for tick in axis.ticks() {
+        let y = axis.y(plot, tick);
+        let color = if tick == 0.0 { MUTED } else { GRID };
+        out.push_str(&format!(
+            "<path d=\"M{} {} H{}\" stroke=\"{color}\" stroke-width=\"1\"/>\n<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{MUTED}\" text-anchor=\"end\">{}</text>\n",
+            num2(plot.left),
+            num2(y),
+            num2(plot.left + plot.width),
+            num2(plot.left - 6.0),
+            num2(y + 4.0),
+            escape(&tick_label(tick))
+        ));
+    }
+}
+
+/// The labels under the points, every n-th one when all would overlap.
+fn category_labels(out: &mut String, plot: &Plot, points: &[Point]) {
+    let slot = plot.width / points.len() as f64;
+    let widest = points
+        .iter()
+        .map(|p| text_width(&p.label, 11.0, false))
+        .fold(0.0, f64::max)
+        + 8.0;
+    let stride = ((widest / slot).ceil() as usize).max(1);
+    for (i, point) in points.iter().enumerate().step_by(stride) {
+        out.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{MUTED}\" text-anchor=\"middle\">{}</text>\n",
+            num2(plot.left + (i as f64 + 0.5) * slot),
+            num2(plot.bottom() + 16.0),
+            escape(&point.label)
+        ));
+    }
+}
+
+/// A coordinate with two decimals, trailing zeros dropped: chart geometry is finer than
+/// the map's, and tests compare bar heights exactly.
+fn num2(x: f64) -> String {
+    let rounded = (x * 100.0).round() / 100.0;
+    let text = format!("{rounded:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".into()
+    } else {
+        text.into()
+    }
+}
+
+/// A value for a tick or tooltip: up to two decimals, trailing zeros dropped.
+fn tick_label(value: f64) -> String {
+    num2(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_ends_on_round_numbers() {
+        assert_eq!(
+            Axis::covering(1.0, 4.0),
+            Axis {
+                low: 0.0,
+                high: 4.0,
+                step: 1.0
+            }
+        );
+        assert_eq!(
+            Axis::covering(0.0, 37.0),
+            Axis {
+                low: 0.0,
+                high: 40.0,
+                step: 10.0
+            }
+        );
+        assert_eq!(
+            Axis::covering(-3.0, 7.0),
+            Axis {
+                low: -5.0,
+                high: 7.5,
+                step: 2.5
+            }
+        );
+        assert_eq!(Axis::covering(0.0, 0.0).high, 1.0);
+        assert_eq!(
+            Axis::covering(0.0, 4.0).ticks(),
+            vec![0.0, 1.0, 2.0, 3.0, 4.0]
+        );
+    }
+
+    #[test]
+    fn coordinates_are_stable() {
+        assert_eq!(num2(12.0), "12");
+        assert_eq!(num2(12.346), "12.35");
+        assert_eq!(num2(0.1 + 0.2), "0.3");
+        assert_eq!(num2(-0.001), "0");
+    }
+}
