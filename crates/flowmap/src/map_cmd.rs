@@ -191,8 +191,8 @@ fn analysis_text(map: &Map, analysis: &Analysis) -> String {
     );
     let _ = writeln!(
         out,
-        "  {:<16} {:>12} {:>12} {:>12} {:>7} {:>7}  {}",
-        "step", "wait", "process", "lead time", "%C&A", "passes", ""
+        "  {:<16} {:>12} {:>12} {:>12} {:>7} {:>7}",
+        "step", "wait", "process", "lead time", "%C&A", "passes"
     );
     for (step, numbers) in map.steps.iter().zip(&analysis.steps) {
         let mut marks = Vec::new();

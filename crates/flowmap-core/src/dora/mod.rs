@@ -1,0 +1,155 @@
+//! DORA's five software delivery metrics, computed from delivery events and explained
+//! (SPEC §5).
+//!
+//! [`compute`] is a pure function: slices of [`Deployment`]s, [`Change`]s and
+//! [`Incident`]s plus [`DoraOptions`] in, a [`DoraReport`] out. It computes
+//!
+//! - **deployment frequency**: successful deployments finished in [since, until), per week,
+//!   deployment days per week, and the median deployment days of the complete ISO weeks;
+//! - **change lead time**: deployment `finished_at` − change `committed_at`, for the changes
+//!   whose deployment finished in the window (median and p90, hours);
+//! - **change fail rate**: failed deployments ÷ deployments, each failure with its reasons;
+//! - **failed deployment recovery time**: from the failed deployment to the last resolution
+//!   of its incidents, or to its fix (median and p90 of the recovered; the others are
+//!   counted and listed);
+//! - **deployment rework rate**: hotfix and rollback deployments ÷ deployments;
+//!
+//! with `dora-2023` [levels], DORA [Quick Check](quick_check) scores compared with the
+//! industry, a weekly series, plain-language notes about missing data, and on request the
+//! evidence for every number ([`Explain`]). `docs/metrics.md` documents every definition for
+//! users; the rules that decide edge cases are also stated on the modules that apply them.
+//!
+//! ```
+//! use flowmap_core::dora::{compute, DoraInput, DoraOptions};
+//! use flowmap_core::events::{Deployment, DeploymentKind, DeploymentStatus};
+//!
+//! let deploy = |id: &str, at: &str| Deployment {
+//!     id: id.into(),
+//!     service: "checkout".into(),
+//!     environment: "production".into(),
+//!     status: DeploymentStatus::Success,
+//!     started_at: None,
+//!     finished_at: at.parse().unwrap(),
+//!     commit: None,
+//!     changes: vec![],
+//!     kind: DeploymentKind::Normal,
+//!     fixes: None,
+//! };
+//! let deployments = [
+//!     deploy("d1", "2026-03-02T10:00:00Z"),
+//!     deploy("d2", "2026-03-02T15:00:00Z"),
+//!     deploy("d3", "2026-03-04T10:00:00Z"),
+//! ];
+//! let mut options = DoraOptions::new(
+//!     "2026-03-02T00:00:00Z".parse().unwrap(),
+//!     "2026-03-09T00:00:00Z".parse().unwrap(),
+//! );
+//! options.services = vec!["checkout".into()];
+//! let input = DoraInput { deployments: &deployments, changes: &[], incidents: &[] };
+//! let report = compute(&input, &options).unwrap();
+//! let frequency = &report.metrics.deployment_frequency;
+//! assert_eq!(frequency.deployments, 3);
+//! assert_eq!(frequency.deploy_days_per_week, 2.0);
+//! // No changes linked: lead time is unknown, not zero.
+//! assert_eq!(report.metrics.lead_time.median_hours, None);
+//! ```
+
+mod assemble;
+mod calendar;
+mod engine;
+mod failures;
+pub mod levels;
+mod linking;
+pub mod quick_check;
+mod report;
+mod scope;
+
+#[cfg(test)]
+mod tests;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::events::{Change, Deployment, Incident};
+
+pub use engine::compute;
+pub use levels::Level;
+pub use quick_check::{QuickCheck, QuickCheckBenchmark, QuickCheckOptions};
+pub use report::*;
+
+/// The environment a report looks at unless told otherwise.
+pub const DEFAULT_ENVIRONMENT: &str = "production";
+
+/// How long after a deployment an incident of its service is blamed on it, unless told
+/// otherwise.
+pub const DEFAULT_ATTRIBUTION_WINDOW: SignedDuration = SignedDuration::from_hours(24);
+
+/// The events to compute from, borrowed: a store's loaded data set, a test's fixtures.
+///
+/// Give it every event that can matter, not only those inside the window: deployments
+/// before `since` decide which deployment first shipped a change, deployments and incidents
+/// after `until` can mark a deployment in the window as failed or recovered, and changes
+/// committed long before the window can ship inside it. Events of other services and
+/// environments are ignored.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DoraInput<'a> {
+    pub deployments: &'a [Deployment],
+    pub changes: &'a [Change],
+    pub incidents: &'a [Incident],
+}
+
+/// What to compute: which services and environments, which window, which rules.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DoraOptions {
+    /// The services to report; empty = every service in the data. Exactly one gives a
+    /// single-service report; otherwise the report pools them and lists each.
+    pub services: Vec<String>,
+    /// The environment set; only successful deployments to these environments are
+    /// deployments. Each environment is its own timeline (see `docs/metrics.md`).
+    pub environments: Vec<String>,
+    /// Start of the window, inclusive.
+    pub since: Timestamp,
+    /// End of the window, exclusive.
+    pub until: Timestamp,
+    /// An incident starting this long after a deployment (and before the next one) marks
+    /// it failed. Zero turns the rule off.
+    pub attribution_window: SignedDuration,
+    /// Which Quick Check edition and benchmark to score and compare with.
+    pub quick_check: QuickCheckOptions,
+    /// Whether to attach the evidence ([`DoraReport::explain`]).
+    pub explain: bool,
+}
+
+impl DoraOptions {
+    /// All services, `production`, a 24 h attribution window, the 2025 Quick Check against
+    /// all industries, no evidence.
+    pub fn new(since: Timestamp, until: Timestamp) -> DoraOptions {
+        DoraOptions {
+            services: Vec::new(),
+            environments: vec![DEFAULT_ENVIRONMENT.to_owned()],
+            since,
+            until,
+            attribution_window: DEFAULT_ATTRIBUTION_WINDOW,
+            quick_check: QuickCheckOptions::default(),
+            explain: false,
+        }
+    }
+}
+
+/// Why a report cannot be computed: the options contradict themselves.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DoraError {
+    #[error("the window is empty: since ({since}) must be before until ({until})")]
+    EmptyWindow { since: Timestamp, until: Timestamp },
+    #[error("the attribution window must not be negative (got {0})")]
+    NegativeAttributionWindow(SignedDuration),
+    #[error("at least one environment is needed")]
+    NoEnvironment,
+    #[error("the {edition} Quick Check has no {group} benchmark {key:?}; known: {known}")]
+    UnknownBenchmark {
+        edition: &'static str,
+        group: &'static str,
+        key: String,
+        known: String,
+    },
+}
