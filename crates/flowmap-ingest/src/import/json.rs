@@ -1,0 +1,213 @@
+//! JSON files (an array of objects, or objects one after another) and NDJSON files.
+
+use std::io::{BufRead, BufReader, Read};
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::fields::{Cell, Kind, RowSource, build};
+use super::{FileKind, Location, Options, Parsed, Row, RowError, file_error};
+use crate::cdevents;
+
+/// NDJSON: one JSON value per line; blank lines are skipped. Streams line by line.
+pub(super) fn parse_ndjson(
+    input: impl Read,
+    kind: FileKind,
+    options: Options,
+    mut emit: impl FnMut(Row),
+) -> Result<(), Vec<RowError>> {
+    let mut reader = BufReader::with_capacity(1 << 16, input);
+    let mut bytes = Vec::new();
+    let mut line = 0;
+    loop {
+        bytes.clear();
+        match reader.read_until(b'\n', &mut bytes) {
+            Ok(0) => return Ok(()),
+            Ok(_) => line += 1,
+            Err(err) => return Err(vec![file_error(err)]),
+        }
+        let location = Location::Line(line);
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) => text.trim(),
+            Err(_) => {
+                emit(Err(vec![row_error(location, "json", "not valid UTF-8")]));
+                continue;
+            }
+        };
+        if text.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Value>(text) {
+            Ok(value) => emit(record(value, text, location, kind, options)),
+            Err(err) => emit(Err(vec![row_error(location, "json", json_problem(&err))])),
+        }
+    }
+}
+
+/// JSON: an array of objects (located by index), or one or more objects one after another
+/// (located by the line they start on). The file is read whole; a syntax error anywhere
+/// stops reading, since no later value can be found reliably after one.
+pub(super) fn parse_json(
+    mut input: impl Read,
+    kind: FileKind,
+    options: Options,
+    mut emit: impl FnMut(Row),
+) -> Result<(), Vec<RowError>> {
+    let mut text = String::new();
+    input
+        .read_to_string(&mut text)
+        .map_err(|err| vec![file_error(err)])?;
+    let body = text.trim_start_matches('\u{feff}');
+    let syntax = |err: serde_json::Error| {
+        vec![row_error(
+            Location::Line(err.line() as u64),
+            "json",
+            json_problem(&err),
+        )]
+    };
+    match body.trim_start().chars().next() {
+        None => Ok(()),
+        Some('[') => {
+            let items: Vec<&RawValue> = serde_json::from_str(body).map_err(syntax)?;
+            for (index, item) in items.into_iter().enumerate() {
+                let location = Location::Index(index as u64);
+                match serde_json::from_str::<Value>(item.get()) {
+                    Ok(value) => emit(record(value, item.get(), location, kind, options)),
+                    Err(err) => emit(Err(vec![row_error(location, "json", json_problem(&err))])),
+                }
+            }
+            Ok(())
+        }
+        Some('{') => {
+            let mut line = 1;
+            let mut counted = 0;
+            for item in serde_json::Deserializer::from_str(body).into_iter::<&RawValue>() {
+                let item = item.map_err(syntax)?;
+                let start = item.get().as_ptr() as usize - body.as_ptr() as usize;
+                line += body.as_bytes()[counted..start]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count() as u64;
+                counted = start;
+                let location = Location::Line(line);
+                match serde_json::from_str::<Value>(item.get()) {
+                    Ok(value) => emit(record(value, item.get(), location, kind, options)),
+                    Err(err) => emit(Err(vec![row_error(location, "json", json_problem(&err))])),
+                }
+            }
+            Ok(())
+        }
+        Some(_) => Err(vec![row_error(
+            Location::Line(1),
+            "json",
+            "expected a JSON array of objects or a JSON object",
+        )]),
+    }
+}
+
+/// Turns one JSON value into a record of `kind`.
+fn record(value: Value, raw: &str, location: Location, kind: FileKind, options: Options) -> Row {
+    let located = |problems: Vec<(String, String)>| {
+        problems
+            .into_iter()
+            .map(|(field, problem)| row_error(location, &field, problem))
+            .collect::<Vec<_>>()
+    };
+    let Some(kind) = Kind::of(kind) else {
+        return match cdevents::to_record(&value) {
+            Ok(record) => Ok(Parsed {
+                location,
+                record,
+                raw: Some(raw.to_owned()),
+            }),
+            Err(problems) => Err(located(problems)),
+        };
+    };
+    let Value::Object(map) = value else {
+        return Err(vec![row_error(
+            location,
+            "row",
+            format!("expected a JSON object, found {}", describe(&value)),
+        )]);
+    };
+    let mut row = JsonRow { map };
+    let built = build(kind, &mut row);
+    let mut problems = match &built {
+        Ok(_) => Vec::new(),
+        Err(problems) => problems.clone(),
+    };
+    if !options.ignore_unknown {
+        for key in row.map.keys() {
+            problems.push((
+                key.clone(),
+                format!("unknown field (expected: {})", kind.fields().join(", ")),
+            ));
+        }
+    }
+    match built {
+        Ok(record) if problems.is_empty() => Ok(Parsed {
+            location,
+            record,
+            raw: None,
+        }),
+        _ => Err(located(problems)),
+    }
+}
+
+fn row_error(location: Location, field: &str, problem: impl Into<String>) -> RowError {
+    RowError {
+        location,
+        field: field.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+/// serde_json's message without its trailing "at line L column C" (the location is
+/// reported separately).
+fn json_problem(err: &serde_json::Error) -> String {
+    let message = err.to_string();
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message,
+    }
+}
+
+pub(crate) fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+struct JsonRow {
+    map: Map<String, Value>,
+}
+
+impl RowSource for JsonRow {
+    fn take(&mut self, name: &str) -> Cell {
+        match self.map.remove(name) {
+            None | Some(Value::Null) => Cell::Absent,
+            Some(Value::String(text)) if text.is_empty() => Cell::Absent,
+            Some(Value::String(text)) => Cell::Text(text),
+            // Ids are often numbers (pull request 123); they are text in flowmap.
+            Some(Value::Number(number)) => Cell::Text(number.to_string()),
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::String(text) => Ok(text),
+                    Value::Number(number) => Ok(number.to_string()),
+                    other => Err(Cell::Bad(format!(
+                        "expected a list of ids, found {} in it",
+                        describe(&other)
+                    ))),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_or_else(|bad| bad, Cell::List),
+            Some(other) => Cell::Bad(format!("expected text, found {}", describe(&other))),
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Writes a realistic, reproducible delivery data set for the import benchmark
+//! (`scripts/bench-import.sh`): the same rows as NDJSON (what `flowmap import` reads) and
+//! as CSV (what `sqlite3 .import` reads for the baseline).
+//!
+//! ```text
+//! cargo run --release -p flowmap-store --example generate_events -- OUT_DIR [SCALE]
+//! ```
+//!
+//! At scale 1 (the default): 20 services over two years (2024–2025), 100 000 deployments
+//! (5 000 per service, 10 % to staging, 4 % failed, 2 % hotfixes fixing the deployment
+//! before), 1 000 000 changes (10 per deployment, committed in the hours before it and
+//! listed by it) and 5 000 incidents. `SCALE` multiplies every count (e.g. 0.01 for a
+//! quick run). The output depends only on `SCALE`.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+
+const SERVICES: usize = 20;
+const START: i64 = 1_704_067_200; // 2024-01-01T00:00:00Z
+const SPAN: i64 = 2 * 365 * 86_400;
+const CHANGES_PER_DEPLOYMENT: usize = 10;
+const WORDS: &[&str] = &[
+    "fix", "add", "cache", "checkout", "retry", "search", "index", "config", "flaky", "test",
+    "refactor", "payment", "timeout", "logging", "upgrade", "remove",
+];
+
+/// SplitMix64: tiny, fast and reproducible; statistical quality is irrelevant here.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn sha(&mut self) -> String {
+        format!(
+            "{:016x}{:016x}{:08x}",
+            self.next(),
+            self.next(),
+            self.next() as u32
+        )
+    }
+}
+
+fn time(seconds: i64) -> String {
+    Timestamp::from_second(seconds)
+        .expect("in range")
+        .to_string()
+}
+
+/// One output kind written twice: NDJSON and CSV.
+struct Sink {
+    ndjson: BufWriter<File>,
+    csv: BufWriter<File>,
+}
+
+impl Sink {
+    fn create(dir: &Path, name: &str, header: &str) -> std::io::Result<Sink> {
+        let mut csv = BufWriter::new(File::create(dir.join(format!("{name}.csv")))?);
+        writeln!(csv, "{header}")?;
+        Ok(Sink {
+            ndjson: BufWriter::new(File::create(dir.join(format!("{name}.ndjson")))?),
+            csv,
+        })
+    }
+
+    /// Writes one row: `(field, value)` pairs, `None` for absent values. `lists` marks
+    /// values that are JSON arrays (`;`-separated in CSV).
+    fn row(&mut self, fields: &[(&str, Option<&str>)], lists: &[&str]) -> std::io::Result<()> {
+        let mut json = String::from("{");
+        let mut csv = String::new();
+        for (i, (name, value)) in fields.iter().enumerate() {
+            if i > 0 {
+                csv.push(',');
+            }
+            let Some(value) = value else { continue };
+            csv.push_str(value);
+            if json.len() > 1 {
+                json.push(',');
+            }
+            if lists.contains(name) {
+                let items: Vec<String> = value.split(';').map(|id| format!("\"{id}\"")).collect();
+                json.push_str(&format!("\"{name}\":[{}]", items.join(",")));
+            } else {
+                json.push_str(&format!("\"{name}\":\"{value}\""));
+            }
+        }
+        json.push('}');
+        writeln!(self.ndjson, "{json}")?;
+        writeln!(self.csv, "{csv}")
+    }
+
+    fn finish(mut self) -> std::io::Result<()> {
+        self.ndjson.flush()?;
+        self.csv.flush()
+    }
+}
+
+fn main() -> std::io::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let dir = PathBuf::from(args.next().expect("usage: generate_events OUT_DIR [SCALE]"));
+    let scale: f64 = args
+        .next()
+        .map_or(1.0, |s| s.parse().expect("SCALE is a number"));
+    std::fs::create_dir_all(&dir)?;
+
+    let per_service = ((5_000.0 * scale) as usize).max(1);
+    let incidents_total = ((5_000.0 * scale) as usize).max(1);
+    let gap = SPAN / per_service as i64;
+    let mut rng = Rng(42);
+
+    let mut deployments = Sink::create(
+        &dir,
+        "deployments",
+        "id,service,environment,status,started_at,finished_at,commit,changes,kind,fixes",
+    )?;
+    let mut changes = Sink::create(
+        &dir,
+        "changes",
+        "id,service,committed_at,authored_at,pr_opened_at,merged_at,deployment,author,title",
+    )?;
+    let mut incidents = Sink::create(
+        &dir,
+        "incidents",
+        "id,service,started_at,detected_at,resolved_at,caused_by,severity,title",
+    )?;
+
+    let mut last_production: Vec<Option<String>> = vec![None; SERVICES];
+    for n in 0..per_service {
+        for (s, last) in last_production.iter_mut().enumerate() {
+            let service = format!("service-{s:02}");
+            let finished = START + n as i64 * gap + rng.below(gap as u64 / 2) as i64;
+            let id = format!("{service}-deploy-{n:05}");
+            let mut ids = Vec::with_capacity(CHANGES_PER_DEPLOYMENT);
+            for _ in 0..CHANGES_PER_DEPLOYMENT {
+                let sha = rng.sha();
+                let committed = finished - 600 - rng.below(gap as u64) as i64;
+                let opened = committed + rng.below(3_600) as i64;
+                let merged = opened + rng.below(7_200) as i64;
+                let title = format!(
+                    "{} {} {}",
+                    WORDS[rng.below(16) as usize],
+                    WORDS[rng.below(16) as usize],
+                    WORDS[rng.below(16) as usize]
+                );
+                let author = format!("dev{:03}@example.com", rng.below(200));
+                changes.row(
+                    &[
+                        ("id", Some(&sha)),
+                        ("service", Some(&service)),
+                        ("committed_at", Some(&time(committed))),
+                        ("authored_at", Some(&time(committed - 300))),
+                        ("pr_opened_at", Some(&time(opened))),
+                        ("merged_at", Some(&time(merged))),
+                        ("deployment", Some(&id)),
+                        ("author", Some(&author)),
+                        ("title", Some(&title)),
+                    ],
+                    &[],
+                )?;
+                ids.push(sha);
+            }
+            let staging = rng.below(10) == 0;
+            let failed = rng.below(25) == 0;
+            let hotfix = !staging && last.is_some() && rng.below(50) == 0;
+            let commit = ids[0].clone();
+            deployments.row(
+                &[
+                    ("id", Some(&id)),
+                    ("service", Some(&service)),
+                    (
+                        "environment",
+                        Some(if staging { "staging" } else { "production" }),
+                    ),
+                    ("status", Some(if failed { "failure" } else { "success" })),
+                    ("started_at", Some(&time(finished - 300))),
+                    ("finished_at", Some(&time(finished))),
+                    ("commit", Some(&commit)),
+                    ("changes", Some(&ids.join(";"))),
+                    ("kind", Some(if hotfix { "hotfix" } else { "normal" })),
+                    ("fixes", if hotfix { last.as_deref() } else { None }),
+                ],
+                &["changes"],
+            )?;
+            if !staging {
+                *last = Some(id);
+            }
+        }
+    }
+
+    for n in 0..incidents_total {
+        let s = n % SERVICES;
+        let service = format!("service-{s:02}");
+        let started = START + rng.below(SPAN as u64) as i64;
+        let detected = started + rng.below(1_800) as i64;
+        let resolved = detected + rng.below(6 * 3_600) as i64;
+        let cause_index = ((started - START) / gap).clamp(0, per_service as i64 - 1);
+        let caused_by = format!("{service}-deploy-{cause_index:05}");
+        incidents.row(
+            &[
+                ("id", Some(&format!("INC-{n:05}"))),
+                ("service", Some(&service)),
+                ("started_at", Some(&time(started))),
+                ("detected_at", Some(&time(detected))),
+                ("resolved_at", Some(&time(resolved))),
+                (
+                    "caused_by",
+                    if n % 2 == 0 { Some(&caused_by) } else { None },
+                ),
+                ("severity", Some(["sev1", "sev2", "sev3"][n % 3])),
+                ("title", Some("elevated error rate")),
+            ],
+            &[],
+        )?;
+    }
+
+    deployments.finish()?;
+    changes.finish()?;
+    incidents.finish()
+}

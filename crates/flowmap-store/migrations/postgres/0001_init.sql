@@ -1,0 +1,75 @@
+-- Delivery records (SPEC §4). Every record is keyed by (source, id) within its kind's table,
+-- so re-importing a record updates it in place. Times are UTC epoch milliseconds.
+-- `revision` starts at 1 and grows by one with every write that really changed the row;
+-- writers read it back to tell inserted from updated rows.
+
+CREATE TABLE deployments (
+    source      TEXT    NOT NULL,
+    id          TEXT    NOT NULL,
+    service     TEXT    NOT NULL,
+    environment TEXT    NOT NULL,
+    status      TEXT    NOT NULL CHECK (status IN ('success', 'failure')),
+    started_at  BIGINT,
+    finished_at BIGINT  NOT NULL,
+    commit_sha  TEXT,
+    changes     TEXT,   -- JSON array of change ids; NULL when the deployment lists none
+    kind        TEXT    NOT NULL CHECK (kind IN ('normal', 'hotfix', 'rollback')),
+    fixes       TEXT,
+    revision    BIGINT  NOT NULL DEFAULT 1,
+    PRIMARY KEY (source, id)
+);
+CREATE INDEX deployments_by_service_time ON deployments (service, finished_at);
+
+CREATE TABLE changes (
+    source          TEXT    NOT NULL,
+    id              TEXT    NOT NULL,
+    service         TEXT    NOT NULL,
+    committed_at    BIGINT  NOT NULL,
+    authored_at     BIGINT,
+    first_commit_at BIGINT,
+    pr_opened_at    BIGINT,
+    first_review_at BIGINT,
+    approved_at     BIGINT,
+    merged_at       BIGINT,
+    deployment      TEXT,
+    author          TEXT,
+    title           TEXT,
+    reverts         TEXT,
+    revision        BIGINT  NOT NULL DEFAULT 1,
+    PRIMARY KEY (source, id)
+);
+CREATE INDEX changes_by_service_time ON changes (service, committed_at);
+
+CREATE TABLE incidents (
+    source          TEXT    NOT NULL,
+    id              TEXT    NOT NULL,
+    service         TEXT    NOT NULL,
+    started_at      BIGINT  NOT NULL,
+    detected_at     BIGINT,
+    acknowledged_at BIGINT,
+    resolved_at     BIGINT,
+    caused_by       TEXT,
+    severity        TEXT,
+    title           TEXT,
+    revision        BIGINT  NOT NULL DEFAULT 1,
+    PRIMARY KEY (source, id)
+);
+CREATE INDEX incidents_by_service_time ON incidents (service, started_at);
+
+-- The untouched input behind records that came from webhooks or CDEvents, kept for audit.
+-- One row per distinct body (digest = hex SHA-256 of body), so redelivery adds nothing.
+CREATE TABLE raw_inputs (
+    source      TEXT    NOT NULL,
+    kind        TEXT    NOT NULL CHECK (kind IN ('deployment', 'change', 'incident')),
+    record_id   TEXT    NOT NULL,
+    digest      TEXT    NOT NULL,
+    received_at BIGINT  NOT NULL,
+    body        TEXT    NOT NULL,
+    PRIMARY KEY (source, kind, record_id, digest)
+);
+
+-- Small key-value memory for incremental ingesters (e.g. the last commit read from a repository).
+CREATE TABLE ingest_state (
+    key   TEXT NOT NULL PRIMARY KEY,
+    value TEXT NOT NULL
+);

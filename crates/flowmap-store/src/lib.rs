@@ -1,0 +1,244 @@
+//! flowmap's memory of what really happened: deployments, changes and incidents
+//! (SPEC §4, §7), kept in an embedded SQLite file or a shared PostgreSQL database.
+//!
+//! This crate owns persistence: opening either backend from one location string, the
+//! versioned migrations, idempotent transactional writes and windowed loads. It must not
+//! compute metrics: [`Store::load`] hands plain `flowmap_core::events` values to the engine,
+//! which does all the math.
+//!
+//! It also keeps what the server needs to remember: value stream maps as versioned text
+//! ([`Store::save_map`]) and webhook deliveries, applied exactly once
+//! ([`Store::begin_delivery`]).
+//!
+//! # Model
+//!
+//! Every record belongs to a *source* (`import`, `git`, a webhook's name, …) and has an id;
+//! `(source, kind, id)` is unique. Writing a record that already exists updates it in place,
+//! and writing an identical record changes nothing, so re-running any import is safe. Each
+//! write reports how many records it [inserted, updated or left unchanged](Counts).
+//!
+//! Times are stored as UTC epoch milliseconds (finer precision is truncated). The same SQL
+//! runs on both backends through sqlx's runtime-selected `Any` driver, so both pass one
+//! test suite.
+//!
+//! # Example
+//!
+//! The CLI drives this async API from a tokio runtime it creates; a synchronous caller does
+//! the same with `Runtime::block_on`.
+//!
+//! ```no_run
+//! use flowmap_core::events::Change;
+//! use flowmap_store::{Batch, LoadQuery, Store};
+//! use jiff::Timestamp;
+//!
+//! # async fn demo() -> Result<(), flowmap_store::StoreError> {
+//! let store = Store::open("flowmap.db").await?;
+//! let batch = Batch {
+//!     changes: vec![Change {
+//!         id: "a1b2c3".into(),
+//!         service: "checkout".into(),
+//!         committed_at: "2026-03-01T12:00:00Z".parse::<Timestamp>().unwrap(),
+//!         authored_at: None,
+//!         first_commit_at: None,
+//!         pr_opened_at: None,
+//!         first_review_at: None,
+//!         approved_at: None,
+//!         merged_at: None,
+//!         deployment: None,
+//!         author: None,
+//!         title: Some("Faster checkout".into()),
+//!         reverts: None,
+//!     }],
+//!     ..Batch::default()
+//! };
+//! let summary = store.write("import", &batch).await?;
+//! assert_eq!(summary.changes.inserted, 1);
+//!
+//! let data = store
+//!     .load(&LoadQuery { services: vec!["checkout".into()], ..LoadQuery::default() })
+//!     .await?;
+//! assert_eq!(data.changes.len(), 1);
+//! # Ok(())
+//! # }
+//! ```
+
+mod load;
+mod maps;
+mod schema;
+mod scope;
+mod webhooks;
+mod write;
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use load::{Dataset, LoadQuery, TimeRange};
+pub use maps::{MapFormat, StoredMap, valid_map_id};
+pub use webhooks::{Delivery, DeliveryWriter, StoredDelivery};
+pub use write::{Batch, Counts, RawRecord, RecordKind, WriteMode, WriteSummary, Writer};
+
+/// Which database a [`Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file: the default, for one person or one server.
+    Sqlite,
+    /// A PostgreSQL server, shared by a team or several server replicas.
+    Postgres,
+}
+
+/// Everything that can go wrong opening, writing or reading a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The location string names no usable database.
+    #[error("invalid database location {location:?}: {problem}")]
+    Location { location: String, problem: String },
+    /// The database refused a statement or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A record or argument the store cannot accept, e.g. an empty source name.
+    #[error("invalid {what}: {problem}")]
+    Invalid { what: String, problem: String },
+    /// A stored row no longer decodes into a domain value (edited by hand, or a newer schema).
+    #[error("stored {table} row {id:?} is unreadable: {problem}")]
+    Corrupt {
+        table: &'static str,
+        id: String,
+        problem: String,
+    },
+}
+
+/// A connection pool to one flowmap database, with its schema up to date.
+///
+/// Cheap to clone: clones share the pool.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// SQLite settings applied to every connection. WAL lets readers (a dashboard) run beside
+/// a long import; `synchronous = NORMAL` is durable for committed transactions in WAL mode
+/// against application crashes and much faster than FULL; the busy timeout makes a second
+/// writer wait instead of failing at once. For bulk imports (see docs/performance.md):
+/// statement journals stay in memory instead of temporary files, and a page cache of up
+/// to 256 MiB keeps the id index of a million records hot.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; \
+     PRAGMA busy_timeout = 10000; \
+     PRAGMA foreign_keys = ON; \
+     PRAGMA temp_store = MEMORY; \
+     PRAGMA cache_size = -262144;";
+
+impl Store {
+    /// Opens (and if needed creates) the database at `location` and applies any pending
+    /// migrations.
+    ///
+    /// `location` is what `--db` / `FLOWMAP_DB` accept:
+    ///
+    /// - `postgres://…` or `postgresql://…`: a PostgreSQL connection URL;
+    /// - `sqlite:PATH` (also `sqlite://PATH`): an SQLite file;
+    /// - anything else: a path to an SQLite file, e.g. the default `flowmap.db`.
+    ///
+    /// A missing SQLite file is created; its directory must exist.
+    pub async fn open(location: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let invalid = |problem: String| StoreError::Location {
+            location: location.to_owned(),
+            problem,
+        };
+        let (backend, options) = if location.starts_with("postgres://")
+            || location.starts_with("postgresql://")
+        {
+            let options =
+                AnyConnectOptions::from_str(location).map_err(|e| invalid(e.to_string()))?;
+            (Backend::Postgres, options)
+        } else {
+            let path = location
+                .strip_prefix("sqlite://")
+                .or_else(|| location.strip_prefix("sqlite:"))
+                .unwrap_or(location);
+            if path.is_empty() {
+                return Err(invalid("no file name".into()));
+            }
+            // An absolute path keeps the generated URL unambiguous (a relative first
+            // component would otherwise read as a URL host).
+            let path = std::path::absolute(Path::new(path)).map_err(|e| invalid(e.to_string()))?;
+            let url = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .to_url_lossy();
+            let options = AnyConnectOptions::from_url(&url).map_err(|e| invalid(e.to_string()))?;
+            (Backend::Sqlite, options)
+        };
+
+        let mut pool_options = AnyPoolOptions::new();
+        if backend == Backend::Sqlite {
+            // SQLite serialises writers anyway; a few connections serve concurrent readers.
+            pool_options = pool_options
+                .max_connections(4)
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
+                        Ok(())
+                    })
+                });
+        } else {
+            pool_options = pool_options.max_connections(8);
+        }
+        let pool = pool_options.connect_with(options).await?;
+        schema::migrator(backend).run(&pool).await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Which backend this store uses.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Every service that has at least one deployment, change or incident, sorted.
+    pub async fn services(&self) -> Result<Vec<String>, StoreError> {
+        let names: Vec<(String,)> = sqlx::query_as(
+            "SELECT service FROM deployments UNION SELECT service FROM changes \
+             UNION SELECT service FROM incidents",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        // Sorted here: SQL text ordering depends on the backend's collation.
+        let mut names: Vec<String> = names.into_iter().map(|(name,)| name).collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// The value stored under `key` by [`Store::set_meta`] or [`Writer::set_meta`], if any.
+    ///
+    /// Incremental ingesters keep their progress here, e.g. `git:/srv/repo:head` → the
+    /// last commit read. Keys are free text; prefix them with the ingester's name.
+    pub async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT value FROM ingest_state WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(value,)| value))
+    }
+
+    /// Stores `value` under `key`, replacing any previous value.
+    ///
+    /// To record progress atomically with the records it covers, use
+    /// [`Writer::set_meta`] in the same transaction instead.
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        write::set_meta(&self.pool, key, value).await
+    }
+
+    /// Closes every connection; on SQLite this also checkpoints the WAL into the file.
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+}

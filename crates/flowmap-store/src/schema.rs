@@ -1,0 +1,296 @@
+//! The tables, their migrations, and the SQL generated from them.
+//!
+//! Both backends share one schema shape (the SQL files differ only in integer type names),
+//! so every statement here is written once in the SQL dialect SQLite and PostgreSQL share:
+//! `INSERT … ON CONFLICT … DO UPDATE … WHERE`, `IS DISTINCT FROM` and `RETURNING`. Only
+//! the placeholders of bulk statements differ (see [`push_values`]).
+
+use std::fmt::Write as _;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+use crate::{Backend, WriteMode};
+
+/// The versioned migrations of one backend, applied in order by [`crate::Store::open`].
+///
+/// Each file is applied once and recorded with its checksum in `_sqlx_migrations`; editing
+/// an applied file is refused at the next open, so schema changes always go in a new file.
+pub(crate) fn migrator(backend: Backend) -> Migrator {
+    let files: &[(i64, &str, &'static str)] = match backend {
+        Backend::Sqlite => &[
+            (
+                1,
+                "init",
+                include_str!("../migrations/sqlite/0001_init.sql"),
+            ),
+            (
+                10,
+                "maps",
+                include_str!("../migrations/sqlite/0010_maps.sql"),
+            ),
+            (
+                11,
+                "webhooks",
+                include_str!("../migrations/sqlite/0011_webhooks.sql"),
+            ),
+        ],
+        Backend::Postgres => &[
+            (
+                1,
+                "init",
+                include_str!("../migrations/postgres/0001_init.sql"),
+            ),
+            (
+                10,
+                "maps",
+                include_str!("../migrations/postgres/0010_maps.sql"),
+            ),
+            (
+                11,
+                "webhooks",
+                include_str!("../migrations/postgres/0011_webhooks.sql"),
+            ),
+        ],
+    };
+    Migrator::with_migrations(
+        files
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    description.into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// How a column takes a new value when a [`WriteMode::Merge`] write meets a stored row.
+///
+/// In [`WriteMode::Replace`] every column simply takes the new value.
+#[derive(Clone, Copy)]
+pub(crate) enum Merge {
+    /// The new value when it has one, else the stored value.
+    Newest,
+    /// The earlier of the two times (a missing one never wins).
+    Earliest,
+    /// The later of the two times (a missing one never wins).
+    Latest,
+}
+
+/// One record table: its name and the columns after the `(source, id)` key.
+pub(crate) struct Table {
+    pub name: &'static str,
+    pub columns: &'static [(&'static str, Merge)],
+}
+
+use Merge::{Earliest, Latest, Newest};
+
+pub(crate) const DEPLOYMENTS: Table = Table {
+    name: "deployments",
+    columns: &[
+        ("service", Newest),
+        ("environment", Newest),
+        ("status", Newest),
+        ("started_at", Earliest),
+        ("finished_at", Newest),
+        ("commit_sha", Newest),
+        ("changes", Newest),
+        ("kind", Newest),
+        ("fixes", Newest),
+    ],
+};
+
+pub(crate) const CHANGES: Table = Table {
+    name: "changes",
+    columns: &[
+        ("service", Newest),
+        ("committed_at", Earliest),
+        ("authored_at", Earliest),
+        ("first_commit_at", Earliest),
+        ("pr_opened_at", Earliest),
+        ("first_review_at", Earliest),
+        ("approved_at", Earliest),
+        ("merged_at", Earliest),
+        ("deployment", Newest),
+        ("author", Newest),
+        ("title", Newest),
+        ("reverts", Newest),
+    ],
+};
+
+pub(crate) const INCIDENTS: Table = Table {
+    name: "incidents",
+    columns: &[
+        ("service", Newest),
+        ("started_at", Earliest),
+        ("detected_at", Earliest),
+        ("acknowledged_at", Earliest),
+        ("resolved_at", Latest),
+        ("caused_by", Newest),
+        ("severity", Newest),
+        ("title", Newest),
+    ],
+};
+
+impl Table {
+    /// Bound values per row: `source`, `id` and the columns.
+    pub fn width(&self) -> usize {
+        self.columns.len() + 2
+    }
+
+    /// The comma-separated column list of a `SELECT`, in the order rows are decoded.
+    pub fn select_list(&self) -> String {
+        let mut list = String::from("id");
+        for (name, _) in self.columns {
+            list.push_str(", ");
+            list.push_str(name);
+        }
+        list
+    }
+
+    /// A multi-row upsert of `rows` rows.
+    ///
+    /// It returns one `revision` per row it inserted (revision 1) or really changed
+    /// (revision > 1); a row whose values equal the stored ones is left alone and returns
+    /// nothing, which is how writers count `unchanged` without reading first.
+    pub fn upsert_sql(&self, backend: Backend, mode: WriteMode, rows: usize) -> String {
+        let mut sql = self.upsert_sql_uncounted(backend, mode, rows);
+        sql.push_str(" RETURNING revision");
+        sql
+    }
+
+    /// [`Table::upsert_sql`] without `RETURNING`: the same writes, for callers that need
+    /// only the number of rows inserted or changed (the statement's affected-row count).
+    pub fn upsert_sql_uncounted(&self, backend: Backend, mode: WriteMode, rows: usize) -> String {
+        let mut sql = format!("INSERT INTO {} AS t (source, id", self.name);
+        for (name, _) in self.columns {
+            let _ = write!(sql, ", {name}");
+        }
+        sql.push_str(") VALUES ");
+        push_values(&mut sql, backend, rows, self.width());
+        sql.push_str(" ON CONFLICT (source, id) DO UPDATE SET ");
+        let exprs: Vec<(&str, String)> = self
+            .columns
+            .iter()
+            .map(|&(name, merge)| (name, merged_value(name, mode, merge)))
+            .collect();
+        for (name, expr) in &exprs {
+            let _ = write!(sql, "{name} = {expr}, ");
+        }
+        sql.push_str("revision = t.revision + 1 WHERE ");
+        for (i, (name, expr)) in exprs.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(" OR ");
+            }
+            let _ = write!(sql, "t.{name} IS DISTINCT FROM {expr}");
+        }
+        sql
+    }
+}
+
+/// The value a column takes on conflict, as an SQL expression over `t` (stored) and
+/// `excluded` (new).
+fn merged_value(name: &str, mode: WriteMode, merge: Merge) -> String {
+    let pick = |op: &str| {
+        format!(
+            "CASE WHEN t.{name} IS NULL OR excluded.{name} {op} t.{name} \
+             THEN COALESCE(excluded.{name}, t.{name}) ELSE t.{name} END"
+        )
+    };
+    match (mode, merge) {
+        (WriteMode::Replace, _) => format!("excluded.{name}"),
+        (WriteMode::Merge, Newest) => format!("COALESCE(excluded.{name}, t.{name})"),
+        (WriteMode::Merge, Earliest) => pick("<"),
+        (WriteMode::Merge, Latest) => pick(">"),
+    }
+}
+
+/// The audit copy of webhook and CDEvents input; identical bodies are stored once.
+pub(crate) fn raw_insert_sql(backend: Backend, rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO raw_inputs (source, kind, record_id, digest, received_at, body) VALUES ",
+    );
+    push_values(&mut sql, backend, rows, 6);
+    sql.push_str(" ON CONFLICT (source, kind, record_id, digest) DO NOTHING");
+    sql
+}
+
+/// Appends `($1, $2, …), (…)` for `rows` rows of `width` placeholders each.
+///
+/// SQLite gets anonymous `?` placeholders instead: it looks a numbered placeholder up by
+/// scanning every placeholder name, which makes binding a statement of thousands of
+/// values quadratic (it dominated bulk imports). Both bind in order, so callers are the
+/// same for both.
+fn push_values(sql: &mut String, backend: Backend, rows: usize, width: usize) {
+    let mut n = 1;
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for col in 0..width {
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => {
+                    let _ = write!(sql, "${n}");
+                    n += 1;
+                }
+            }
+        }
+        sql.push(')');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_upsert_overwrites_every_column_and_skips_equal_rows() {
+        let table = Table {
+            name: "things",
+            columns: &[("a", Newest), ("b", Earliest)],
+        };
+        assert_eq!(
+            table.upsert_sql(Backend::Postgres, WriteMode::Replace, 2),
+            "INSERT INTO things AS t (source, id, a, b) VALUES ($1, $2, $3, $4), ($5, $6, $7, $8) \
+             ON CONFLICT (source, id) DO UPDATE SET a = excluded.a, b = excluded.b, \
+             revision = t.revision + 1 \
+             WHERE t.a IS DISTINCT FROM excluded.a OR t.b IS DISTINCT FROM excluded.b \
+             RETURNING revision"
+        );
+    }
+
+    #[test]
+    fn merge_upsert_keeps_stored_values_the_new_row_lacks() {
+        let sql = CHANGES.upsert_sql(Backend::Postgres, WriteMode::Merge, 1);
+        assert!(sql.contains("author = COALESCE(excluded.author, t.author)"));
+        assert!(sql.contains(
+            "committed_at = CASE WHEN t.committed_at IS NULL OR excluded.committed_at < t.committed_at \
+             THEN COALESCE(excluded.committed_at, t.committed_at) ELSE t.committed_at END"
+        ));
+        let sql = INCIDENTS.upsert_sql(Backend::Sqlite, WriteMode::Merge, 1);
+        assert!(sql.contains("excluded.resolved_at > t.resolved_at"));
+    }
+
+    #[test]
+    fn raw_insert_ignores_bodies_already_kept() {
+        assert_eq!(
+            raw_insert_sql(Backend::Postgres, 1),
+            "INSERT INTO raw_inputs (source, kind, record_id, digest, received_at, body) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (source, kind, record_id, digest) DO NOTHING"
+        );
+        assert!(
+            raw_insert_sql(Backend::Sqlite, 2)
+                .contains(" VALUES (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?) ON")
+        );
+    }
+}

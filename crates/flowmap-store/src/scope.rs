@@ -1,0 +1,38 @@
+//! Which stored records a DORA report needs.
+
+use flowmap_core::dora::DoraOptions;
+
+use crate::LoadQuery;
+
+impl LoadQuery {
+    /// The records to load for a DORA report with `options`: every command and page that
+    /// computes one loads through this, so they all see the same data.
+    ///
+    /// Only the services and environments are narrowed; no time window is. A report
+    /// needs records far outside its window: the deployments before `since` decide which
+    /// deployment first shipped a change, a change may wait months before it ships, and
+    /// deployments and incidents after `until` can make a deployment inside the window
+    /// failed or recovered. Narrowing by service is what keeps the load small.
+    ///
+    /// ```
+    /// use flowmap_core::dora::DoraOptions;
+    /// use flowmap_store::{LoadQuery, TimeRange};
+    ///
+    /// let mut options = DoraOptions::new(
+    ///     "2026-01-01T00:00:00Z".parse().unwrap(),
+    ///     "2026-04-01T00:00:00Z".parse().unwrap(),
+    /// );
+    /// options.services = vec!["checkout".into()];
+    /// let query = LoadQuery::for_dora(&options);
+    /// assert_eq!(query.services, ["checkout"]);
+    /// assert_eq!(query.environments, ["production"]);
+    /// assert_eq!(query.deployments, TimeRange::ALL);
+    /// ```
+    pub fn for_dora(options: &DoraOptions) -> LoadQuery {
+        LoadQuery {
+            services: options.services.clone(),
+            environments: options.environments.clone(),
+            ..LoadQuery::default()
+        }
+    }
+}

@@ -1,0 +1,520 @@
+//! The store's contract, run against SQLite and a real PostgreSQL.
+
+mod common;
+
+use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus, Incident};
+use flowmap_store::{Batch, Counts, LoadQuery, RawRecord, RecordKind, Store, TimeRange, WriteMode};
+use jiff::Timestamp;
+
+fn t(s: &str) -> Timestamp {
+    s.parse().expect("test time")
+}
+
+fn deployment(id: &str, service: &str, finished_at: &str) -> Deployment {
+    Deployment {
+        id: id.into(),
+        service: service.into(),
+        environment: "production".into(),
+        status: DeploymentStatus::Success,
+        started_at: None,
+        finished_at: t(finished_at),
+        commit: None,
+        changes: Vec::new(),
+        kind: DeploymentKind::Normal,
+        fixes: None,
+    }
+}
+
+fn change(id: &str, service: &str, committed_at: &str) -> Change {
+    Change {
+        id: id.into(),
+        service: service.into(),
+        committed_at: t(committed_at),
+        authored_at: None,
+        first_commit_at: None,
+        pr_opened_at: None,
+        first_review_at: None,
+        approved_at: None,
+        merged_at: None,
+        deployment: None,
+        author: None,
+        title: None,
+        reverts: None,
+    }
+}
+
+fn incident(id: &str, service: &str, started_at: &str) -> Incident {
+    Incident {
+        id: id.into(),
+        service: service.into(),
+        started_at: t(started_at),
+        detected_at: None,
+        acknowledged_at: None,
+        resolved_at: None,
+        caused_by: None,
+        severity: None,
+        title: None,
+    }
+}
+
+fn counts(inserted: u64, updated: u64, unchanged: u64) -> Counts {
+    Counts {
+        inserted,
+        updated,
+        unchanged,
+    }
+}
+
+/// One record of each kind with every optional field set.
+fn full_batch() -> Batch {
+    Batch {
+        deployments: vec![Deployment {
+            started_at: Some(t("2026-03-01T11:50:00Z")),
+            commit: Some("4f2a9c1".into()),
+            changes: vec!["c1".into(), "c2".into()],
+            kind: DeploymentKind::Hotfix,
+            fixes: Some("d0".into()),
+            status: DeploymentStatus::Failure,
+            environment: "staging".into(),
+            ..deployment("d1", "checkout", "2026-03-01T12:00:00.123Z")
+        }],
+        changes: vec![Change {
+            authored_at: Some(t("2026-02-27T09:00:00Z")),
+            first_commit_at: Some(t("2026-02-27T09:30:00Z")),
+            pr_opened_at: Some(t("2026-02-27T10:00:00Z")),
+            first_review_at: Some(t("2026-02-27T11:00:00Z")),
+            approved_at: Some(t("2026-02-27T12:00:00Z")),
+            merged_at: Some(t("2026-02-28T08:00:00Z")),
+            deployment: Some("d1".into()),
+            author: Some("ana@example.com".into()),
+            title: Some("Fix the \"total\" rounding; ünïcode".into()),
+            reverts: Some("c0".into()),
+            ..change("c1", "checkout", "2026-02-28T07:59:59.999Z")
+        }],
+        incidents: vec![Incident {
+            detected_at: Some(t("2026-03-01T12:10:00Z")),
+            acknowledged_at: Some(t("2026-03-01T12:15:00Z")),
+            resolved_at: Some(t("2026-03-01T13:00:00Z")),
+            caused_by: Some("d1".into()),
+            severity: Some("sev2".into()),
+            title: Some("Checkout errors".into()),
+            ..incident("i1", "checkout", "2026-03-01T12:05:00Z")
+        }],
+        ..Batch::default()
+    }
+}
+
+async fn empty_store_has_no_services_and_reopens(store: Store) {
+    assert_eq!(store.services().await.unwrap(), Vec::<String>::new());
+    assert_eq!(
+        store.load(&LoadQuery::default()).await.unwrap().changes,
+        vec![]
+    );
+}
+
+async fn every_field_round_trips(store: Store) {
+    let batch = full_batch();
+    let summary = store.write("import", &batch).await.unwrap();
+    assert_eq!(summary.deployments, counts(1, 0, 0));
+    assert_eq!(summary.changes, counts(1, 0, 0));
+    assert_eq!(summary.incidents, counts(1, 0, 0));
+
+    let data = store.load(&LoadQuery::default()).await.unwrap();
+    assert_eq!(data.deployments, batch.deployments);
+    assert_eq!(data.changes, batch.changes);
+    assert_eq!(data.incidents, batch.incidents);
+}
+
+async fn rewriting_is_idempotent_and_counts_changes(store: Store) {
+    let batch = full_batch();
+    store.write("import", &batch).await.unwrap();
+
+    let again = store.write("import", &batch).await.unwrap();
+    assert_eq!(again.deployments, counts(0, 0, 1));
+    assert_eq!(again.changes, counts(0, 0, 1));
+    assert_eq!(again.incidents, counts(0, 0, 1));
+
+    let mut edited = batch.clone();
+    edited.changes[0].title = None;
+    edited
+        .changes
+        .push(change("c2", "checkout", "2026-02-28T09:00:00Z"));
+    edited.incidents[0].resolved_at = Some(t("2026-03-01T14:00:00Z"));
+    let summary = store.write("import", &edited).await.unwrap();
+    assert_eq!(summary.deployments, counts(0, 0, 1));
+    assert_eq!(summary.changes, counts(1, 1, 0));
+    assert_eq!(summary.incidents, counts(0, 1, 0));
+
+    let data = store.load(&LoadQuery::default()).await.unwrap();
+    assert_eq!(data.changes, edited.changes);
+    assert_eq!(data.incidents, edited.incidents);
+}
+
+async fn sources_keep_their_own_records(store: Store) {
+    let batch = Batch {
+        changes: vec![change("c1", "checkout", "2026-02-28T08:00:00Z")],
+        ..Batch::default()
+    };
+    store.write("import", &batch).await.unwrap();
+    let summary = store.write("git", &batch).await.unwrap();
+    assert_eq!(summary.changes, counts(1, 0, 0));
+    assert_eq!(
+        store
+            .load(&LoadQuery::default())
+            .await
+            .unwrap()
+            .changes
+            .len(),
+        2
+    );
+}
+
+async fn a_repeated_id_in_one_batch_is_applied_in_order(store: Store) {
+    let first = change("c1", "checkout", "2026-02-28T08:00:00Z");
+    let second = Change {
+        title: Some("second".into()),
+        ..first.clone()
+    };
+    let batch = Batch {
+        changes: vec![
+            first,
+            change("c2", "checkout", "2026-02-28T09:00:00Z"),
+            second.clone(),
+        ],
+        ..Batch::default()
+    };
+    let summary = store.write("import", &batch).await.unwrap();
+    assert_eq!(summary.changes, counts(2, 1, 0));
+    let data = store.load(&LoadQuery::default()).await.unwrap();
+    assert_eq!(data.changes.len(), 2);
+    assert_eq!(data.changes[0], second);
+}
+
+async fn large_batches_span_many_statements(store: Store) {
+    // 1 500 changes need three statements of at most 571 rows each.
+    let changes: Vec<Change> = (0..1_500)
+        .map(|i| {
+            let minute = i % 60;
+            let hour = i / 60;
+            change(
+                &format!("c{i:04}"),
+                if i % 3 == 0 { "search" } else { "checkout" },
+                &format!(
+                    "2026-01-{:02}T{:02}:{minute:02}:00Z",
+                    1 + hour / 24,
+                    hour % 24
+                ),
+            )
+        })
+        .collect();
+    let batch = Batch {
+        changes,
+        ..Batch::default()
+    };
+    assert_eq!(
+        store.write("import", &batch).await.unwrap().changes,
+        counts(1_500, 0, 0)
+    );
+    assert_eq!(
+        store.write("import", &batch).await.unwrap().changes,
+        counts(0, 0, 1_500)
+    );
+    let search = store
+        .load(&LoadQuery {
+            services: vec!["search".into()],
+            ..LoadQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(search.changes.len(), 500);
+    assert_eq!(search.changes[0].id, "c0000");
+    assert_eq!(search.changes[499].id, "c1497");
+}
+
+async fn loads_filter_by_service_environment_and_half_open_window(store: Store) {
+    let staging = Deployment {
+        environment: "staging".into(),
+        ..deployment("d-stg", "checkout", "2026-03-02T00:00:00Z")
+    };
+    let batch = Batch {
+        deployments: vec![
+            deployment("d1", "checkout", "2026-03-01T00:00:00Z"),
+            deployment("d2", "checkout", "2026-03-02T00:00:00Z"),
+            deployment("d3", "checkout", "2026-03-03T00:00:00Z"),
+            deployment("d4", "search", "2026-03-02T00:00:00Z"),
+            staging,
+        ],
+        changes: vec![
+            change("c1", "checkout", "2026-02-28T00:00:00Z"),
+            change("c2", "search", "2026-02-28T00:00:00Z"),
+        ],
+        incidents: vec![
+            incident("i1", "checkout", "2026-03-02T01:00:00Z"),
+            incident("i2", "checkout", "2026-03-05T01:00:00Z"),
+        ],
+        ..Batch::default()
+    };
+    store.write("import", &batch).await.unwrap();
+
+    let data = store
+        .load(&LoadQuery {
+            services: vec!["checkout".into()],
+            environments: vec!["production".into()],
+            deployments: TimeRange {
+                from: Some(t("2026-03-02T00:00:00Z")),
+                to: Some(t("2026-03-03T00:00:00Z")),
+            },
+            changes: TimeRange {
+                from: None,
+                to: Some(t("2026-03-03T00:00:00Z")),
+            },
+            incidents: TimeRange {
+                from: Some(t("2026-03-02T00:00:00Z")),
+                to: Some(t("2026-03-04T00:00:00Z")),
+            },
+        })
+        .await
+        .unwrap();
+    let ids = |ids: Vec<&str>| ids.into_iter().map(String::from).collect::<Vec<_>>();
+    assert_eq!(
+        data.deployments
+            .iter()
+            .map(|d| d.id.clone())
+            .collect::<Vec<_>>(),
+        ids(vec!["d2"])
+    );
+    assert_eq!(
+        data.changes
+            .iter()
+            .map(|c| c.id.clone())
+            .collect::<Vec<_>>(),
+        ids(vec!["c1"])
+    );
+    assert_eq!(
+        data.incidents
+            .iter()
+            .map(|i| i.id.clone())
+            .collect::<Vec<_>>(),
+        ids(vec!["i1"])
+    );
+
+    let both = store
+        .load(&LoadQuery {
+            services: vec!["checkout".into(), "search".into()],
+            ..LoadQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        both.deployments
+            .iter()
+            .map(|d| d.id.clone())
+            .collect::<Vec<_>>(),
+        ids(vec!["d1", "d-stg", "d2", "d4", "d3"])
+    );
+    assert_eq!(
+        store.services().await.unwrap(),
+        ids(vec!["checkout", "search"])
+    );
+}
+
+async fn merge_mode_fills_in_what_events_know(store: Store) {
+    let detected = Incident {
+        detected_at: Some(t("2026-03-01T12:10:00Z")),
+        title: Some("Checkout errors".into()),
+        ..incident("i1", "checkout", "2026-03-01T12:10:00Z")
+    };
+    let resolved = Incident {
+        resolved_at: Some(t("2026-03-01T13:00:00Z")),
+        ..incident("i1", "checkout", "2026-03-01T13:00:00Z")
+    };
+    let reopened_and_resolved_again = Incident {
+        resolved_at: Some(t("2026-03-01T15:00:00Z")),
+        ..incident("i1", "checkout", "2026-03-01T15:00:00Z")
+    };
+    let events = |incidents: Vec<Incident>| Batch {
+        mode: WriteMode::Merge,
+        incidents,
+        ..Batch::default()
+    };
+    store
+        .write("cdevents", &events(vec![detected]))
+        .await
+        .unwrap();
+    let summary = store
+        .write(
+            "cdevents",
+            &events(vec![resolved.clone(), reopened_and_resolved_again]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary.incidents, counts(0, 2, 0));
+    // Repeating an event already merged changes nothing.
+    let summary = store
+        .write("cdevents", &events(vec![resolved]))
+        .await
+        .unwrap();
+    assert_eq!(summary.incidents, counts(0, 0, 1));
+
+    let data = store.load(&LoadQuery::default()).await.unwrap();
+    assert_eq!(
+        data.incidents,
+        vec![Incident {
+            detected_at: Some(t("2026-03-01T12:10:00Z")),
+            resolved_at: Some(t("2026-03-01T15:00:00Z")),
+            title: Some("Checkout errors".into()),
+            ..incident("i1", "checkout", "2026-03-01T12:10:00Z")
+        }]
+    );
+}
+
+async fn a_dropped_writer_leaves_nothing(store: Store) {
+    let mut writer = store.begin("import").await.unwrap();
+    writer.write(&full_batch()).await.unwrap();
+    writer.set_meta("git:repo:head", "abc").await.unwrap();
+    drop(writer);
+    let data = store.load(&LoadQuery::default()).await.unwrap();
+    assert_eq!(
+        (
+            data.deployments.len(),
+            data.changes.len(),
+            data.incidents.len()
+        ),
+        (0, 0, 0)
+    );
+    assert_eq!(store.get_meta("git:repo:head").await.unwrap(), None);
+
+    let mut writer = store.begin("import").await.unwrap();
+    writer.write(&full_batch()).await.unwrap();
+    writer.rollback().await.unwrap();
+    assert_eq!(
+        store
+            .load(&LoadQuery::default())
+            .await
+            .unwrap()
+            .changes
+            .len(),
+        0
+    );
+}
+
+async fn a_committed_writer_keeps_records_and_meta_together(store: Store) {
+    let mut writer = store.begin("git").await.unwrap();
+    writer.write(&full_batch()).await.unwrap();
+    writer
+        .write(&Batch {
+            changes: vec![change("c9", "checkout", "2026-03-01T00:00:00Z")],
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
+    writer.set_meta("git:repo:head", "4f2a9c1").await.unwrap();
+    let total = writer.commit().await.unwrap();
+    assert_eq!(total.changes, counts(2, 0, 0));
+    assert_eq!(total.deployments, counts(1, 0, 0));
+    assert_eq!(
+        store.get_meta("git:repo:head").await.unwrap().as_deref(),
+        Some("4f2a9c1")
+    );
+
+    store.set_meta("git:repo:head", "5b0e2d7").await.unwrap();
+    assert_eq!(
+        store.get_meta("git:repo:head").await.unwrap().as_deref(),
+        Some("5b0e2d7")
+    );
+    assert_eq!(store.get_meta("other").await.unwrap(), None);
+}
+
+async fn raw_inputs_are_kept_once_per_body(store: Store) {
+    let raw = |body: &str, at: &str| RawRecord {
+        kind: RecordKind::Incident,
+        record_id: "i1".into(),
+        received_at: t(at),
+        body: body.into(),
+    };
+    let batch = Batch {
+        mode: WriteMode::Merge,
+        incidents: vec![incident("i1", "checkout", "2026-03-01T12:00:00Z")],
+        raw: vec![
+            raw(r#"{"type":"detected"}"#, "2026-03-01T12:00:00Z"),
+            raw(r#"{"type":"resolved"}"#, "2026-03-01T13:00:00Z"),
+        ],
+        ..Batch::default()
+    };
+    store.write("cdevents", &batch).await.unwrap();
+    store.write("cdevents", &batch).await.unwrap();
+    let kept = store
+        .raw_records("cdevents", RecordKind::Incident, "i1")
+        .await
+        .unwrap();
+    assert_eq!(kept, batch.raw);
+    assert_eq!(
+        store
+            .raw_records("other", RecordKind::Incident, "i1")
+            .await
+            .unwrap(),
+        vec![]
+    );
+}
+
+async fn empty_source_and_ids_are_refused(store: Store) {
+    let err = store.write("", &full_batch()).await.unwrap_err();
+    assert_eq!(err.to_string(), "invalid source: must not be empty");
+    let batch = Batch {
+        changes: vec![change("", "checkout", "2026-03-01T00:00:00Z")],
+        ..Batch::default()
+    };
+    let err = store.write("import", &batch).await.unwrap_err();
+    assert_eq!(err.to_string(), "invalid changes id: must not be empty");
+}
+
+on_both_backends!(
+    empty_store_has_no_services_and_reopens,
+    every_field_round_trips,
+    rewriting_is_idempotent_and_counts_changes,
+    sources_keep_their_own_records,
+    a_repeated_id_in_one_batch_is_applied_in_order,
+    large_batches_span_many_statements,
+    loads_filter_by_service_environment_and_half_open_window,
+    merge_mode_fills_in_what_events_know,
+    a_dropped_writer_leaves_nothing,
+    a_committed_writer_keeps_records_and_meta_together,
+    raw_inputs_are_kept_once_per_body,
+    empty_source_and_ids_are_refused,
+);
+
+#[tokio::test]
+async fn sqlite_locations_accept_a_path_or_sqlite_prefix_and_reopen() {
+    let db = common::SqliteDb::new();
+    let path = db.location();
+    let store = Store::open(&path).await.unwrap();
+    store.write("import", &full_batch()).await.unwrap();
+    assert!(
+        std::path::Path::new(&format!("{path}-wal")).exists(),
+        "WAL mode is on"
+    );
+    store.close().await;
+
+    for location in [format!("sqlite:{path}"), format!("sqlite://{path}")] {
+        let store = Store::open(&location).await.unwrap();
+        assert_eq!(
+            store.services().await.unwrap(),
+            vec!["checkout".to_string()]
+        );
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_missing_directory_is_a_clear_error() {
+    let db = common::SqliteDb::new();
+    let location = db
+        .dir
+        .path()
+        .join("no/such/dir/flowmap.db")
+        .display()
+        .to_string();
+    let err = Store::open(&location).await.unwrap_err();
+    assert!(err.to_string().starts_with("database error:"), "{err}");
+    assert!(Store::open("sqlite:").await.is_err());
+}
