@@ -1,0 +1,723 @@
+//! Git ingest against repositories built here with the git command line.
+//!
+//! Every expectation comes from git itself (`git log`, `git tag --contains`,
+//! `git merge-base --is-ancestor`), never from the code under test: the tests build a
+//! history, ask git what the answer is, and compare.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus};
+use flowmap_ingest::git::{
+    Batch, DeployRule, GitError, GitOptions, GitState, NoProgress, Outcome, ingest,
+};
+
+/// Seconds since the epoch of the first commit: 2023-11-14T22:13:20Z.
+const EPOCH: i64 = 1_700_000_000;
+
+/// A repository in a temporary directory, driven through the git CLI with a fixed clock
+/// and identity so that every sha is the same on every machine.
+struct Repo {
+    dir: tempfile::TempDir,
+    /// Seconds after `EPOCH` of the next commit or tag; every event advances it an hour.
+    clock: i64,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = Repo { dir, clock: 0 };
+        repo.git(&["init", "--quiet", "--initial-branch=main", "."]);
+        repo
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs git with the test clock: the author date is 10 minutes before the committer date.
+    fn git(&self, args: &[&str]) -> String {
+        let committed = EPOCH + self.clock;
+        let output = Command::new("git")
+            .args(args)
+            .current_dir(self.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "Ada")
+            .env("GIT_AUTHOR_EMAIL", "ada@old.example")
+            .env("GIT_COMMITTER_NAME", "Grace")
+            .env("GIT_COMMITTER_EMAIL", "grace@example.com")
+            .env("GIT_AUTHOR_DATE", format!("@{} +0100", committed - 600))
+            .env("GIT_COMMITTER_DATE", format!("@{committed} +0000"))
+            .output()
+            .expect("git runs");
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    }
+
+    fn tick(&mut self) {
+        self.clock += 3600;
+    }
+
+    /// Commits a change to `file` and returns the new sha.
+    fn commit(&mut self, file: &str, subject: &str) -> String {
+        self.tick();
+        let path = self.path().join(file);
+        std::fs::create_dir_all(path.parent().expect("file in a directory")).expect("mkdir");
+        let previous = std::fs::read_to_string(&path).unwrap_or_default();
+        std::fs::write(&path, format!("{previous}{subject}\n")).expect("write");
+        self.git(&["add", "--all"]);
+        self.git(&["commit", "--quiet", "-m", subject]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    fn merge(&mut self, branch: &str) -> String {
+        self.tick();
+        self.git(&[
+            "merge",
+            "--quiet",
+            "--no-ff",
+            "-m",
+            &format!("Merge {branch}"),
+            branch,
+        ]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    fn annotated_tag(&mut self, name: &str, target: &str) {
+        self.tick();
+        self.git(&["tag", "-a", "-m", name, name, target]);
+    }
+
+    fn light_tag(&mut self, name: &str, target: &str) {
+        self.git(&["tag", name, target]);
+    }
+
+    fn lines(&self, args: &[&str]) -> Vec<String> {
+        let out = self.git(args);
+        out.lines()
+            .filter(|line| !line.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Every commit `git log --branches --tags` shows.
+    fn all_commits(&self) -> BTreeSet<String> {
+        self.lines(&["log", "--branches", "--tags", "--format=%H"])
+            .into_iter()
+            .collect()
+    }
+
+    /// Creation time of each tag as git reports it: tagger date, else committer date.
+    fn tag_times(&self) -> BTreeMap<String, i64> {
+        self.lines(&[
+            "for-each-ref",
+            "--format=%(refname:short) %(creatordate:unix)",
+            "refs/tags",
+        ])
+        .into_iter()
+        // A tag on a tree has no date: it is no deployment either.
+        .filter_map(|line| {
+            let (name, time) = line.split_once(' ')?;
+            Some((name.to_owned(), time.parse().ok()?))
+        })
+        .collect()
+    }
+
+    /// Per commit, the earliest tag matching `glob` that contains it, by `git tag --contains`.
+    fn expected_tag_links(&self, glob: &str) -> BTreeMap<String, Option<String>> {
+        let times = self.tag_times();
+        self.all_commits()
+            .into_iter()
+            .map(|sha| {
+                let tag = self
+                    .lines(&["tag", "--contains", &sha, "--list", glob])
+                    .into_iter()
+                    .min_by_key(|tag| (times[tag], format!("tag:{tag}")))
+                    .map(|tag| format!("tag:{tag}"));
+                (sha, tag)
+            })
+            .collect()
+    }
+}
+
+/// Everything one run sent, keyed by id the way a store keys records by (source, id).
+#[derive(Default, Debug, PartialEq)]
+struct Sent {
+    changes: BTreeMap<String, Change>,
+    deployments: BTreeMap<String, Deployment>,
+    batches: usize,
+}
+
+fn run(repo: &Path, options: &GitOptions, state: Option<&GitState>) -> (Outcome, Sent) {
+    let mut sent = Sent::default();
+    let outcome = ingest(repo, options, state, &NoProgress, &mut |batch: Batch| {
+        sent.batches += 1;
+        for change in batch.changes {
+            sent.changes.insert(change.id.clone(), change);
+        }
+        for deployment in batch.deployments {
+            sent.deployments.insert(deployment.id.clone(), deployment);
+        }
+        Ok(())
+    })
+    .expect("ingest succeeds");
+    (outcome, sent)
+}
+
+fn options(rule: DeployRule) -> GitOptions {
+    GitOptions {
+        service: Some("shop".to_owned()),
+        rule,
+        path: None,
+    }
+}
+
+fn tags(glob: &str) -> GitOptions {
+    options(DeployRule::Tags(glob.to_owned()))
+}
+
+fn links(sent: &Sent) -> BTreeMap<String, Option<String>> {
+    sent.changes
+        .iter()
+        .map(|(id, change)| (id.clone(), change.deployment.clone()))
+        .collect()
+}
+
+fn at(seconds: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(seconds).expect("in range")
+}
+
+/// main: c1 - c2 (v1.0) - c3 - m1 (v2.0) - revert - c5 (unreleased)
+///              \- f1 (v1.1, lightweight) -/
+/// plus s1 reachable only from tag v1.5 (its branch deleted), a tag on a tree that matches
+/// the glob, and a tag that does not match it.
+fn release_history() -> (Repo, BTreeMap<&'static str, String>) {
+    let mut repo = Repo::new();
+    let mut shas = BTreeMap::new();
+    std::fs::write(
+        repo.path().join(".mailmap"),
+        "Ada Lovelace <ada@example.com> <ada@old.example>\n",
+    )
+    .expect("mailmap");
+    shas.insert("c1", repo.commit("README", "Start"));
+    shas.insert("c2", repo.commit("app/main.rs", "Add the app"));
+    repo.annotated_tag("v1.0", &shas["c2"]);
+    repo.git(&["checkout", "--quiet", "-b", "feature"]);
+    shas.insert("f1", repo.commit("app/feature.rs", "Add a feature"));
+    repo.light_tag("v1.1", &shas["f1"]);
+    repo.git(&["checkout", "--quiet", "-b", "side", &shas["c2"]]);
+    shas.insert("s1", repo.commit("app/side.rs", "Side experiment"));
+    repo.annotated_tag("v1.5", &shas["s1"]);
+    repo.git(&["checkout", "--quiet", "main"]);
+    repo.git(&["branch", "--quiet", "-D", "side"]);
+    shas.insert("c3", repo.commit("app/main.rs", "Break things"));
+    shas.insert("m1", repo.merge("feature"));
+    repo.annotated_tag("v2.0", &shas["m1"]);
+    repo.tick();
+    repo.git(&["revert", "--no-edit", &shas["c3"]]);
+    shas.insert("revert", repo.git(&["rev-parse", "HEAD"]));
+    shas.insert("c5", repo.commit("docs/notes.md", "Write notes"));
+    let tree = repo.git(&["rev-parse", "HEAD^{tree}"]);
+    repo.light_tag("v9-tree", &tree);
+    repo.light_tag("other", &shas["c5"]);
+    (repo, shas)
+}
+
+#[test]
+fn each_commit_ships_with_the_earliest_tag_that_contains_it() {
+    let (repo, shas) = release_history();
+    let (outcome, sent) = run(repo.path(), &tags("v*"), None);
+
+    let ids: BTreeSet<String> = sent.changes.keys().cloned().collect();
+    assert_eq!(ids, repo.all_commits());
+    assert_eq!(ids.len(), 8);
+    assert_eq!(links(&sent), repo.expected_tag_links("v*"));
+    // Spelled out, for the reader: the side-branch tag v1.1 ships f1 before v2.0 does.
+    assert_eq!(
+        sent.changes[&shas["f1"]].deployment.as_deref(),
+        Some("tag:v1.1")
+    );
+    assert_eq!(
+        sent.changes[&shas["s1"]].deployment.as_deref(),
+        Some("tag:v1.5")
+    );
+    assert_eq!(
+        sent.changes[&shas["c3"]].deployment.as_deref(),
+        Some("tag:v2.0")
+    );
+    assert_eq!(sent.changes[&shas["c5"]].deployment, None);
+
+    let names: Vec<&str> = sent.deployments.keys().map(String::as_str).collect();
+    assert_eq!(names, ["tag:v1.0", "tag:v1.1", "tag:v1.5", "tag:v2.0"]);
+    assert_eq!(outcome.source, "git:shop");
+    assert!(outcome.full);
+    assert_eq!(outcome.changes, 8);
+    assert_eq!(outcome.deployments, 4);
+    assert_eq!(outcome.unreleased, 2);
+}
+
+#[test]
+fn tag_times_follow_git() {
+    let (repo, shas) = release_history();
+    let (_, sent) = run(repo.path(), &tags("v*"), None);
+    let times = repo.tag_times();
+    for (id, deployment) in &sent.deployments {
+        let name = id.strip_prefix("tag:").expect("tag ids");
+        assert_eq!(deployment.finished_at, at(times[name]), "{id}");
+    }
+    // The lightweight tag takes its commit's committer date: f1 was the 3rd commit event.
+    let f1 = &sent.deployments["tag:v1.1"];
+    assert_eq!(f1.finished_at, at(EPOCH + 4 * 3600));
+    assert_eq!(f1.commit.as_deref(), Some(shas["f1"].as_str()));
+    assert_eq!(
+        (f1.service.as_str(), f1.environment.as_str()),
+        ("shop", "production")
+    );
+    assert_eq!(
+        (f1.status, f1.kind, f1.changes.len()),
+        (DeploymentStatus::Success, DeploymentKind::Normal, 0)
+    );
+}
+
+#[test]
+fn commit_fields_match_git_log() {
+    let (repo, shas) = release_history();
+    let (_, sent) = run(repo.path(), &tags("v*"), None);
+    for line in repo.lines(&["log", "--branches", "--tags", "--format=%H %ct %at %aE %s"]) {
+        let mut fields = line.splitn(5, ' ');
+        let mut next = || fields.next().expect("five fields");
+        let (sha, committed, authored, email, subject) = (next(), next(), next(), next(), next());
+        let change = &sent.changes[sha];
+        assert_eq!(
+            change.committed_at,
+            at(committed.parse().expect("ct")),
+            "{sha}"
+        );
+        assert_eq!(change.authored_at, Some(at(authored.parse().expect("at"))));
+        assert_eq!(change.author.as_deref(), Some(email));
+        assert_eq!(change.title.as_deref(), Some(subject));
+        assert_eq!(change.service, "shop");
+    }
+    // The mailmap maps the old address.
+    assert_eq!(
+        sent.changes[&shas["c1"]].author.as_deref(),
+        Some("ada@example.com")
+    );
+    assert_eq!(
+        sent.changes[&shas["revert"]].reverts.as_deref(),
+        Some(shas["c3"].as_str())
+    );
+    let reverts: Vec<&String> = sent
+        .changes
+        .values()
+        .filter_map(|change| change.reverts.as_ref())
+        .collect();
+    assert_eq!(reverts, [&shas["c3"]]);
+}
+
+#[test]
+fn the_commit_graph_file_changes_nothing() {
+    let (mut repo, _) = release_history();
+    let (_, plain) = run(repo.path(), &tags("v*"), None);
+    repo.git(&["commit-graph", "write", "--reachable"]);
+    let (_, with_graph) = run(repo.path(), &tags("v*"), None);
+    assert_eq!(plain.changes, with_graph.changes);
+    assert_eq!(plain.deployments, with_graph.deployments);
+    // A graph that misses the newest commits is completed from the objects.
+    repo.commit("app/late.rs", "After the graph");
+    let (_, stale) = run(repo.path(), &tags("v*"), None);
+    assert_eq!(stale.changes.len(), plain.changes.len() + 1);
+    assert_eq!(links(&stale), repo.expected_tag_links("v*"));
+}
+
+#[test]
+fn without_a_rule_there_are_changes_only() {
+    let (repo, _) = release_history();
+    let (outcome, sent) = run(repo.path(), &options(DeployRule::None), None);
+    assert_eq!(sent.changes.len(), 8);
+    assert!(sent.deployments.is_empty());
+    assert!(
+        sent.changes
+            .values()
+            .all(|change| change.deployment.is_none())
+    );
+    assert_eq!(outcome.unreleased, 8);
+}
+
+#[test]
+fn the_service_defaults_to_the_directory_name() {
+    let (repo, _) = release_history();
+    let mut options = tags("v*");
+    options.service = None;
+    let (outcome, sent) = run(repo.path(), &options, None);
+    let name = repo
+        .path()
+        .file_name()
+        .expect("named")
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(outcome.service, name);
+    assert_eq!(outcome.source, format!("git:{name}"));
+    assert!(sent.changes.values().all(|change| change.service == name));
+}
+
+/// main: c1 - m1 - c3 - m2          (m1 merges a, m2 merges b)
+///         \a1/      \-b1-b2-/
+fn merge_history() -> (Repo, BTreeMap<&'static str, String>) {
+    let mut repo = Repo::new();
+    let mut shas = BTreeMap::new();
+    shas.insert("c1", repo.commit("README", "Start"));
+    repo.git(&["checkout", "--quiet", "-b", "a"]);
+    shas.insert("a1", repo.commit("a.txt", "Work a"));
+    repo.git(&["checkout", "--quiet", "main"]);
+    shas.insert("m1", repo.merge("a"));
+    shas.insert("c3", repo.commit("README", "Direct push"));
+    repo.git(&["checkout", "--quiet", "-b", "b"]);
+    shas.insert("b1", repo.commit("b.txt", "Work b1"));
+    shas.insert("b2", repo.commit("b.txt", "Work b2"));
+    repo.git(&["checkout", "--quiet", "main"]);
+    shas.insert("m2", repo.merge("b"));
+    (repo, shas)
+}
+
+/// Per commit, the earliest of `deploys` (shas, oldest first) that contains it, by git.
+fn expected_deploy_links(
+    repo: &Repo,
+    deploys: &[String],
+    prefix: impl Fn(&str) -> String,
+) -> BTreeMap<String, Option<String>> {
+    repo.all_commits()
+        .into_iter()
+        .map(|sha| {
+            let deploy = deploys.iter().find(|deploy| {
+                Command::new("git")
+                    .args(["merge-base", "--is-ancestor", &sha, deploy])
+                    .current_dir(repo.path())
+                    .status()
+                    .expect("git runs")
+                    .success()
+            });
+            (sha, deploy.map(|deploy| prefix(deploy)))
+        })
+        .collect()
+}
+
+#[test]
+fn merges_on_the_deploy_branch_are_deployments() {
+    let (repo, shas) = merge_history();
+    let rule = DeployRule::Merges {
+        branch: "main".to_owned(),
+        all_commits: false,
+    };
+    let (outcome, sent) = run(repo.path(), &options(rule), None);
+    let mut merges = repo.lines(&["rev-list", "--first-parent", "--merges", "main"]);
+    merges.reverse();
+    assert_eq!(merges, [shas["m1"].clone(), shas["m2"].clone()]);
+    assert_eq!(
+        links(&sent),
+        expected_deploy_links(&repo, &merges, |sha| format!("merge:{sha}"))
+    );
+    assert_eq!(outcome.deployments, 2);
+    assert_eq!(outcome.unreleased, 0);
+    let m2 = &sent.deployments[&format!("merge:{}", shas["m2"])];
+    assert_eq!(m2.finished_at, at(EPOCH + 7 * 3600));
+}
+
+#[test]
+fn every_first_parent_commit_deploys_with_all_commits() {
+    let (repo, shas) = merge_history();
+    let rule = DeployRule::Merges {
+        branch: "main".to_owned(),
+        all_commits: true,
+    };
+    let (_, sent) = run(repo.path(), &options(rule), None);
+    let mut chain = repo.lines(&["rev-list", "--first-parent", "main"]);
+    chain.reverse();
+    let kinds: BTreeMap<String, &str> = [
+        ("c1", "commit"),
+        ("m1", "merge"),
+        ("c3", "commit"),
+        ("m2", "merge"),
+    ]
+    .into_iter()
+    .map(|(name, kind)| (shas[name].clone(), kind))
+    .collect();
+    assert_eq!(
+        links(&sent),
+        expected_deploy_links(&repo, &chain, |sha| format!("{}:{sha}", kinds[sha]))
+    );
+    assert_eq!(sent.deployments.len(), 4);
+}
+
+#[test]
+fn a_missing_deploy_branch_is_an_error() {
+    let (repo, _) = merge_history();
+    let rule = DeployRule::Merges {
+        branch: "release".to_owned(),
+        all_commits: false,
+    };
+    let err = ingest(repo.path(), &options(rule), None, &NoProgress, &mut |_| {
+        Ok(())
+    })
+    .expect_err("no such branch");
+    assert_eq!(
+        err.to_string(),
+        "--deploy-merges release: no such branch (looked for refs/heads/release)"
+    );
+}
+
+/// Two services in one repository; tags deploy the whole repository.
+fn monorepo() -> (Repo, BTreeMap<&'static str, String>) {
+    let mut repo = Repo::new();
+    let mut shas = BTreeMap::new();
+    shas.insert("a1", repo.commit("svc/a/lib.rs", "a one"));
+    shas.insert("b1", repo.commit("svc/b/lib.rs", "b one"));
+    repo.annotated_tag("r1", &shas["b1"]);
+    shas.insert("b2", repo.commit("svc/b/lib.rs", "b two"));
+    repo.annotated_tag("r2", &shas["b2"]);
+    repo.git(&["checkout", "--quiet", "-b", "topic"]);
+    shas.insert("a2", repo.commit("svc/a/lib.rs", "a two"));
+    repo.git(&["checkout", "--quiet", "main"]);
+    shas.insert("b3", repo.commit("svc/b/lib.rs", "b three"));
+    shas.insert("m", repo.merge("topic"));
+    repo.annotated_tag("r3", &shas["m"]);
+    shas.insert("a3", repo.commit("svc/a/more/deep.rs", "a three"));
+    (repo, shas)
+}
+
+#[test]
+fn a_path_scopes_changes_and_deployments_to_one_service() {
+    let (repo, shas) = monorepo();
+    let mut options = tags("r*");
+    options.path = Some("svc/a".to_owned());
+    let (outcome, sent) = run(repo.path(), &options, None);
+    let expected: BTreeSet<String> = repo
+        .lines(&[
+            "log",
+            "--branches",
+            "--tags",
+            "--full-history",
+            "--format=%H",
+            "--",
+            "svc/a",
+        ])
+        .into_iter()
+        .collect();
+    let ids: BTreeSet<String> = sent.changes.keys().cloned().collect();
+    assert_eq!(ids, expected);
+    let names = |list: &[&str]| {
+        list.iter()
+            .map(|name| shas[name].clone())
+            .collect::<BTreeSet<_>>()
+    };
+    // The merge brings a2's change to svc/a into main, so it touches svc/a too.
+    assert_eq!(ids, names(&["a1", "a2", "m", "a3"]));
+    // The links are the repository-wide ones, restricted to the service's commits.
+    let all = repo.expected_tag_links("r*");
+    for (id, link) in links(&sent) {
+        assert_eq!(link, all[&id], "{id}");
+    }
+    // r2 shipped only svc/b, so it is not a deployment of svc/a.
+    let deployed: Vec<&str> = sent.deployments.keys().map(String::as_str).collect();
+    assert_eq!(deployed, ["tag:r1", "tag:r3"]);
+    assert_eq!(outcome.deployments, 2);
+    assert_eq!(outcome.unreleased, 1);
+}
+
+#[test]
+fn a_second_run_reads_only_what_is_new_and_links_earlier_commits() {
+    let (mut repo, shas) = release_history();
+    let opts = tags("v*");
+    let (first, mut stored) = run(repo.path(), &opts, None);
+    let state = GitState::from_json(&first.state.to_json()).expect("state round-trips");
+
+    // Nothing new: only the two unreleased commits are read again, and they stay unlinked.
+    let (again, sent) = run(repo.path(), &opts, Some(&state));
+    assert!(!again.full);
+    let ids: BTreeSet<&str> = sent.changes.keys().map(String::as_str).collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from([shas["revert"].as_str(), shas["c5"].as_str()])
+    );
+    assert!(sent.deployments.is_empty());
+    stored.changes.extend(sent.changes);
+
+    // New work and a release that ships the older unreleased commits too.
+    let c6 = repo.commit("app/main.rs", "More");
+    repo.annotated_tag("v3.0", &c6);
+    let c7 = repo.commit("app/main.rs", "Even more");
+    let (second, sent) = run(repo.path(), &opts, Some(&again.state));
+    assert!(!second.full);
+    let ids: BTreeSet<String> = sent.changes.keys().cloned().collect();
+    let expected: BTreeSet<String> = [&shas["revert"], &shas["c5"], &c6, &c7]
+        .into_iter()
+        .cloned()
+        .collect();
+    assert_eq!(ids, expected);
+    assert_eq!(
+        sent.changes[&shas["c5"]].deployment.as_deref(),
+        Some("tag:v3.0")
+    );
+    assert_eq!(sent.changes[&c7].deployment, None);
+    assert_eq!(sent.deployments.keys().collect::<Vec<_>>(), ["tag:v3.0"]);
+    assert_eq!(second.unreleased, 1);
+
+    // Keeping the records of all runs by id, as a store does, gives exactly a full run.
+    stored.changes.extend(sent.changes);
+    stored.deployments.extend(sent.deployments);
+    let (_, fresh) = run(repo.path(), &opts, None);
+    assert_eq!(stored.changes, fresh.changes);
+    assert_eq!(stored.deployments, fresh.deployments);
+    assert_eq!(links(&fresh), repo.expected_tag_links("v*"));
+}
+
+#[test]
+fn incremental_runs_add_up_to_a_full_run() {
+    let (mut repo, _) = merge_history();
+    let opts = options(DeployRule::Merges {
+        branch: "main".to_owned(),
+        all_commits: false,
+    });
+    let mut stored = Sent::default();
+    let (first, sent) = run(repo.path(), &opts, None);
+    stored.changes.extend(sent.changes);
+    stored.deployments.extend(sent.deployments);
+    // Work on a branch, then merge it: the merge ships it.
+    repo.git(&["checkout", "--quiet", "-b", "c"]);
+    repo.commit("c.txt", "Work c1");
+    let (second, sent) = run(repo.path(), &opts, Some(&first.state));
+    assert!(!second.full);
+    assert_eq!(second.changes, 1);
+    stored.changes.extend(sent.changes);
+    repo.git(&["checkout", "--quiet", "main"]);
+    repo.merge("c");
+    let (third, sent) = run(repo.path(), &opts, Some(&second.state));
+    assert!(!third.full);
+    assert_eq!(
+        (third.changes, third.deployments, third.unreleased),
+        (2, 1, 0)
+    );
+    stored.changes.extend(sent.changes);
+    stored.deployments.extend(sent.deployments);
+
+    let (_, fresh) = run(repo.path(), &opts, None);
+    assert_eq!(stored.changes, fresh.changes);
+    assert_eq!(stored.deployments, fresh.deployments);
+}
+
+#[test]
+fn a_deployment_older_than_known_ones_triggers_a_full_run() {
+    let (mut repo, shas) = release_history();
+    let opts = tags("v*");
+    let (first, _) = run(repo.path(), &opts, None);
+    // A lightweight tag on c1 dates from c1's commit: older than every known release, so
+    // c1 now ships with it, which an incremental run could not see.
+    repo.light_tag("v0.1", &shas["c1"]);
+    let (second, sent) = run(repo.path(), &opts, Some(&first.state));
+    assert!(second.full);
+    assert_eq!(
+        sent.changes[&shas["c1"]].deployment.as_deref(),
+        Some("tag:v0.1")
+    );
+    assert_eq!(links(&sent), repo.expected_tag_links("v*"));
+}
+
+#[test]
+fn a_state_made_with_other_options_is_not_used() {
+    let (repo, _) = release_history();
+    let (first, _) = run(repo.path(), &tags("v*"), None);
+    let (second, sent) = run(repo.path(), &tags("v1*"), Some(&first.state));
+    assert!(second.full);
+    assert_eq!(links(&sent), repo.expected_tag_links("v1*"));
+}
+
+#[test]
+fn a_shallow_clone_is_refused() {
+    let (repo, _) = release_history();
+    let clones = tempfile::tempdir().expect("temp dir");
+    let shallow: PathBuf = clones.path().join("shallow");
+    let status = Command::new("git")
+        .args(["clone", "--quiet", "--depth", "1"])
+        .arg(format!("file://{}", repo.path().display()))
+        .arg(&shallow)
+        .status()
+        .expect("git runs");
+    assert!(status.success());
+    let err =
+        ingest(&shallow, &tags("v*"), None, &NoProgress, &mut |_| Ok(())).expect_err("shallow");
+    assert!(matches!(err, GitError::Shallow { .. }), "{err}");
+    assert!(err.to_string().contains("git fetch --unshallow"), "{err}");
+}
+
+#[test]
+fn a_missing_commit_object_is_reported_by_sha() {
+    let (repo, shas) = release_history();
+    let sha = &shas["c2"];
+    let object = repo
+        .path()
+        .join(".git/objects")
+        .join(&sha[..2])
+        .join(&sha[2..]);
+    std::fs::remove_file(object).expect("loose object exists");
+    let err =
+        ingest(repo.path(), &tags("v*"), None, &NoProgress, &mut |_| Ok(())).expect_err("corrupt");
+    assert_eq!(
+        err.to_string(),
+        format!("object {sha}: not found (is the repository corrupt?)")
+    );
+}
+
+#[test]
+fn a_commit_lost_behind_a_commit_graph_is_reported_by_sha() {
+    // The walk then follows parents in the commit-graph file and only reading the commit
+    // itself, on a worker thread, finds it gone.
+    let (repo, shas) = release_history();
+    repo.git(&["commit-graph", "write", "--reachable"]);
+    let sha = &shas["c1"];
+    let object = repo
+        .path()
+        .join(".git/objects")
+        .join(&sha[..2])
+        .join(&sha[2..]);
+    std::fs::remove_file(object).expect("loose object exists");
+    let err =
+        ingest(repo.path(), &tags("v*"), None, &NoProgress, &mut |_| Ok(())).expect_err("corrupt");
+    assert_eq!(
+        err.to_string(),
+        format!("object {sha}: not found (is the repository corrupt?)")
+    );
+}
+
+#[test]
+fn a_directory_that_is_no_repository_is_reported() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let err = ingest(dir.path(), &tags("v*"), None, &NoProgress, &mut |_| Ok(()))
+        .expect_err("not a repository");
+    assert!(matches!(err, GitError::Open { .. }), "{err}");
+    assert!(
+        err.to_string().contains("cannot open git repository"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_sink_error_stops_the_run() {
+    let (repo, _) = release_history();
+    let err = ingest(repo.path(), &tags("v*"), None, &NoProgress, &mut |_| {
+        Err("disk full".into())
+    })
+    .expect_err("sink refuses");
+    assert_eq!(err.to_string(), "storing records: disk full");
+}
