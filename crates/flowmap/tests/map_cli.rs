@@ -41,7 +41,13 @@ fn every_example_passes_the_check() {
 
 #[test]
 fn analyze_json_has_the_spec_fields() {
-    let out = flowmap(&["map", "analyze", "examples/delivery.yaml", "--format", "json"]);
+    let out = flowmap(&[
+        "map",
+        "analyze",
+        "examples/delivery.yaml",
+        "--format",
+        "json",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for field in [
@@ -75,7 +81,10 @@ fn analyze_json_has_the_spec_fields() {
         assert!(step.get(field).is_some(), "missing steps[].{field}");
     }
     for field in ["runs", "seed", "p50_hours", "p85_hours", "p95_hours"] {
-        assert!(json["simulation"].get(field).is_some(), "missing simulation.{field}");
+        assert!(
+            json["simulation"].get(field).is_some(),
+            "missing simulation.{field}"
+        );
     }
     assert_eq!(json["stream"], "delivery");
     // The change board waits 3d..6d, the longest wait of the example.
@@ -160,10 +169,21 @@ fn diff_compares_current_and_future() {
         .iter()
         .find(|m| m["metric"] == "lead_time_hours")
         .unwrap();
-    assert!(lead["delta"].as_f64().unwrap() < 0.0, "the future state is faster");
+    assert!(
+        lead["delta"].as_f64().unwrap() < 0.0,
+        "the future state is faster"
+    );
     let steps = json["steps"].as_array().unwrap();
-    assert!(steps.iter().any(|s| s["change"] == "removed" && s["id"] == "cab"));
-    assert!(steps.iter().any(|s| s["change"] == "changed" && s["id"] == "review"));
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["change"] == "removed" && s["id"] == "cab")
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["change"] == "changed" && s["id"] == "review")
+    );
 }
 
 #[test]
@@ -179,8 +199,14 @@ fn invalid_maps_exit_1_with_every_error_located() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     let file = bad.to_str().unwrap();
-    assert!(err.contains(&format!("{file}:4:5: unknown field `wiat`")), "{err}");
-    assert!(err.contains(&format!("{file}:6:9: `ca` must be between")), "{err}");
+    assert!(
+        err.contains(&format!("{file}:4:5: unknown field `wiat`")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{file}:6:9: `ca` must be between")),
+        "{err}"
+    );
 }
 
 #[test]

@@ -136,6 +136,37 @@ impl DoraOptions {
     }
 }
 
+/// How far back a report looks when no `since` is given.
+pub const DEFAULT_WINDOW: SignedDuration = SignedDuration::from_hours(90 * 24);
+
+/// Parses a window bound as `flowmap dora` and the API take it: a bare date
+/// (`2026-01-05`, meaning midnight UTC) or an RFC 3339 time with an offset.
+///
+/// Anything else is an error, never a guess: `2026-01-05 10:00` has no offset, and is not
+/// silently read as the date it starts with.
+///
+/// ```
+/// use flowmap_core::dora::parse_window_bound;
+/// assert_eq!(parse_window_bound("2026-01-05").unwrap().to_string(), "2026-01-05T00:00:00Z");
+/// assert_eq!(parse_window_bound("2026-01-05T10:00:00+01:00").unwrap().to_string(), "2026-01-05T09:00:00Z");
+/// assert!(parse_window_bound("2026-01-05 10:00").is_err());
+/// ```
+pub fn parse_window_bound(text: &str) -> Result<Timestamp, String> {
+    let text = text.trim();
+    if text.len() == 10
+        && let Ok(date) = text.parse::<jiff::civil::Date>()
+    {
+        return jiff::tz::TimeZone::UTC
+            .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+            .map_err(|e| e.to_string());
+    }
+    text.parse::<Timestamp>().map_err(|e| {
+        format!(
+            "expected a date (2026-01-01) or an RFC 3339 time with offset (2026-01-01T12:00:00Z): {e}"
+        )
+    })
+}
+
 /// Why a report cannot be computed: the options contradict themselves.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DoraError {

@@ -235,7 +235,10 @@ enum Tree<F: Flavor> {
 }
 
 /// A mapping entry: the key and the value, each with its location.
-type Entry<F> = (<F as Flavor>::Spanned<KeyText>, <F as Flavor>::Spanned<Tree<F>>);
+type Entry<F> = (
+    <F as Flavor>::Spanned<KeyText>,
+    <F as Flavor>::Spanned<Tree<F>>,
+);
 
 impl<F: Flavor> Tree<F> {
     fn into_node(self, pos: Pos, context: &F::Context) -> Node {

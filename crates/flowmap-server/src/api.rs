@@ -1,0 +1,321 @@
+//! The JSON API under `/api/v1/` (described in `openapi.json` beside this file).
+//!
+//! Handlers only translate: query parameters to store queries and core options, results
+//! to JSON. `/api/v1/dora` returns exactly what `flowmap dora --format json` prints, and
+//! `/api/v1/maps/{id}/analysis` exactly what `flowmap map analyze --format json` prints.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use flowmap_core::dora::DoraReport;
+use flowmap_core::map::{self, AnalysisOptions, Format};
+use flowmap_store::{LoadQuery, MapFormat, StoredMap, TimeRange};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::query::{PageParams, WindowParams, dora_report};
+
+/// The OpenAPI 3.1 description of this API, the webhooks and `/metrics`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response()
+}
+
+pub async fn services(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let services = state.store().services().await?;
+    Ok(Json(json!({ "services": services })))
+}
+
+pub async fn dora(
+    State(state): State<AppState>,
+    Query(params): Query<WindowParams>,
+) -> Result<Json<DoraReport>, ApiError> {
+    let options = params.options(Timestamp::now())?;
+    Ok(Json(dora_report(state.store(), &options).await?))
+}
+
+/// `?service=&since=&until=` for the record lists: each kind filtered on its own time.
+#[derive(Debug, Default, Deserialize)]
+pub struct RecordParams {
+    service: Option<String>,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+}
+
+impl RecordParams {
+    fn range(&self) -> TimeRange {
+        TimeRange {
+            from: self.since,
+            to: self.until,
+        }
+    }
+
+    fn query(&self) -> LoadQuery {
+        let range = self.range();
+        LoadQuery {
+            services: self.service.iter().cloned().collect(),
+            deployments: range,
+            changes: range,
+            incidents: range,
+            ..LoadQuery::default()
+        }
+    }
+}
+
+/// One page of a list, newest first.
+#[derive(Serialize)]
+pub struct PageOf<'a, T> {
+    items: Vec<&'a T>,
+    page: u32,
+    per_page: u32,
+    total: usize,
+}
+
+fn page_of<'a, T>(items: &'a [T], paging: PageParams) -> Result<PageOf<'a, T>, ApiError> {
+    // The store returns oldest first; an API reader wants the latest first.
+    let newest_first: Vec<&T> = items.iter().rev().collect();
+    let slice = paging.slice(&newest_first)?;
+    Ok(PageOf {
+        items: slice.to_vec(),
+        page: paging.page,
+        per_page: paging.per_page,
+        total: items.len(),
+    })
+}
+
+pub async fn deployments(
+    State(state): State<AppState>,
+    Query(filter): Query<RecordParams>,
+    Query(paging): Query<PageParams>,
+) -> Result<Response, ApiError> {
+    let data = state.store().load(&filter.query()).await?;
+    Ok(Json(page_of(&data.deployments, paging)?).into_response())
+}
+
+pub async fn changes(
+    State(state): State<AppState>,
+    Query(filter): Query<RecordParams>,
+    Query(paging): Query<PageParams>,
+) -> Result<Response, ApiError> {
+    let data = state.store().load(&filter.query()).await?;
+    Ok(Json(page_of(&data.changes, paging)?).into_response())
+}
+
+pub async fn incidents(
+    State(state): State<AppState>,
+    Query(filter): Query<RecordParams>,
+    Query(paging): Query<PageParams>,
+) -> Result<Response, ApiError> {
+    let data = state.store().load(&filter.query()).await?;
+    Ok(Json(page_of(&data.incidents, paging)?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeliveryParams {
+    #[serde(default)]
+    rejected: bool,
+}
+
+/// The 100 most recent webhook deliveries (`?rejected=true`: only rejected ones), with
+/// their bodies, for inspecting what senders really sent.
+pub async fn deliveries(
+    State(state): State<AppState>,
+    Query(params): Query<DeliveryParams>,
+) -> Result<Json<Value>, ApiError> {
+    let items: Vec<Value> = state
+        .store()
+        .deliveries(params.rejected, 100)
+        .await?
+        .into_iter()
+        .map(|d| {
+            json!({
+                "source": d.source,
+                "delivery_id": d.delivery_id,
+                "event": d.event,
+                "received_at": d.received_at,
+                "status": d.status,
+                "note": d.note,
+                "body": d.body,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// A stored map as the API shows it.
+fn map_json(stored: &StoredMap, with_text: bool) -> Value {
+    let name = map_name(stored);
+    let mut value = json!({
+        "id": stored.id,
+        "version": stored.version,
+        "saved_at": stored.saved_at,
+        "format": stored.format.as_str(),
+        "name": name,
+    });
+    if with_text {
+        value["text"] = json!(stored.text);
+    }
+    value
+}
+
+/// The map's `name`, or `null` when the stored text no longer parses.
+fn map_name(stored: &StoredMap) -> Option<String> {
+    map::parse_map(&stored.text, core_format(stored.format))
+        .ok()
+        .map(|parsed| parsed.map.name)
+}
+
+pub(crate) fn core_format(format: MapFormat) -> Format {
+    match format {
+        MapFormat::Yaml => Format::Yaml,
+        MapFormat::Toml => Format::Toml,
+        MapFormat::Json => Format::Json,
+    }
+}
+
+pub async fn maps(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let maps = state.store().maps().await?;
+    let items: Vec<Value> = maps.iter().map(|m| map_json(m, false)).collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// A map to save: its file text and format (`yaml` by default).
+#[derive(Debug, Deserialize)]
+pub struct MapBody {
+    id: Option<String>,
+    format: Option<String>,
+    text: String,
+}
+
+/// Checks `text` as a map file and saves it as the next version of `id`. A map with
+/// errors is refused (422) with every diagnostic, so a stored map always parses.
+pub(crate) async fn save_checked(
+    state: &AppState,
+    id: &str,
+    format: Option<&str>,
+    text: &str,
+) -> Result<StoredMap, ApiError> {
+    let format = match format {
+        None => MapFormat::Yaml,
+        Some(name) => MapFormat::from_name(name).ok_or_else(|| {
+            ApiError::bad_request(format!("format: expected yaml, toml or json, got {name:?}"))
+        })?,
+    };
+    if let Err(diagnostics) = map::parse_map(text, core_format(format)) {
+        let list: Vec<String> = diagnostics
+            .iter()
+            .map(|d| d.display(&format!("{id}.{}", format.as_str())).to_string())
+            .collect();
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            list.join("\n"),
+        ));
+    }
+    Ok(state.store().save_map(id, format, text).await?)
+}
+
+pub async fn create_map(
+    State(state): State<AppState>,
+    Json(body): Json<MapBody>,
+) -> Result<Response, ApiError> {
+    let id = body
+        .id
+        .as_deref()
+        .ok_or_else(|| ApiError::bad_request("id: missing"))?;
+    if state.store().map(id, None).await?.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("map {id:?} exists; PUT /api/v1/maps/{id} saves a new version"),
+        ));
+    }
+    let stored = save_checked(&state, id, body.format.as_deref(), &body.text).await?;
+    Ok((StatusCode::CREATED, Json(map_json(&stored, true))).into_response())
+}
+
+pub async fn update_map(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<MapBody>,
+) -> Result<Json<Value>, ApiError> {
+    if body.id.as_deref().is_some_and(|body_id| body_id != id) {
+        return Err(ApiError::bad_request("id: differs from the id in the path"));
+    }
+    let stored = save_checked(&state, &id, body.format.as_deref(), &body.text).await?;
+    Ok(Json(map_json(&stored, true)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VersionParams {
+    version: Option<u32>,
+}
+
+pub(crate) async fn find_map(
+    state: &AppState,
+    id: &str,
+    version: Option<u32>,
+) -> Result<StoredMap, ApiError> {
+    state
+        .store()
+        .map(id, version)
+        .await?
+        .ok_or_else(|| match version {
+            Some(v) => ApiError::not_found(format!("map {id:?} has no version {v}")),
+            None => ApiError::not_found(format!("no map {id:?}")),
+        })
+}
+
+pub async fn map(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<VersionParams>,
+) -> Result<Json<Value>, ApiError> {
+    let stored = find_map(&state, &id, params.version).await?;
+    Ok(Json(map_json(&stored, true)))
+}
+
+pub async fn map_versions(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let versions = state.store().map_versions(&id).await?;
+    if versions.is_empty() {
+        return Err(ApiError::not_found(format!("no map {id:?}")));
+    }
+    let items: Vec<Value> = versions.iter().map(|m| map_json(m, false)).collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+pub async fn delete_map(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if state.store().delete_map(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("no map {id:?}")))
+    }
+}
+
+pub async fn map_analysis(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<VersionParams>,
+) -> Result<Json<map::Analysis>, ApiError> {
+    let stored = find_map(&state, &id, params.version).await?;
+    let parsed = map::parse_map(&stored.text, core_format(stored.format)).map_err(|errors| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("stored map {id:?} no longer parses: {}", errors[0].message),
+        )
+    })?;
+    Ok(Json(map::analyze(&parsed.map, &AnalysisOptions::default())))
+}

@@ -1,0 +1,365 @@
+//! `flowmap demo`'s organisation: six services with a year of deployments, changes and
+//! incidents, and the example value stream maps.
+//!
+//! The services differ the way real ones do — a checkout team deploying several times a
+//! day, a legacy billing system releasing monthly, a catalogue service getting faster over
+//! the year — so every page has something to show. The data is generated, not measured:
+//! [`generate`] is a pure function of its seed and the end time, so tests can check it.
+
+use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus, Incident};
+use flowmap_store::{Batch, MapFormat, Store, StoreError, WriteMode};
+use jiff::{SignedDuration, Timestamp};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
+
+/// The source demo records are stored under.
+pub const SOURCE: &str = "demo";
+
+/// The example maps every demo starts with: id, format, file text.
+pub const MAPS: &[(&str, MapFormat, &str)] = &[
+    (
+        "checkout-delivery",
+        MapFormat::Yaml,
+        include_str!("../../../examples/delivery.yaml"),
+    ),
+    (
+        "checkout-delivery-future",
+        MapFormat::Yaml,
+        include_str!("../../../examples/delivery-future.yaml"),
+    ),
+    (
+        "checkout-recovery",
+        MapFormat::Yaml,
+        include_str!("../../../examples/recovery.yaml"),
+    ),
+    (
+        "ci-drill-down",
+        MapFormat::Toml,
+        include_str!("../../../examples/ci-drill-down.toml"),
+    ),
+];
+
+/// How one demo service behaves.
+struct Profile {
+    name: &'static str,
+    /// Mean deployments per working day.
+    deploys_per_day: f64,
+    /// Median commit-to-production hours at the start and at the end of the year (the
+    /// median moves linearly between them).
+    lead_hours: (f64, f64),
+    /// Chance that a deployment causes an incident.
+    fail_rate: f64,
+    /// Median hours from a failure to recovery.
+    recovery_hours: f64,
+}
+
+const PROFILES: &[Profile] = &[
+    Profile {
+        name: "checkout",
+        deploys_per_day: 2.2,
+        lead_hours: (10.0, 5.0),
+        fail_rate: 0.04,
+        recovery_hours: 0.8,
+    },
+    Profile {
+        name: "search",
+        deploys_per_day: 0.8,
+        lead_hours: (40.0, 30.0),
+        fail_rate: 0.08,
+        recovery_hours: 5.0,
+    },
+    Profile {
+        name: "catalog",
+        deploys_per_day: 0.6,
+        lead_hours: (300.0, 36.0),
+        fail_rate: 0.12,
+        recovery_hours: 10.0,
+    },
+    Profile {
+        name: "payments",
+        deploys_per_day: 0.25,
+        lead_hours: (150.0, 130.0),
+        fail_rate: 0.14,
+        recovery_hours: 30.0,
+    },
+    Profile {
+        name: "mobile-api",
+        deploys_per_day: 1.1,
+        lead_hours: (20.0, 18.0),
+        fail_rate: 0.06,
+        recovery_hours: 2.5,
+    },
+    Profile {
+        name: "legacy-billing",
+        deploys_per_day: 0.05,
+        lead_hours: (700.0, 650.0),
+        fail_rate: 0.3,
+        recovery_hours: 200.0,
+    },
+];
+
+const WORDS: &[&str] = &[
+    "Fix", "Add", "Cache", "Retry", "Speed up", "Refactor", "Remove", "Log", "Upgrade", "Validate",
+    "Tidy", "Harden",
+];
+const THINGS: &[&str] = &[
+    "cart totals",
+    "search index",
+    "price rounding",
+    "session timeout",
+    "checkout button",
+    "currency format",
+    "image sizes",
+    "payment retries",
+    "stock check",
+    "login flow",
+    "invoice PDF",
+    "feature flag",
+];
+const AUTHORS: &[&str] = &[
+    "ada", "grace", "linus", "margaret", "ken", "barbara", "dennis",
+];
+
+/// One year of delivery records ending at `until`, reproducible for a given `seed`.
+///
+/// ```
+/// let until = "2026-03-01T00:00:00Z".parse().unwrap();
+/// let a = flowmap_server::demo::generate(7, until);
+/// let b = flowmap_server::demo::generate(7, until);
+/// assert_eq!(a.deployments, b.deployments);
+/// assert!(a.deployments.iter().all(|d| d.finished_at < until));
+/// ```
+pub fn generate(seed: u64, until: Timestamp) -> Batch {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut batch = Batch {
+        mode: WriteMode::Replace,
+        ..Batch::default()
+    };
+    let days = 364;
+    // Days start at midnight UTC, so working hours fall in the working day.
+    let first = (until - SignedDuration::from_hours(days * 24))
+        .as_second()
+        .div_euclid(86_400);
+    let start = Timestamp::from_second(first * 86_400).expect("a midnight near a valid time");
+    for profile in PROFILES {
+        let mut serial = 0_u32;
+        let mut next_id = |prefix: &str| {
+            serial += 1;
+            format!("{}-{prefix}{serial}", profile.name)
+        };
+        for day in 0..days {
+            let day_start = start + SignedDuration::from_hours(day * 24);
+            // 1970-01-01 was a Thursday; days 2 and 3 after it are the weekend.
+            let weekday = (day_start.as_second().div_euclid(86_400) + 3).rem_euclid(7);
+            if weekday >= 5 {
+                continue;
+            }
+            let progress = day as f64 / days as f64;
+            let lead_median =
+                profile.lead_hours.0 + (profile.lead_hours.1 - profile.lead_hours.0) * progress;
+            for _ in 0..poisson(&mut rng, profile.deploys_per_day) {
+                let finished_at = day_start + hours(8.0 + 10.0 * unit(&mut rng));
+                if finished_at >= until {
+                    continue;
+                }
+                let id = next_id("d");
+                // A few deploy runs fail outright: recorded, never deployments.
+                if unit(&mut rng) < 0.03 {
+                    batch.deployments.push(deployment(
+                        profile,
+                        &id,
+                        finished_at,
+                        DeploymentStatus::Failure,
+                    ));
+                    continue;
+                }
+                let mut shipped = Vec::new();
+                for _ in 0..1 + rng.next_u64() % 4 {
+                    let change_id = next_id("c");
+                    let lead = lognormal(&mut rng, lead_median, 0.7).max(0.2);
+                    let committed_at = finished_at - hours(lead);
+                    let merged_at = committed_at + hours(lead * 0.6);
+                    batch.changes.push(Change {
+                        id: change_id.clone(),
+                        service: profile.name.into(),
+                        committed_at,
+                        authored_at: Some(committed_at),
+                        first_commit_at: None,
+                        pr_opened_at: Some(committed_at + hours(lead * 0.1)),
+                        first_review_at: Some(committed_at + hours(lead * 0.4)),
+                        approved_at: Some(committed_at + hours(lead * 0.5)),
+                        merged_at: Some(merged_at),
+                        deployment: None,
+                        author: Some(pick(&mut rng, AUTHORS).into()),
+                        title: Some(format!(
+                            "{} {}",
+                            pick(&mut rng, WORDS),
+                            pick(&mut rng, THINGS)
+                        )),
+                        reverts: None,
+                    });
+                    shipped.push(change_id);
+                }
+                let mut d = deployment(profile, &id, finished_at, DeploymentStatus::Success);
+                d.changes = shipped;
+                batch.deployments.push(d);
+
+                if unit(&mut rng) < profile.fail_rate {
+                    let started_at = finished_at + hours(0.2 + 4.0 * unit(&mut rng));
+                    let recovery = lognormal(&mut rng, profile.recovery_hours, 0.8).max(0.1);
+                    let resolved_at = finished_at + hours(recovery).max(started_at - finished_at);
+                    let incident_id = next_id("inc");
+                    // Half of the incidents name their deployment; the rest are blamed
+                    // by the attribution window.
+                    let caused_by = (unit(&mut rng) < 0.5).then(|| id.clone());
+                    batch.incidents.push(Incident {
+                        id: incident_id,
+                        service: profile.name.into(),
+                        started_at,
+                        detected_at: Some(started_at + hours(0.1)),
+                        acknowledged_at: Some(started_at + hours(0.2)),
+                        resolved_at: (resolved_at < until).then_some(resolved_at),
+                        caused_by,
+                        severity: Some(if unit(&mut rng) < 0.3 { "sev1" } else { "sev2" }.into()),
+                        title: Some(format!("{} degraded", pick(&mut rng, THINGS))),
+                    });
+                    // A third of the failures are repaired by a hotfix or a rollback.
+                    if unit(&mut rng) < 0.33 && resolved_at < until {
+                        let kind = if unit(&mut rng) < 0.5 {
+                            DeploymentKind::Hotfix
+                        } else {
+                            DeploymentKind::Rollback
+                        };
+                        let mut fix = deployment(
+                            profile,
+                            &next_id("d"),
+                            resolved_at,
+                            DeploymentStatus::Success,
+                        );
+                        fix.kind = kind;
+                        fix.fixes = Some(id.clone());
+                        batch.deployments.push(fix);
+                    }
+                }
+            }
+        }
+    }
+    batch
+}
+
+/// Writes [`generate`]'s records (source [`SOURCE`]) and the example [`MAPS`] into
+/// `store`.
+pub async fn load(store: &Store, seed: u64, until: Timestamp) -> Result<(), StoreError> {
+    store.write(SOURCE, &generate(seed, until)).await?;
+    for (id, format, text) in MAPS {
+        store.save_map(id, *format, text).await?;
+    }
+    Ok(())
+}
+
+fn deployment(
+    profile: &Profile,
+    id: &str,
+    finished_at: Timestamp,
+    status: DeploymentStatus,
+) -> Deployment {
+    Deployment {
+        id: id.into(),
+        service: profile.name.into(),
+        environment: "production".into(),
+        status,
+        started_at: Some(finished_at - SignedDuration::from_mins(12)),
+        finished_at,
+        commit: None,
+        changes: Vec::new(),
+        kind: DeploymentKind::Normal,
+        fixes: None,
+    }
+}
+
+fn hours(h: f64) -> SignedDuration {
+    SignedDuration::from_secs_f64(h * 3600.0)
+}
+
+/// A uniform draw from [0, 1).
+fn unit(rng: &mut ChaCha8Rng) -> f64 {
+    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+fn pick<'a>(rng: &mut ChaCha8Rng, items: &[&'a str]) -> &'a str {
+    items[(rng.next_u64() % items.len() as u64) as usize]
+}
+
+/// A Poisson draw (Knuth's method; the means here are small).
+fn poisson(rng: &mut ChaCha8Rng, mean: f64) -> u32 {
+    let limit = (-mean).exp();
+    let mut product = unit(rng);
+    let mut count = 0;
+    while product > limit {
+        count += 1;
+        product *= unit(rng);
+    }
+    count
+}
+
+/// A log-normal draw with the given median and log-space spread (Box–Muller).
+fn lognormal(rng: &mut ChaCha8Rng, median: f64, sigma: f64) -> f64 {
+    let u1 = unit(rng).max(f64::MIN_POSITIVE);
+    let u2 = unit(rng);
+    let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+    median * (sigma * z).exp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_year_for_every_service_with_failures_and_fixes() {
+        let until: Timestamp = "2026-03-01T00:00:00Z".parse().unwrap();
+        let batch = generate(1, until);
+        for profile in PROFILES {
+            let count = batch
+                .deployments
+                .iter()
+                .filter(|d| d.service == profile.name)
+                .count();
+            // Expected ≈ 260 working days × rate (+ fixes): at least half of it.
+            let expected = 260.0 * profile.deploys_per_day;
+            assert!(count as f64 > expected * 0.5, "{}: {count}", profile.name);
+        }
+        assert!(
+            batch
+                .deployments
+                .iter()
+                .any(|d| d.kind == DeploymentKind::Hotfix)
+        );
+        assert!(
+            batch
+                .deployments
+                .iter()
+                .any(|d| d.status == DeploymentStatus::Failure)
+        );
+        assert!(batch.incidents.iter().any(|i| i.caused_by.is_some()));
+        // Every change is committed before the deployment that lists it.
+        let by_id: std::collections::HashMap<&str, &Change> =
+            batch.changes.iter().map(|c| (c.id.as_str(), c)).collect();
+        for d in &batch.deployments {
+            for c in &d.changes {
+                assert!(by_id[c.as_str()].committed_at < d.finished_at);
+            }
+        }
+    }
+
+    #[test]
+    fn the_example_maps_parse() {
+        for (id, format, text) in MAPS {
+            let format = match format {
+                MapFormat::Yaml => flowmap_core::map::Format::Yaml,
+                MapFormat::Toml => flowmap_core::map::Format::Toml,
+                MapFormat::Json => flowmap_core::map::Format::Json,
+            };
+            assert!(flowmap_core::map::parse_map(text, format).is_ok(), "{id}");
+        }
+    }
+}

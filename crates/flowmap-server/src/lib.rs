@@ -1,0 +1,132 @@
+//! The team's shared screen (SPEC §8): `flowmap serve` and `flowmap demo`.
+//!
+//! One axum [`router`] over one [`Store`] serves
+//!
+//! - server-rendered pages: the overview of every service's DORA metrics, a page per
+//!   service, the value stream maps (stored in the database, versioned, with an editor)
+//!   and a file import page;
+//! - a JSON API under `/api/v1/` (described by `/api/v1/openapi.json`);
+//! - webhook receivers under `/hooks/` for GitHub, GitLab and CDEvents;
+//! - `/metrics` in Prometheus text format and `/healthz`.
+//!
+//! This crate owns HTTP: routing, authentication of webhooks, request parsing and page
+//! layout. It must not hold metric logic — every number comes from `flowmap_core::dora` or
+//! `flowmap_core::map`, every picture from `flowmap-render`, every record from
+//! `flowmap-ingest` parsers — so the pages, the API and the CLI always agree.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = flowmap_store::Store::open("flowmap.db").await?;
+//! let state = flowmap_server::AppState::new(store, flowmap_server::ServerConfig::from_env());
+//! flowmap_server::serve("127.0.0.1:7878".parse()?, state).await?;
+//! # Ok(()) }
+//! ```
+
+mod api;
+mod config;
+pub mod demo;
+mod error;
+mod hooks;
+mod metrics;
+mod pages;
+mod query;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use flowmap_store::Store;
+
+pub use config::ServerConfig;
+
+/// The largest request body accepted (webhooks and uploads); larger ones get 413.
+pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+
+/// What every handler shares: the store and the configuration. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    config: ServerConfig,
+}
+
+impl AppState {
+    /// State for a server over `store`.
+    pub fn new(store: Store, config: ServerConfig) -> AppState {
+        AppState {
+            inner: Arc::new(Inner { store, config }),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+}
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::overview))
+        .route("/services/{service}", get(pages::service))
+        .route("/maps", get(pages::maps).post(pages::create_map))
+        .route("/maps/preview", post(pages::preview_map))
+        .route("/maps/{id}", get(pages::map))
+        .route(
+            "/maps/{id}/edit",
+            get(pages::edit_map).post(pages::save_map),
+        )
+        .route("/maps/{id}/export", get(pages::export_map))
+        .route(
+            "/import",
+            get(pages::import_form).post(pages::import_upload),
+        )
+        .route("/static/style.css", get(pages::stylesheet))
+        .route("/static/editor.js", get(pages::editor_script))
+        .route("/healthz", get(metrics::healthz))
+        .route("/metrics", get(metrics::metrics))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/services", get(api::services))
+        .route("/api/v1/dora", get(api::dora))
+        .route("/api/v1/deployments", get(api::deployments))
+        .route("/api/v1/changes", get(api::changes))
+        .route("/api/v1/incidents", get(api::incidents))
+        .route("/api/v1/deliveries", get(api::deliveries))
+        .route("/api/v1/maps", get(api::maps).post(api::create_map))
+        .route(
+            "/api/v1/maps/{id}",
+            get(api::map).put(api::update_map).delete(api::delete_map),
+        )
+        .route("/api/v1/maps/{id}/versions", get(api::map_versions))
+        .route("/api/v1/maps/{id}/analysis", get(api::map_analysis))
+        .route("/hooks/github", post(hooks::github))
+        .route("/hooks/gitlab", post(hooks::gitlab))
+        .route("/hooks/cdevents", post(hooks::cdevents))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Serves [`router`] on `addr` until Ctrl-C.
+pub async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    serve_on(listener, state).await
+}
+
+/// Serves [`router`] on an already bound listener until Ctrl-C (tests bind port 0).
+pub async fn serve_on(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            // An error here means no signal handler could be installed: then the server
+            // simply runs until killed.
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

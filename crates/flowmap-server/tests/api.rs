@@ -1,0 +1,323 @@
+//! The JSON API, `/metrics` and `/healthz` over a temporary SQLite database.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::*;
+use flowmap_core::dora::{DoraInput, DoraOptions, compute};
+use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus, Incident};
+use flowmap_store::{Batch, LoadQuery, Store};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+fn t(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn deployment(id: &str, service: &str, at: &str, kind: DeploymentKind) -> Deployment {
+    Deployment {
+        id: id.into(),
+        service: service.into(),
+        environment: "production".into(),
+        status: DeploymentStatus::Success,
+        started_at: None,
+        finished_at: t(at),
+        commit: None,
+        changes: vec![format!("c-{id}")],
+        kind,
+        fixes: None,
+    }
+}
+
+fn change(id: &str, service: &str, at: &str) -> Change {
+    Change {
+        id: id.into(),
+        service: service.into(),
+        committed_at: t(at),
+        authored_at: None,
+        first_commit_at: None,
+        pr_opened_at: None,
+        first_review_at: None,
+        approved_at: None,
+        merged_at: None,
+        deployment: None,
+        author: None,
+        title: None,
+        reverts: None,
+    }
+}
+
+/// Two services: shop deploys three times (one fails: an incident resolved 2h later,
+/// fixed by a hotfix), search once.
+async fn seed(store: &Store) {
+    let batch = Batch {
+        deployments: vec![
+            deployment("d1", "shop", "2026-03-02T12:00:00Z", DeploymentKind::Normal),
+            deployment("d2", "shop", "2026-03-03T12:00:00Z", DeploymentKind::Normal),
+            deployment("d3", "shop", "2026-03-03T15:00:00Z", DeploymentKind::Hotfix),
+            deployment(
+                "d4",
+                "search",
+                "2026-03-04T12:00:00Z",
+                DeploymentKind::Normal,
+            ),
+        ],
+        changes: vec![
+            change("c-d1", "shop", "2026-03-02T10:00:00Z"),
+            change("c-d2", "shop", "2026-03-03T08:00:00Z"),
+            change("c-d3", "shop", "2026-03-03T14:00:00Z"),
+            change("c-d4", "search", "2026-03-04T11:00:00Z"),
+        ],
+        incidents: vec![Incident {
+            id: "i1".into(),
+            service: "shop".into(),
+            started_at: t("2026-03-03T13:00:00Z"),
+            detected_at: None,
+            acknowledged_at: None,
+            resolved_at: Some(t("2026-03-03T14:00:00Z")),
+            caused_by: Some("d2".into()),
+            severity: None,
+            title: None,
+        }],
+        ..Batch::default()
+    };
+    store.write("import", &batch).await.unwrap();
+}
+
+#[tokio::test]
+async fn health_services_and_paged_records() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    seed(&store).await;
+    assert_eq!(get(&app, "/healthz").await, (StatusCode::OK, "ok\n".into()));
+    assert_eq!(
+        get_json(&app, "/api/v1/services").await,
+        json!({"services": ["search", "shop"]})
+    );
+    let page = get_json(&app, "/api/v1/deployments?service=shop&per_page=2").await;
+    assert_eq!(page["total"], 3);
+    let ids: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["d3", "d2"], "newest first");
+    let page = get_json(&app, "/api/v1/deployments?service=shop&per_page=2&page=2").await;
+    assert_eq!(page["items"][0]["id"], "d1");
+    let incidents = get_json(&app, "/api/v1/incidents").await;
+    assert_eq!(incidents["items"][0]["caused_by"], "d2");
+    let windowed = get_json(&app, "/api/v1/changes?since=2026-03-03T00:00:00Z").await;
+    assert_eq!(windowed["total"], 3);
+    assert_eq!(
+        get(&app, "/api/v1/changes?page=0").await.0,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn dora_is_the_core_report_of_the_same_window() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    seed(&store).await;
+    let served = get_json(&app, "/api/v1/dora?since=2026-03-01&until=2026-03-08").await;
+
+    let options = DoraOptions::new(t("2026-03-01T00:00:00Z"), t("2026-03-08T00:00:00Z"));
+    let data = store.load(&LoadQuery::for_dora(&options)).await.unwrap();
+    let input = DoraInput {
+        deployments: &data.deployments,
+        changes: &data.changes,
+        incidents: &data.incidents,
+    };
+    let expected = serde_json::to_value(compute(&input, &options).unwrap()).unwrap();
+    assert_eq!(served, expected);
+    // And the numbers by hand: 4 deployments, d2 failed (caused_by), 1 hotfix of 4.
+    assert_eq!(served["deployment_frequency"]["deployments"], 4);
+    assert_eq!(served["change_failure_rate"]["failed"], 1);
+    assert_eq!(served["rework_rate"]["rate"], 0.25);
+
+    let shop = get_json(
+        &app,
+        "/api/v1/dora?service=shop&since=2026-03-01&until=2026-03-08",
+    )
+    .await;
+    assert_eq!(shop["service"], "shop");
+    // Lead times 2h, 4h, 1h: median 2h.
+    assert_eq!(shop["lead_time"]["median_hours"], 2.0);
+
+    let (status, body) = get(&app, "/api/v1/dora?since=yesterday").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("since:"), "{body}");
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_gauges_per_service() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    // Recent data, inside the 90-day window /metrics reports.
+    let now = Timestamp::now();
+    let ago = |hours: i64| (now - jiff::SignedDuration::from_hours(hours)).to_string();
+    let batch = Batch {
+        deployments: vec![
+            deployment("d1", "shop", &ago(30), DeploymentKind::Normal),
+            deployment("d2", "shop", &ago(20), DeploymentKind::Rollback),
+        ],
+        changes: vec![
+            change("c-d1", "shop", &ago(36)),
+            change("c-d2", "shop", &ago(22)),
+        ],
+        ..Batch::default()
+    };
+    store.write("import", &batch).await.unwrap();
+    let (status, body) = get(&app, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("# TYPE flowmap_deployments gauge"));
+    assert!(
+        body.contains("flowmap_deployments{service=\"shop\"} 2\n"),
+        "{body}"
+    );
+    // Lead times 6h and 2h.
+    assert!(
+        body.contains("flowmap_lead_time_median_hours{service=\"shop\"} 4\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("flowmap_rework_rate{service=\"shop\"} 0.5\n"),
+        "{body}"
+    );
+    // The rollback names no deployment it fixes: nothing failed, nothing to recover.
+    assert!(
+        body.contains("flowmap_change_fail_rate{service=\"shop\"} 0\n"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("flowmap_recovery_time_median_hours{"),
+        "{body}"
+    );
+}
+
+const MAP: &str = "name: Checkout\nsteps:\n  - id: code\n    process: 4h\n  - id: review\n    wait: 1d\n    process: 1h\n";
+
+fn json_request(method: &str, uri: &str, body: Value) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn maps_crud_with_versions_and_analysis() {
+    let db = TestDb::sqlite();
+    let (app, _store) = app(&db).await;
+    let (status, body) = send(
+        &app,
+        json_request(
+            "POST",
+            "/api/v1/maps",
+            json!({"id": "checkout", "text": MAP}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let created: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(created["version"], 1);
+    assert_eq!(created["name"], "Checkout");
+
+    // Creating it again is a conflict; PUT saves a new version.
+    let (status, _) = send(
+        &app,
+        json_request(
+            "POST",
+            "/api/v1/maps",
+            json!({"id": "checkout", "text": MAP}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let v2 = MAP.replace("wait: 1d", "wait: 2d");
+    let (status, body) = send(
+        &app,
+        json_request("PUT", "/api/v1/maps/checkout", json!({"text": v2})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // An invalid map is refused with its diagnostics and saves nothing.
+    let (status, body) = send(
+        &app,
+        json_request(
+            "PUT",
+            "/api/v1/maps/checkout",
+            json!({"text": "name: X\nsteps:\n  - id: a\n    proces: 1h\n"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("checkout.yaml:4"), "{body}");
+
+    let versions = get_json(&app, "/api/v1/maps/checkout/versions").await;
+    assert_eq!(versions["items"].as_array().unwrap().len(), 2);
+    let latest = get_json(&app, "/api/v1/maps/checkout").await;
+    assert_eq!(latest["version"], 2);
+    let first = get_json(&app, "/api/v1/maps/checkout?version=1").await;
+    assert_eq!(first["text"], MAP);
+
+    // The analysis is `map analyze --format json`: 4h + 24h + 1h = 29h for version 1,
+    // 53h for version 2.
+    let analysis = get_json(&app, "/api/v1/maps/checkout/analysis?version=1").await;
+    assert_eq!(analysis["lead_time_hours"], 29.0);
+    assert_eq!(analysis["bottleneck"], "review");
+    let analysis = get_json(&app, "/api/v1/maps/checkout/analysis").await;
+    assert_eq!(analysis["lead_time_hours"], 53.0);
+
+    let list = get_json(&app, "/api/v1/maps").await;
+    assert_eq!(list["items"][0]["id"], "checkout");
+    let delete = Request::delete("/api/v1/maps/checkout")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, delete).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        get(&app, "/api/v1/maps/checkout").await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn openapi_describes_every_route() {
+    let db = TestDb::sqlite();
+    let (app, _store) = app(&db).await;
+    let doc = get_json(&app, "/api/v1/openapi.json").await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for route in [
+        "/api/v1/services",
+        "/api/v1/dora",
+        "/api/v1/deployments",
+        "/api/v1/changes",
+        "/api/v1/incidents",
+        "/api/v1/deliveries",
+        "/api/v1/maps",
+        "/api/v1/maps/{id}",
+        "/api/v1/maps/{id}/versions",
+        "/api/v1/maps/{id}/analysis",
+        "/hooks/github",
+        "/hooks/gitlab",
+        "/hooks/cdevents",
+        "/metrics",
+        "/healthz",
+    ] {
+        assert!(paths.contains_key(route), "{route} is not documented");
+    }
+    // Every documented path answers something other than "no such route".
+    for route in [
+        "/api/v1/services",
+        "/api/v1/deliveries",
+        "/metrics",
+        "/healthz",
+    ] {
+        assert_eq!(get(&app, route).await.0, StatusCode::OK, "{route}");
+    }
+}

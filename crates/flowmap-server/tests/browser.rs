@@ -1,0 +1,226 @@
+//! The pages in a real headless Chromium, driven through chromedriver (WebDriver):
+//! load the overview, open a service, edit a map and watch the picture change.
+//!
+//! Needs `chromedriver` and `chromium` on the PATH; without them the test says so and
+//! passes, unless `FLOWMAP_REQUIRE_BROWSER=1` (set by `scripts/test`) makes it fail.
+
+use std::net::TcpListener as StdListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use flowmap_server::{AppState, ServerConfig};
+use flowmap_store::Store;
+use hyper_util::client::legacy::connect::HttpConnector;
+use jiff::Timestamp;
+use serde_json::json;
+
+/// A chromedriver process, killed when dropped.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Starts chromedriver, or `None` when it is not installed (and not required).
+async fn start_driver() -> Option<(Driver, u16)> {
+    let port = free_port();
+    let child = match Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(err) => {
+            if std::env::var("FLOWMAP_REQUIRE_BROWSER").as_deref() == Ok("1") {
+                panic!("FLOWMAP_REQUIRE_BROWSER=1 but chromedriver cannot start: {err}");
+            }
+            eprintln!("skipping browser test: chromedriver cannot start: {err}");
+            return None;
+        }
+    };
+    let driver = Driver(child);
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some((driver, port));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not listen on port {port} within 10 s");
+}
+
+async fn browser(port: u16, profile: &std::path::Path) -> Client {
+    let args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1280,900",
+        &format!("--user-data-dir={}", profile.display()),
+    ];
+    let capabilities = json!({ "goog:chromeOptions": { "args": args } });
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        unreachable!("a JSON object literal")
+    };
+    ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a browser session")
+}
+
+/// Waits up to 10 s for `element`'s text to satisfy `want`; returns the last text seen.
+async fn wait_for_text(client: &Client, css: &str, want: impl Fn(&str) -> bool) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            last = element.text().await.unwrap_or_default();
+            if want(&last) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never showed what was wanted; last text: {last:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overview_service_and_map_editor_in_chromium() {
+    let Some((_driver, driver_port)) = start_driver().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("demo.db").display().to_string())
+        .await
+        .unwrap();
+    flowmap_server::demo::load(&store, 1, Timestamp::now())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(flowmap_server::serve_on(
+        listener,
+        AppState::new(store, ServerConfig::default()),
+    ));
+
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(driver_port, profile.path()).await;
+
+    // The overview lists every demo service with its metrics.
+    client.goto(&format!("{base}/")).await.unwrap();
+    let rows = client
+        .find_all(Locator::Css("#services tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 6);
+    let table = client
+        .find(Locator::Css("#services"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(table.contains("legacy-billing"), "{table}");
+
+    // Open a service by clicking its link.
+    client
+        .find(Locator::LinkText("checkout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let heading = wait_for_text(&client, "#service-name", |t| t == "checkout").await;
+    assert_eq!(heading, "checkout");
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/services/checkout")
+    );
+    let charts = client.find_all(Locator::Css(".chart svg")).await.unwrap();
+    assert_eq!(
+        charts.len(),
+        5,
+        "four weekly charts and the lead time histogram"
+    );
+    let deployments = client
+        .find_all(Locator::Css("#deployments tbody tr"))
+        .await
+        .unwrap();
+    assert!(!deployments.is_empty());
+
+    // Edit a map: the preview follows the typing.
+    client
+        .goto(&format!("{base}/maps/checkout-recovery/edit"))
+        .await
+        .unwrap();
+    let before = client
+        .find(Locator::Css("#map-picture"))
+        .await
+        .unwrap()
+        .html(true)
+        .await
+        .unwrap();
+    assert!(!before.contains("Extra check"));
+    let text = client.find(Locator::Css("#map-text")).await.unwrap();
+    text.send_keys("  - id: extra\n    name: Extra check\n    wait: 5d\n")
+        .await
+        .unwrap();
+    wait_for_text(&client, "#map-picture", |t| t.contains("Extra check")).await;
+    // The new step waits longest: it is the bottleneck now.
+    wait_for_text(&client, "#map-numbers", |t| t.contains("Extra check")).await;
+
+    // Save: a new version, showing the new picture.
+    client
+        .find(Locator::Css("#save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, ".sub", |t| t.contains("version 2")).await;
+    let saved = client
+        .find(Locator::Css("#map-picture"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(saved.contains("Extra check"), "{saved}");
+
+    // A mistake shows the validation error inline, naming the line.
+    client
+        .find(Locator::Css("#edit-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let text = client.find(Locator::Css("#map-text")).await.unwrap();
+    text.send_keys("    proces: 1h\n").await.unwrap();
+    let errors = wait_for_text(&client, "#map-errors", |t| t.contains("proces")).await;
+    assert!(errors.contains("did you mean `process`"), "{errors}");
+
+    client.close().await.unwrap();
+}

@@ -1,0 +1,339 @@
+//! Webhook receivers, fed real GitHub payloads, against SQLite and PostgreSQL.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::*;
+use serde_json::{Value, json};
+
+/// A push of two commits to the default branch, built on the real example's envelope.
+fn push_body(head: &str, commits: &[(&str, &str)]) -> Vec<u8> {
+    let mut body: Value = serde_json::from_slice(&fixture("github/push.json")).unwrap();
+    body["ref"] = json!("refs/heads/master");
+    body["deleted"] = json!(false);
+    body["after"] = json!(head);
+    body["commits"] = commits
+        .iter()
+        .map(|(id, at)| {
+            json!({"id": id, "message": format!("commit {id}"), "timestamp": at,
+                                "author": {"name": "Ada", "email": "ada@example.com"}})
+        })
+        .collect();
+    body.to_string().into_bytes()
+}
+
+/// The real deployment_status example, deploying `sha` with status `state` at `at`.
+fn status_body(deployment_id: u64, sha: &str, state: &str, at: &str) -> Vec<u8> {
+    let mut body: Value =
+        serde_json::from_slice(&fixture("github/deployment_status.json")).unwrap();
+    body["deployment"]["id"] = json!(deployment_id);
+    body["deployment"]["sha"] = json!(sha);
+    body["deployment_status"]["state"] = json!(state);
+    body["deployment_status"]["updated_at"] = json!(at);
+    body.to_string().into_bytes()
+}
+
+async fn push_then_deploy_links_the_commits(db: TestDb) {
+    let (app, _store) = app(&db).await;
+    let pushes = [
+        push_body(
+            "a2",
+            &[
+                ("a1", "2026-03-02T08:00:00Z"),
+                ("a2", "2026-03-02T09:00:00Z"),
+            ],
+        ),
+        push_body("b1", &[("b1", "2026-03-02T10:00:00Z")]),
+        push_body("c1", &[("c1", "2026-03-02T11:00:00Z")]),
+    ];
+    for (i, body) in pushes.iter().enumerate() {
+        let (status, reply) = send(&app, github_request("push", &format!("push-{i}"), body)).await;
+        assert_eq!(status, StatusCode::OK, "{reply}");
+    }
+    // Deploys b1 at noon: ships a1, a2, b1 (not c1, pushed after).
+    let deploy = status_body(7, "b1", "success", "2026-03-02T12:00:00Z");
+    let (status, reply) = send(&app, github_request("deployment_status", "dep-7", &deploy)).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert!(reply.contains("3 changes"), "{reply}");
+
+    let page = get_json(&app, "/api/v1/deployments").await;
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["items"][0]["id"], "7");
+    assert_eq!(page["items"][0]["changes"], json!(["a1", "a2", "b1"]));
+
+    // Lead times 4h, 3h, 2h: median 3h.
+    let report = get_json(
+        &app,
+        "/api/v1/dora?service=Codertocat/Hello-World&since=2026-03-01&until=2026-03-08",
+    )
+    .await;
+    assert_eq!(report["lead_time"]["changes"], 3);
+    assert_eq!(report["lead_time"]["median_hours"], 3.0);
+    assert_eq!(report["deployment_frequency"]["deployments"], 1);
+
+    // A redelivery changes nothing and says so.
+    let (status, reply) = send(&app, github_request("deployment_status", "dep-7", &deploy)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(reply.contains("duplicate"), "{reply}");
+    // The same event under a new delivery id: the same records.
+    let (status, _) = send(
+        &app,
+        github_request("deployment_status", "dep-7-again", &deploy),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = get_json(&app, "/api/v1/deployments").await;
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["items"][0]["changes"], json!(["a1", "a2", "b1"]));
+    let changes = get_json(&app, "/api/v1/changes").await;
+    assert_eq!(changes["total"], 4);
+}
+
+async fn bad_payload_is_rejected_and_kept(db: TestDb) {
+    let (app, _store) = app(&db).await;
+    let (status, reply) = send(&app, github_request("push", "bad-1", b"{not json")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(reply.contains("body: not JSON"), "{reply}");
+    let (status, reply) = send(&app, github_request("issues", "bad-2", b"{}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(reply.contains("unsupported event"), "{reply}");
+
+    let kept = get_json(&app, "/api/v1/deliveries?rejected=true").await;
+    let items = kept["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let bad1 = items.iter().find(|d| d["delivery_id"] == "bad-1").unwrap();
+    assert_eq!(bad1["body"], "{not json");
+    assert_eq!(bad1["status"], "rejected");
+}
+
+/// Concurrent deliveries and redeliveries: each stored exactly once.
+async fn concurrent_deliveries_are_stored_exactly_once(db: TestDb) {
+    let (app, store) = app(&db).await;
+    let mut tasks = Vec::new();
+    for client in 0..20 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10 {
+                let n = client * 10 + i;
+                let body = push_body(
+                    &format!("h{n}"),
+                    &[(&format!("h{n}"), "2026-03-02T08:00:00Z")],
+                );
+                // Each delivery twice: the second is a redelivery.
+                for _ in 0..2 {
+                    let (status, reply) = send(
+                        &app,
+                        github_request("push", &format!("delivery-{n}"), &body),
+                    )
+                    .await;
+                    assert_eq!(status, StatusCode::OK, "{reply}");
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(store.delivery_counts().await.unwrap(), (200, 0));
+    let changes = get_json(&app, "/api/v1/changes?per_page=1").await;
+    assert_eq!(changes["total"], 200);
+}
+
+on_both_backends!(
+    push_then_deploy_links_the_commits,
+    bad_payload_is_rejected_and_kept,
+    concurrent_deliveries_are_stored_exactly_once,
+);
+
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(super::TestDb::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let Some(db) = super::TestDb::postgres().await else { return };
+                    super::$test(db).await;
+                }
+            )*
+        }
+    };
+}
+use on_both_backends;
+
+#[tokio::test]
+async fn every_real_github_example_is_accepted() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    let examples = [
+        ("push", "push.json", "ignored"),
+        ("deployment", "deployment.json", "ignored"),
+        ("deployment_status", "deployment_status.json", "accepted"),
+        ("pull_request", "pull_request.opened.json", "accepted"),
+        (
+            "pull_request",
+            "pull_request.ready_for_review.json",
+            "accepted",
+        ),
+        ("pull_request", "pull_request.closed.json", "accepted"),
+        (
+            "pull_request_review",
+            "pull_request_review.submitted.json",
+            "accepted",
+        ),
+        ("workflow_run", "workflow_run.completed.json", "ignored"),
+    ];
+    for (i, (event, file, expected)) in examples.iter().enumerate() {
+        let body = fixture(&format!("github/{file}"));
+        let (status, reply) = send(&app, github_request(event, &format!("d{i}"), &body)).await;
+        assert_eq!(status, StatusCode::OK, "{file}: {reply}");
+        let reply: Value = serde_json::from_str(&reply).unwrap();
+        assert_eq!(reply["status"], *expected, "{file}: {reply}");
+    }
+    assert_eq!(store.delivery_counts().await.unwrap(), (8, 0));
+    // The deployment_status example deploys an unknown sha: recorded, shipping nothing.
+    let page = get_json(&app, "/api/v1/deployments").await;
+    assert_eq!(
+        page["items"][0]["commit"],
+        "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"
+    );
+    assert_eq!(page["items"][0]["changes"], json!([]));
+}
+
+#[tokio::test]
+async fn signatures_are_checked_before_anything_else() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    let body = fixture("github/push.json");
+
+    let mut unsigned = github_request("push", "u1", &body);
+    unsigned.headers_mut().remove("x-hub-signature-256");
+    let (status, reply) = send(&app, unsigned).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(reply.contains("missing"), "{reply}");
+
+    let mut forged = github_request("push", "u2", &body);
+    forged.headers_mut().insert(
+        "x-hub-signature-256",
+        "sha256=0000000000000000000000000000000000000000000000000000000000000000"
+            .parse()
+            .unwrap(),
+    );
+    assert_eq!(send(&app, forged).await.0, StatusCode::UNAUTHORIZED);
+
+    // A signature of a different body does not carry over.
+    let mut tampered = github_request("push", "u3", b"{}");
+    tampered
+        .headers_mut()
+        .insert("x-hub-signature-256", sign(&body).parse().unwrap());
+    assert_eq!(send(&app, tampered).await.0, StatusCode::UNAUTHORIZED);
+
+    // Nothing unauthenticated is stored.
+    assert_eq!(store.delivery_counts().await.unwrap(), (0, 0));
+}
+
+#[tokio::test]
+async fn webhook_without_a_configured_secret_refuses_everything() {
+    let db = TestDb::sqlite();
+    let store = flowmap_store::Store::open(&db.location()).await.unwrap();
+    let app = flowmap_server::router(flowmap_server::AppState::new(
+        store,
+        flowmap_server::ServerConfig::default(),
+    ));
+    let (status, reply) = send(&app, github_request("push", "x", b"{}")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(reply.contains("FLOWMAP_GITHUB_SECRET"), "{reply}");
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    let body = vec![b' '; flowmap_server::MAX_BODY_BYTES + 1];
+    let (status, _) = send(&app, github_request("push", "big", &body)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(store.delivery_counts().await.unwrap(), (0, 0));
+}
+
+#[tokio::test]
+async fn gitlab_token_and_push() {
+    let db = TestDb::sqlite();
+    let (app, _store) = app(&db).await;
+    let body = fixture("gitlab/push.json");
+    let request = |token: Option<&str>| {
+        let mut builder = Request::post("/hooks/gitlab")
+            .header("x-gitlab-event", "Push Hook")
+            .header("x-gitlab-event-uuid", "uuid-1");
+        if let Some(token) = token {
+            builder = builder.header("x-gitlab-token", token);
+        }
+        builder.body(Body::from(body.clone())).unwrap()
+    };
+    assert_eq!(send(&app, request(None)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&app, request(Some("wrong"))).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, reply) = send(&app, request(Some(GITLAB_TOKEN))).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert!(
+        reply.contains("push of 2 commits to mike/diaspora"),
+        "{reply}"
+    );
+    let (_, reply) = send(&app, request(Some(GITLAB_TOKEN))).await;
+    assert!(reply.contains("duplicate"), "{reply}");
+    let changes = get_json(&app, "/api/v1/changes?service=mike/diaspora").await;
+    assert_eq!(changes["total"], 2);
+}
+
+#[tokio::test]
+async fn cdevents_need_the_bearer_token() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    let body = fixture("cdevents/service_deployed.json");
+    let request = |auth: &str| {
+        Request::post("/hooks/cdevents")
+            .header("authorization", auth)
+            .body(Body::from(body.clone()))
+            .unwrap()
+    };
+    assert_eq!(
+        send(&app, request("Bearer nope")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, reply) = send(&app, request(&format!("Bearer {CDEVENTS_TOKEN}"))).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let page = get_json(&app, "/api/v1/deployments?service=mySubject123").await;
+    assert_eq!(page["items"][0]["environment"], "test123");
+    // Kept for audit beside the record.
+    let raw = store
+        .raw_records(
+            "cdevents",
+            flowmap_store::RecordKind::Deployment,
+            "271069a8-fc18-44f1-b38f-9d70a1695819",
+        )
+        .await
+        .unwrap();
+    assert_eq!(raw.len(), 1);
+    // Redelivery (same context.id) is a duplicate.
+    let (_, reply) = send(&app, request(&format!("Bearer {CDEVENTS_TOKEN}"))).await;
+    assert!(reply.contains("duplicate"), "{reply}");
+
+    let bad = Request::post("/hooks/cdevents")
+        .header("authorization", format!("Bearer {CDEVENTS_TOKEN}"))
+        .body(Body::from(
+            r#"{"context": {"id": "x", "type": "dev.cdevents.foo.bar.0.1.0"}}"#,
+        ))
+        .unwrap();
+    let (status, reply) = send(&app, bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(reply.contains("context.type"), "{reply}");
+}
