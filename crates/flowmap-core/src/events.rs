@@ -51,6 +51,25 @@ pub struct Deployment {
     pub fixes: Option<String>,
 }
 
+impl Deployment {
+    /// A successful, normal deployment to `production` that lists no changes: the common
+    /// case, to adjust field by field.
+    pub fn new(id: impl Into<String>, service: impl Into<String>, finished_at: Timestamp) -> Self {
+        Deployment {
+            id: id.into(),
+            service: service.into(),
+            environment: "production".into(),
+            status: DeploymentStatus::Success,
+            started_at: None,
+            finished_at,
+            commit: None,
+            changes: Vec::new(),
+            kind: DeploymentKind::Normal,
+            fixes: None,
+        }
+    }
+}
+
 /// One change: a commit or a pull request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {
@@ -72,6 +91,27 @@ pub struct Change {
     pub reverts: Option<String>,
 }
 
+impl Change {
+    /// A change known only by its id, service and commit time; every optional field empty.
+    pub fn new(id: impl Into<String>, service: impl Into<String>, committed_at: Timestamp) -> Self {
+        Change {
+            id: id.into(),
+            service: service.into(),
+            committed_at,
+            authored_at: None,
+            first_commit_at: None,
+            pr_opened_at: None,
+            first_review_at: None,
+            approved_at: None,
+            merged_at: None,
+            deployment: None,
+            author: None,
+            title: None,
+            reverts: None,
+        }
+    }
+}
+
 /// One production incident.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
@@ -85,4 +125,21 @@ pub struct Incident {
     pub caused_by: Option<String>,
     pub severity: Option<String>,
     pub title: Option<String>,
+}
+
+impl Incident {
+    /// An incident known only by its id, service and start; every optional field empty.
+    pub fn new(id: impl Into<String>, service: impl Into<String>, started_at: Timestamp) -> Self {
+        Incident {
+            id: id.into(),
+            service: service.into(),
+            started_at,
+            detected_at: None,
+            acknowledged_at: None,
+            resolved_at: None,
+            caused_by: None,
+            severity: None,
+            title: None,
+        }
+    }
 }

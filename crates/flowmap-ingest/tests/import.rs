@@ -324,21 +324,11 @@ fn event(name: &str) -> Record {
 
 #[test]
 fn cdevents_change_events_map_onto_one_change() {
-    let base = Change {
-        id: "mySubject123".into(),
-        service: "TestRepo/TestOrg".into(),
-        committed_at: t("2023-03-20T14:27:05.315384Z"),
-        authored_at: None,
-        first_commit_at: None,
-        pr_opened_at: None,
-        first_review_at: None,
-        approved_at: None,
-        merged_at: None,
-        deployment: None,
-        author: None,
-        title: None,
-        reverts: None,
-    };
+    let base = Change::new(
+        "mySubject123",
+        "TestRepo/TestOrg",
+        t("2023-03-20T14:27:05.315384Z"),
+    );
     assert_eq!(
         event("change_created.json"),
         Record::Change(Change {

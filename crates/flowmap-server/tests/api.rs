@@ -31,21 +31,7 @@ fn deployment(id: &str, service: &str, at: &str, kind: DeploymentKind) -> Deploy
 }
 
 fn change(id: &str, service: &str, at: &str) -> Change {
-    Change {
-        id: id.into(),
-        service: service.into(),
-        committed_at: t(at),
-        authored_at: None,
-        first_commit_at: None,
-        pr_opened_at: None,
-        first_review_at: None,
-        approved_at: None,
-        merged_at: None,
-        deployment: None,
-        author: None,
-        title: None,
-        reverts: None,
-    }
+    Change::new(id, service, t(at))
 }
 
 /// Two services: shop deploys three times (one fails: an incident resolved 2h later,

@@ -22,21 +22,7 @@ fn delivery<'a>(id: &'a str, body: &'a str) -> Delivery<'a> {
 }
 
 fn change(id: &str) -> Change {
-    Change {
-        id: id.into(),
-        service: "shop".into(),
-        committed_at: t("2026-03-01T10:00:00Z"),
-        authored_at: None,
-        first_commit_at: None,
-        pr_opened_at: None,
-        first_review_at: None,
-        approved_at: None,
-        merged_at: None,
-        deployment: None,
-        author: None,
-        title: None,
-        reverts: None,
-    }
+    Change::new(id, "shop", t("2026-03-01T10:00:00Z"))
 }
 
 async fn maps_are_versioned(store: Store) {

@@ -26,35 +26,11 @@ fn deployment(id: &str, service: &str, finished_at: &str) -> Deployment {
 }
 
 fn change(id: &str, service: &str, committed_at: &str) -> Change {
-    Change {
-        id: id.into(),
-        service: service.into(),
-        committed_at: t(committed_at),
-        authored_at: None,
-        first_commit_at: None,
-        pr_opened_at: None,
-        first_review_at: None,
-        approved_at: None,
-        merged_at: None,
-        deployment: None,
-        author: None,
-        title: None,
-        reverts: None,
-    }
+    Change::new(id, service, t(committed_at))
 }
 
 fn incident(id: &str, service: &str, started_at: &str) -> Incident {
-    Incident {
-        id: id.into(),
-        service: service.into(),
-        started_at: t(started_at),
-        detected_at: None,
-        acknowledged_at: None,
-        resolved_at: None,
-        caused_by: None,
-        severity: None,
-        title: None,
-    }
+    Incident::new(id, service, t(started_at))
 }
 
 fn counts(inserted: u64, updated: u64, unchanged: u64) -> Counts {

@@ -56,21 +56,7 @@ fn in_env(mut d: Deployment, env: &str) -> Deployment {
 }
 
 fn change(id: &str, service: &str, committed_at: Timestamp) -> Change {
-    Change {
-        id: id.into(),
-        service: service.into(),
-        committed_at,
-        authored_at: None,
-        first_commit_at: None,
-        pr_opened_at: None,
-        first_review_at: None,
-        approved_at: None,
-        merged_at: None,
-        deployment: None,
-        author: None,
-        title: None,
-        reverts: None,
-    }
+    Change::new(id, service, committed_at)
 }
 
 fn naming(mut c: Change, deployment: &str) -> Change {
@@ -85,15 +71,8 @@ fn incident(
     resolved: Option<Timestamp>,
 ) -> Incident {
     Incident {
-        id: id.into(),
-        service: service.into(),
-        started_at,
-        detected_at: None,
-        acknowledged_at: None,
         resolved_at: resolved,
-        caused_by: None,
-        severity: None,
-        title: None,
+        ..Incident::new(id, service, started_at)
     }
 }
 
