@@ -11,18 +11,7 @@ fn t(s: &str) -> Timestamp {
 }
 
 fn deployment(id: &str, service: &str, finished_at: &str) -> Deployment {
-    Deployment {
-        id: id.into(),
-        service: service.into(),
-        environment: "production".into(),
-        status: DeploymentStatus::Success,
-        started_at: None,
-        finished_at: t(finished_at),
-        commit: None,
-        changes: Vec::new(),
-        kind: DeploymentKind::Normal,
-        fixes: None,
-    }
+    Deployment::new(id, service, t(finished_at))
 }
 
 fn change(id: &str, service: &str, committed_at: &str) -> Change {

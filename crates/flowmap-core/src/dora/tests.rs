@@ -20,18 +20,7 @@ fn at(day: u32, hour: u32) -> Timestamp {
 }
 
 fn deploy(id: &str, service: &str, finished_at: Timestamp) -> Deployment {
-    Deployment {
-        id: id.into(),
-        service: service.into(),
-        environment: "production".into(),
-        status: DeploymentStatus::Success,
-        started_at: None,
-        finished_at,
-        commit: None,
-        changes: Vec::new(),
-        kind: DeploymentKind::Normal,
-        fixes: None,
-    }
+    Deployment::new(id, service, finished_at)
 }
 
 fn listing(mut d: Deployment, changes: &[&str]) -> Deployment {
