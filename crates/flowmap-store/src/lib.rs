@@ -66,6 +66,8 @@ mod load;
 mod maps;
 mod schema;
 mod scope;
+#[cfg(feature = "test-support")]
+pub mod testing;
 mod webhooks;
 mod write;
 

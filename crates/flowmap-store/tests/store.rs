@@ -3,6 +3,7 @@
 mod common;
 
 use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus, Incident};
+use flowmap_store::testing::TestDb;
 use flowmap_store::{Batch, Counts, LoadQuery, RawRecord, RecordKind, Store, TimeRange, WriteMode};
 use jiff::Timestamp;
 
@@ -450,7 +451,7 @@ on_both_backends!(
 
 #[tokio::test]
 async fn sqlite_locations_accept_a_path_or_sqlite_prefix_and_reopen() {
-    let db = common::SqliteDb::new();
+    let db = TestDb::sqlite();
     let path = db.location();
     let store = Store::open(&path).await.unwrap();
     store.write("import", &full_batch()).await.unwrap();
@@ -472,11 +473,9 @@ async fn sqlite_locations_accept_a_path_or_sqlite_prefix_and_reopen() {
 
 #[tokio::test]
 async fn a_missing_directory_is_a_clear_error() {
-    let db = common::SqliteDb::new();
-    let location = db
-        .dir
-        .path()
-        .join("no/such/dir/flowmap.db")
+    let db = TestDb::sqlite();
+    let location = std::path::Path::new(&db.location())
+        .with_file_name("no/such/dir/flowmap.db")
         .display()
         .to_string();
     let err = Store::open(&location).await.unwrap_err();

@@ -4,8 +4,6 @@
 
 #![allow(dead_code)] // each test file uses its own part of these helpers
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
@@ -13,89 +11,13 @@ use flowmap_server::{AppState, ServerConfig};
 use flowmap_store::Store;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use tower::ServiceExt;
 
 pub const GITHUB_SECRET: &str = "It's a Secret to Everybody";
 pub const GITLAB_TOKEN: &str = "gitlab-token";
 pub const CDEVENTS_TOKEN: &str = "cdevents-token";
 
-/// A fresh database; dropped with this value.
-pub enum TestDb {
-    Sqlite(tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
-}
-
-impl TestDb {
-    pub fn sqlite() -> TestDb {
-        TestDb::Sqlite(tempfile::tempdir().expect("temp dir"))
-    }
-
-    /// `None` (after saying so) when no PostgreSQL is configured; with
-    /// `FLOWMAP_REQUIRE_PG=1` a missing server fails the test instead.
-    pub async fn postgres() -> Option<TestDb> {
-        let Ok(admin_url) = std::env::var("FLOWMAP_TEST_PG_URL") else {
-            if std::env::var("FLOWMAP_REQUIRE_PG").as_deref() == Ok("1") {
-                panic!("FLOWMAP_REQUIRE_PG=1 but FLOWMAP_TEST_PG_URL is not set");
-            }
-            eprintln!("skipping PostgreSQL test: FLOWMAP_TEST_PG_URL is not set");
-            return None;
-        };
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "flowmap_server_test_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut admin = PgConnection::connect(&admin_url).await.expect("connect");
-        admin
-            .execute(AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .await
-            .expect("drop stale database");
-        admin
-            .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .await
-            .expect("create database");
-        Some(TestDb::Postgres { admin_url, name })
-    }
-
-    pub fn location(&self) -> String {
-        match self {
-            TestDb::Sqlite(dir) => dir.path().join("flowmap.db").display().to_string(),
-            TestDb::Postgres { admin_url, name } => {
-                let base = &admin_url[..admin_url.rfind('/').expect("URL has a path")];
-                format!("{base}/{name}")
-            }
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let TestDb::Postgres { admin_url, name } = self {
-            let (admin_url, name) = (admin_url.clone(), name.clone());
-            // Drop runs inside the test's runtime; a helper thread gets its own.
-            let cleanup = std::thread::spawn(move || {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime")
-                    .block_on(async {
-                        let mut admin = PgConnection::connect(&admin_url).await.expect("connect");
-                        admin
-                            .execute(AssertSqlSafe(format!(
-                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                            )))
-                            .await
-                            .expect("drop test database");
-                    });
-            });
-            let _ = cleanup.join();
-        }
-    }
-}
+pub use flowmap_store::testing::TestDb;
 
 pub fn config() -> ServerConfig {
     ServerConfig {

@@ -1,108 +1,4 @@
-//! Test databases: a fresh SQLite file, or a fresh PostgreSQL database created on the
-//! server named by `FLOWMAP_TEST_PG_URL` and dropped afterwards (even when the test fails).
-
-use std::sync::atomic::{AtomicU32, Ordering};
-
-use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
-
-pub struct SqliteDb {
-    pub dir: tempfile::TempDir,
-}
-
-impl SqliteDb {
-    pub fn new() -> SqliteDb {
-        SqliteDb {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
-    pub fn location(&self) -> String {
-        self.dir.path().join("flowmap.db").display().to_string()
-    }
-}
-
-/// A PostgreSQL database that exists for the lifetime of this value.
-pub struct PgDb {
-    admin_url: String,
-    name: String,
-    pub url: String,
-}
-
-impl PgDb {
-    /// Creates a uniquely named database, or returns `None` (after saying so) when no
-    /// server is configured. With `FLOWMAP_REQUIRE_PG=1` a missing server fails the test.
-    pub async fn create() -> Option<PgDb> {
-        let Ok(admin_url) = std::env::var("FLOWMAP_TEST_PG_URL") else {
-            if std::env::var("FLOWMAP_REQUIRE_PG").as_deref() == Ok("1") {
-                panic!("FLOWMAP_REQUIRE_PG=1 but FLOWMAP_TEST_PG_URL is not set");
-            }
-            eprintln!("skipping PostgreSQL test: FLOWMAP_TEST_PG_URL is not set");
-            return None;
-        };
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "flowmap_test_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            jiff::Timestamp::now().as_microsecond()
-        );
-        let mut admin = PgConnection::connect(&admin_url)
-            .await
-            .expect("connect to FLOWMAP_TEST_PG_URL");
-        admin
-            .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .await
-            .expect("create test database");
-        let url = with_database(&admin_url, &name);
-        Some(PgDb {
-            admin_url,
-            name,
-            url,
-        })
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let name = self.name.clone();
-        // Drop runs inside the test's runtime, which cannot be blocked on; a helper
-        // thread with its own runtime does the cleanup.
-        let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let mut admin = PgConnection::connect(&admin_url).await.expect("connect");
-                admin
-                    .execute(AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .await
-                    .expect("drop test database");
-            });
-        });
-        let _ = cleanup.join();
-    }
-}
-
-/// `url` with its database path replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[authority_end..].find('/') {
-        Some(slash) => &base[..authority_end + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
-    }
-}
+//! Runs store tests on both backends, over `flowmap_store::testing::TestDb`.
 
 /// Runs each listed `async fn(Store)` once against SQLite and once against PostgreSQL.
 #[macro_export]
@@ -112,7 +8,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test]
                 async fn $test() {
-                    let db = $crate::common::SqliteDb::new();
+                    let db = flowmap_store::testing::TestDb::sqlite();
                     let store = flowmap_store::Store::open(&db.location()).await.expect("open");
                     super::$test(store).await;
                 }
@@ -122,8 +18,8 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test]
                 async fn $test() {
-                    let Some(db) = $crate::common::PgDb::create().await else { return };
-                    let store = flowmap_store::Store::open(&db.url).await.expect("open");
+                    let Some(db) = flowmap_store::testing::TestDb::postgres().await else { return };
+                    let store = flowmap_store::Store::open(&db.location()).await.expect("open");
                     super::$test(store.clone()).await;
                     store.close().await;
                 }
