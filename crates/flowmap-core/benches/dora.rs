@@ -9,11 +9,16 @@
 //!   named baseline every engine number is compared with;
 //! - `dora/compute_1x`, `dora/compute_1x_explain`: every metric for all 50 services (pooled
 //!   and per service), without and with the evidence lists;
-//! - `dora_scaling/compute/{0.1x,1x,10x}`: the same at a tenth and ten times the data, to
-//!   show the engine is linear. 10x holds 10 million changes (about 6 GB of memory) and is
+//! - `dora_scaling/{compute,scan}/{0.1x,1x,10x}`: the engine at a tenth, one and ten times
+//!   the data, against its own baseline at each scale: `scan`, one pass over every byte
+//!   the engine has to read (ids, services, names, times), which costs what touching the
+//!   input costs at that size. 10x holds 10 million changes (about 6 GB of memory) and is
 //!   generated only when selected.
+//! - `dora_scaling/compute_scattered/{1x,10x}`: the engine on the same events with their
+//!   strings scattered over the heap rather than laid out in record order (see
+//!   [`generate`]).
 
-use std::cell::OnceCell;
+use std::cell::RefCell;
 use std::hint::black_box;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -62,6 +67,11 @@ fn sha(rng: &mut ChaCha8Rng) -> String {
 }
 
 /// `scale` 1.0 = 2 000 deployments, 20 000 changes and 100 incidents per service.
+///
+/// Records are generated service by service and then sorted by time, so their strings lie
+/// on the heap in generation order while the slices are in time order: every record's
+/// strings are somewhere else. That is the worst case; [`lay_out`] turns it into the
+/// layout of a store that decodes rows in the order it returns them.
 fn generate(scale: f64) -> Data {
     let mut rng = ChaCha8Rng::seed_from_u64(2026);
     let start: Timestamp = "2025-01-06T00:00:00Z".parse().unwrap();
@@ -176,6 +186,34 @@ fn generate(scale: f64) -> Data {
     }
 }
 
+/// Copies the events so that each record's strings follow the previous record's on the
+/// heap, as a store that decodes rows in the order it returns them lays them out.
+fn lay_out(data: &mut Data) {
+    data.deployments = data.deployments.to_vec();
+    data.changes = data.changes.to_vec();
+    data.incidents = data.incidents.to_vec();
+}
+
+/// One pass over every byte of input the engine reads: the baseline of the scaling group.
+fn scan(input: &DoraInput<'_>) -> u64 {
+    let bytes = |s: &str| s.bytes().map(u64::from).sum::<u64>();
+    let time = |t: Timestamp| t.as_second() as u64;
+    let mut sum = 0u64;
+    for c in input.changes {
+        sum = sum.wrapping_add(bytes(&c.id) + bytes(&c.service) + time(c.committed_at));
+        sum = sum.wrapping_add(c.deployment.as_deref().map_or(0, bytes));
+    }
+    for d in input.deployments {
+        sum = sum.wrapping_add(bytes(&d.id) + bytes(&d.service) + bytes(&d.environment));
+        sum = sum.wrapping_add(time(d.finished_at) + d.commit.as_deref().map_or(0, bytes));
+        sum = sum.wrapping_add(d.changes.iter().map(|c| bytes(c)).sum::<u64>());
+    }
+    for i in input.incidents {
+        sum = sum.wrapping_add(bytes(&i.service) + time(i.started_at));
+    }
+    sum
+}
+
 /// The commit times of `data`'s changes in a scrambled (but fixed) order, so the baseline
 /// sorts for real instead of confirming an order the generator already made.
 fn scrambled_commit_times(data: &Data) -> Vec<Timestamp> {
@@ -189,7 +227,8 @@ fn scrambled_commit_times(data: &Data) -> Vec<Timestamp> {
 }
 
 fn engine(c: &mut Criterion) {
-    let data = generate(1.0);
+    let mut data = generate(1.0);
+    lay_out(&mut data);
     assert_eq!(data.changes.len(), 1_000_000);
     assert_eq!(data.deployments.len(), 100_000);
     assert_eq!(data.incidents.len(), 5_000);
@@ -222,12 +261,35 @@ fn scaling(c: &mut Criterion) {
     let mut group = c.benchmark_group("dora_scaling");
     group.sample_size(10);
     for (label, scale) in [("0.1x", 0.1), ("1x", 1.0), ("10x", 10.0)] {
-        // Generated on first use: criterion calls the closure only for selected
-        // benchmarks, and 10x data takes a while and gigabytes to build.
-        let data: OnceCell<Data> = OnceCell::new();
+        // Generated on first use: criterion calls a closure only for selected benchmarks,
+        // and 10x data takes a while and gigabytes to build. The scattered layout is
+        // measured first, then the same events are laid out in place of it.
+        let data: RefCell<Option<(Data, bool)>> = RefCell::new(None);
+        let with = |laid: bool, run: &mut dyn FnMut(&Data)| {
+            let mut slot = data.borrow_mut();
+            let (events, is_laid) = slot.get_or_insert_with(|| (generate(scale), false));
+            if laid && !*is_laid {
+                lay_out(events);
+                *is_laid = true;
+            }
+            run(events);
+        };
+        if scale >= 1.0 {
+            group.bench_function(BenchmarkId::new("compute_scattered", label), |b| {
+                with(false, &mut |d| {
+                    b.iter(|| compute(black_box(&d.input()), &d.options).unwrap());
+                })
+            });
+        }
         group.bench_function(BenchmarkId::new("compute", label), |b| {
-            let data = data.get_or_init(|| generate(scale));
-            b.iter(|| compute(black_box(&data.input()), &data.options).unwrap())
+            with(true, &mut |d| {
+                b.iter(|| compute(black_box(&d.input()), &d.options).unwrap());
+            })
+        });
+        group.bench_function(BenchmarkId::new("scan", label), |b| {
+            with(true, &mut |d| {
+                b.iter(|| scan(black_box(&d.input())));
+            })
         });
     }
     group.finish();

@@ -7,9 +7,9 @@
 
 use jiff::Timestamp;
 
-use crate::stats::{median, percentile_of_sorted};
+use crate::stats::{median, percentile_in_place};
 
-use super::calendar::{WeekGrid, week_label};
+use super::calendar::{WeekGrid, utc_day, week_label};
 use super::levels::{
     change_failure_rate_level, deployment_frequency_level, lead_time_level, recovery_time_level,
 };
@@ -31,6 +31,11 @@ pub(crate) struct Window {
 impl Window {
     pub(crate) fn contains(&self, t: Timestamp) -> bool {
         self.since <= t && t < self.until
+    }
+
+    /// The week slot of `t`, when it is in the window.
+    pub(crate) fn slot(&self, t: Timestamp) -> Option<usize> {
+        self.contains(t).then(|| self.grid.slot_of_day(utc_day(t)))
     }
 
     fn per_week(&self, count: f64) -> f64 {
@@ -122,23 +127,11 @@ impl Facts {
         all
     }
 
-    /// The metrics of these facts. Sorts the lead and recovery samples in place (the
-    /// stable sort finds already-sorted runs, so pooling sorted services is cheap).
-    pub(crate) fn metrics(&mut self, window: &Window, edition: Edition) -> Metrics {
+    /// The metrics of these facts.
+    pub(crate) fn metrics(&self, window: &Window, edition: Edition) -> Metrics {
         let grid = &window.grid;
-        let by_hours = |a: &(f64, u32), b: &(f64, u32)| a.0.total_cmp(&b.0);
-        self.lead.sort_by(by_hours);
-        self.recovery.sort_by(by_hours);
-
-        // Distributing the sorted samples into weeks keeps every week's sample sorted.
-        let mut week_lead: Vec<Vec<f64>> = vec![Vec::new(); grid.len()];
-        for &(hours, week) in &self.lead {
-            week_lead[week as usize].push(hours);
-        }
-        let mut week_recovery: Vec<Vec<f64>> = vec![Vec::new(); grid.len()];
-        for &(hours, week) in &self.recovery {
-            week_recovery[week as usize].push(hours);
-        }
+        let lead = Summary::of(&self.lead, grid.len());
+        let recovery = Summary::of(&self.recovery, grid.len());
 
         let deploy_days: u64 = self
             .weeks
@@ -159,12 +152,11 @@ impl Facts {
             level: deployment_frequency_level(deploy_days_per_week),
         };
 
-        let lead_sorted: Vec<f64> = self.lead.iter().map(|l| l.0).collect();
-        let lead_median = sorted_percentile(&lead_sorted, 50.0);
+        let lead_median = lead.median;
         let lead_time = LeadTime {
-            changes: lead_sorted.len() as u64,
+            changes: self.lead.len() as u64,
             median_hours: lead_median,
-            p90_hours: sorted_percentile(&lead_sorted, 90.0),
+            p90_hours: lead.p90,
             level: lead_median.map(lead_time_level),
             negative_excluded: self.negative,
         };
@@ -177,14 +169,13 @@ impl Facts {
             level: failure_rate.map(change_failure_rate_level),
         };
 
-        let recovery_sorted: Vec<f64> = self.recovery.iter().map(|r| r.0).collect();
-        let recovery_median = sorted_percentile(&recovery_sorted, 50.0);
+        let recovery_median = recovery.median;
         let recovery_time = RecoveryTime {
             failures: self.failed,
             recovered: self.recovered,
             unrecovered: self.failed - self.recovered,
             median_hours: recovery_median,
-            p90_hours: sorted_percentile(&recovery_sorted, 90.0),
+            p90_hours: recovery.p90,
             level: recovery_median.map(recovery_time_level),
         };
 
@@ -214,11 +205,11 @@ impl Facts {
                     complete: grid.is_complete(slot),
                     deployments: w.deployments,
                     deploy_days: u64::from(w.days.count_ones()),
-                    changes: week_lead[slot].len() as u64,
-                    lead_time_median_hours: sorted_percentile(&week_lead[slot], 50.0),
+                    changes: lead.weeks[slot].0,
+                    lead_time_median_hours: lead.weeks[slot].1,
                     failed: w.failed,
                     rework: w.rework,
-                    recovery_median_hours: sorted_percentile(&week_recovery[slot], 50.0),
+                    recovery_median_hours: recovery.weeks[slot].1,
                 }
             })
             .collect();
@@ -372,8 +363,42 @@ impl Facts {
     }
 }
 
-fn sorted_percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    (!sorted.is_empty()).then(|| percentile_of_sorted(sorted, p))
+/// The statistics of a sample of durations, each tagged with its week slot.
+struct Summary {
+    median: Option<f64>,
+    p90: Option<f64>,
+    /// Per week slot: the sample size and its median.
+    weeks: Vec<(u64, Option<f64>)>,
+}
+
+impl Summary {
+    /// Linear in the sample: percentiles by selection, weeks by a counting sort.
+    fn of(sample: &[(f64, u32)], weeks: usize) -> Summary {
+        let mut values: Vec<f64> = sample.iter().map(|&(hours, _)| hours).collect();
+        let median = percentile_in_place(&mut values, 50.0);
+        let p90 = percentile_in_place(&mut values, 90.0);
+
+        let mut starts = vec![0usize; weeks + 1];
+        for &(_, week) in sample {
+            starts[week as usize + 1] += 1;
+        }
+        for w in 0..weeks {
+            starts[w + 1] += starts[w];
+        }
+        let mut next = starts.clone();
+        for &(hours, week) in sample {
+            values[next[week as usize]] = hours;
+            next[week as usize] += 1;
+        }
+        let weeks = starts
+            .windows(2)
+            .map(|w| {
+                let week = &mut values[w[0]..w[1]];
+                (week.len() as u64, percentile_in_place(week, 50.0))
+            })
+            .collect();
+        Summary { median, p90, weeks }
+    }
 }
 
 fn ratio(part: u64, whole: u64) -> Option<f64> {

@@ -20,7 +20,8 @@ use super::{DoraError, DoraInput, DoraOptions, levels, quick_check};
 
 /// Computes the DORA report for `options` from `input`.
 ///
-/// Linear in the size of the input (hash joins and one sort of the deployments); see
+/// Linear in the size of the input, in wall time as well as in steps: partitioned hash
+/// joins for the links, counting sorts, and selection for the percentiles. See
 /// `docs/performance.md` for measured numbers.
 ///
 /// # Errors
@@ -51,21 +52,18 @@ pub fn compute(input: &DoraInput<'_>, options: &DoraOptions) -> Result<DoraRepor
         days: options.until.duration_since(options.since).as_nanos() as f64 / NANOS_PER_DAY,
         grid: WeekGrid::new(options.since, options.until),
     };
-    let scope = Scope::new(input, options);
-    let links = linking::link(&scope, input.changes);
+    let mut scope = Scope::new(input, options, &window);
+    let links = linking::link(&mut scope, input);
     let failures = failures::attribute(&scope, input.incidents, options.attribution_window);
 
     let mut pass = Pass {
         scope: &scope,
         window: &window,
         input,
-        facts: scope
-            .has_events
-            .iter()
-            .map(|&has| Facts::new(window.grid.len(), has))
+        facts: (0..scope.services().len())
+            .map(|s| Facts::new(window.grid.len(), scope.has_events[s]))
             .collect(),
         explain: options.explain.then(Explain::default),
-        dep_slot: Vec::new(),
         dep_changes: Vec::new(),
     };
     pass.deployments(&failures);
@@ -76,18 +74,26 @@ pub fn compute(input: &DoraInput<'_>, options: &DoraOptions) -> Result<DoraRepor
     }
 
     let edition = options.quick_check.edition;
-    let mut facts = pass.facts;
     let explain = pass.explain;
     let environments: Vec<String> = scope.envs.iter().map(|e| (*e).to_owned()).collect();
+    let names = scope.services();
+    let order = scope.report_order();
+    let facts: Vec<Facts> = {
+        let mut by_number = pass.facts;
+        order
+            .iter()
+            .map(|&s| std::mem::take(&mut by_number[s as usize]))
+            .collect()
+    };
     let (service, metrics, services) = if options.services.len() == 1 {
         let metrics = facts[0].metrics(&window, edition);
-        (Some(scope.services[0].to_owned()), metrics, None)
+        (Some(names[0].to_owned()), metrics, None)
     } else {
         let per_service: Vec<ServiceMetrics> = facts
-            .iter_mut()
-            .zip(&scope.services)
-            .map(|(f, name)| ServiceMetrics {
-                service: (*name).to_owned(),
+            .iter()
+            .zip(&order)
+            .map(|(f, &s)| ServiceMetrics {
+                service: names[s as usize].to_owned(),
                 metrics: f.metrics(&window, edition),
             })
             .collect();
@@ -117,8 +123,6 @@ struct Pass<'s, 'a> {
     input: &'s DoraInput<'a>,
     facts: Vec<Facts>,
     explain: Option<Explain>,
-    /// Per deployment position: its week slot when it finished in the window, else NONE.
-    dep_slot: Vec<u32>,
     /// Per deployment position: changes counted through it (only with explain).
     dep_changes: Vec<u64>,
 }
@@ -126,21 +130,8 @@ struct Pass<'s, 'a> {
 impl Pass<'_, '_> {
     fn deployments(&mut self, failures: &Failures) {
         let scope = self.scope;
-        let window = self.window;
-        self.dep_slot = scope
-            .deps
-            .iter()
-            .map(|dep| {
-                if window.contains(dep.d.finished_at) {
-                    window.grid.slot_of_day(utc_day(dep.d.finished_at)) as u32
-                } else {
-                    NONE
-                }
-            })
-            .collect();
-
         for (pos, dep) in scope.deps.iter().enumerate() {
-            let slot = self.dep_slot[pos];
+            let slot = dep.slot;
             if slot == NONE {
                 continue;
             }
@@ -189,7 +180,7 @@ impl Pass<'_, '_> {
         let mut firsts: HashMap<u32, (u64, Option<Timestamp>, Option<f64>)> = HashMap::new();
 
         for (ci, change) in changes.iter().enumerate() {
-            let service = scope.change_service[ci];
+            let service = links.change_service[ci];
             if service == NONE {
                 continue;
             }
@@ -199,11 +190,11 @@ impl Pass<'_, '_> {
                     continue;
                 };
                 linked = true;
-                let slot = self.dep_slot[pos as usize];
+                let dep = &scope.deps[pos as usize];
+                let slot = dep.slot;
                 if slot == NONE {
                     continue;
                 }
-                let dep = &scope.deps[pos as usize];
                 let took = dep.finished_at.duration_since(change.committed_at);
                 let hours = took.as_secs_f64() / 3600.0;
                 let facts = &mut self.facts[service as usize];
@@ -310,7 +301,7 @@ impl Pass<'_, '_> {
         }
 
         for &(pos, id) in &links.unknown_listed {
-            if self.dep_slot[pos as usize] == NONE {
+            if !scope.deps[pos as usize].in_window() {
                 continue;
             }
             let dep = &scope.deps[pos as usize];
@@ -342,7 +333,7 @@ impl Pass<'_, '_> {
         }
 
         for (pos, why) in &failures.ignored_fixes {
-            if self.dep_slot[*pos as usize] == NONE {
+            if !scope.deps[*pos as usize].in_window() {
                 continue;
             }
             let dep = &scope.deps[*pos as usize];
@@ -374,7 +365,7 @@ impl Pass<'_, '_> {
 
         if let Some(explain) = self.explain.as_mut() {
             for (pos, dep) in scope.deps.iter().enumerate() {
-                if self.dep_slot[pos] != NONE {
+                if dep.in_window() {
                     explain.deployments.push(DeploymentEvidence {
                         deployment: dep.d.id.clone(),
                         service: dep.d.service.clone(),
@@ -550,5 +541,19 @@ fn sort_explain(explain: &mut Explain) {
     });
     explain.unattributed_incidents.sort_by(|a, b| {
         (&a.service, a.started_at, &a.incident).cmp(&(&b.service, b.started_at, &b.incident))
+    });
+    explain.ignored_fixes.sort_by(|a, b| {
+        (&a.service, &a.environment, &a.deployment).cmp(&(
+            &b.service,
+            &b.environment,
+            &b.deployment,
+        ))
+    });
+    explain.first_deployments.sort_by(|a, b| {
+        (&a.service, &a.environment, a.finished_at).cmp(&(
+            &b.service,
+            &b.environment,
+            b.finished_at,
+        ))
     });
 }

@@ -1,24 +1,28 @@
 //! Change → deployment links (SPEC §5).
 //!
 //! A change ships, in each chosen environment, with the earliest successful deployment
-//! (by `finished_at`) of its service that lists it in `changes` or that the change names in
-//! `deployment`. Git-derived links ("the earliest deployment whose commit contains it")
-//! arrive as that `deployment` field, filled in by ingestion. References resolve within the
-//! service, so pull request `#42` of one repository never links to another's `#42`.
+//! (by `finished_at`) of its service that lists it in `changes`, whose `commit` it is, or
+//! that the change names in `deployment`. Git-derived links ("the earliest deployment
+//! whose commit contains it") arrive as that `deployment` field, filled in by ingestion.
+//! References resolve within the service, so pull request `#42` of one repository never
+//! links to another's `#42`.
 //!
-//! One pass over the deployments' lists builds a hash index, one pass over the changes
-//! probes it: linear in the data, never deployments × changes.
+//! Two joins on string ids, both through a [`KeyIndex`]: the deployments' listed ids and
+//! commits against the changes' ids, and the changes' `deployment` against the
+//! deployments' ids. One pass over the changes, in input order, numbers their services and
+//! scatters both kinds of probe: linear in the data, never deployments × changes.
 
-use foldhash::{HashMap, HashMapExt};
-
-use crate::events::Change;
-
+use super::DoraInput;
+use super::keys::{KeyIndex, Keys};
 use super::scope::{NONE, Scope};
 
 pub(crate) struct Links<'a> {
     n_env: usize,
+    /// The service of each input change, or [`NONE`] when out of scope.
+    pub(crate) change_service: Vec<u32>,
     /// `ship[change * n_env + env]`: position (in `Scope::deps`) of the deployment that
-    /// shipped the change to that environment, or [`NONE`].
+    /// shipped the change to that environment, or [`NONE`]. (Slots are `u32`, as
+    /// positions are everywhere: four billion changes would not fit in memory anyway.)
     ship: Vec<u32>,
     /// (deployment position, change id) for ids a deployment lists that no change in the
     /// data has (the earliest deployment listing each such id).
@@ -33,57 +37,120 @@ impl Links<'_> {
     }
 }
 
-pub(crate) fn link<'a>(scope: &Scope<'a>, changes: &'a [Change]) -> Links<'a> {
+/// The earliest deployment that has a change id among its `changes` or as its `commit`,
+/// and the earliest that lists it in `changes`, with the id's place in that list (only
+/// listed ids are reported when the change data lacks them: a deployment's commit sha
+/// without change data is no news).
+#[derive(Clone, Copy)]
+struct Listing {
+    any: u32,
+    listed: u32,
+    index: u32,
+}
+
+impl Listing {
+    fn earliest(a: Listing, b: Listing) -> Listing {
+        let (listed, index) = if b.listed < a.listed {
+            (b.listed, b.index)
+        } else {
+            (a.listed, a.index)
+        };
+        Listing {
+            any: a.any.min(b.any),
+            listed,
+            index,
+        }
+    }
+}
+
+/// The namespace of a listed id: its service and environment.
+fn namespace(service: u32, env: u32, n_env: usize) -> u32 {
+    service * n_env as u32 + env
+}
+
+pub(crate) fn link<'a>(scope: &mut Scope<'a>, input: &DoraInput<'a>) -> Links<'a> {
+    let (deployments, changes) = (input.deployments, input.changes);
     let n_env = scope.envs.len();
 
-    // (service, environment, change id) → (earliest listing deployment, seen). Positions
-    // order each (service, environment) timeline by finished_at and are visited in
-    // order, so the first deployment to list an id is the earliest. Indexing the lists
-    // rather than the changes keeps the index small when changes name their deployment
-    // (as git ingestion records them) and deployments list little.
-    let listed_ids: usize = scope.deps.iter().map(|d| d.d.changes.len()).sum();
-    let mut listed: HashMap<(u32, u32, &str), (u32, bool)> = HashMap::with_capacity(listed_ids);
-    for (pos, dep) in scope.deps.iter().enumerate() {
-        for id in &dep.d.changes {
-            listed
-                .entry((dep.service, dep.env, id.as_str()))
-                .or_insert((pos as u32, false));
+    // (service, environment, change id) → earliest listing deployment. Positions order
+    // each timeline by finished_at, so the minimum is the earliest.
+    let in_scope = || {
+        deployments
+            .iter()
+            .zip(&scope.positions)
+            .filter(|(_, pos)| **pos != NONE)
+    };
+    let (mut listed_ids, mut listed_bytes) = (0, 0);
+    for (d, _) in in_scope() {
+        listed_ids += d.changes.len() + usize::from(d.commit.is_some());
+        listed_bytes += d.changes.iter().map(String::len).sum::<usize>();
+        listed_bytes += d.commit.as_ref().map_or(0, String::len);
+    }
+    let mut listings = Keys::new(listed_ids, listed_bytes);
+    for (d, &pos) in in_scope() {
+        let dep = &scope.deps[pos as usize];
+        let ns = namespace(dep.service, dep.env, n_env);
+        for (index, id) in d.changes.iter().enumerate() {
+            let listing = Listing {
+                any: pos,
+                listed: pos,
+                index: index as u32,
+            };
+            listings.push(ns, id, listing);
+        }
+        if let Some(commit) = &d.commit {
+            let listing = Listing {
+                any: pos,
+                listed: NONE,
+                index: 0,
+            };
+            listings.push(ns, commit, listing);
+        }
+    }
+    let listings = KeyIndex::build(listings, Listing::earliest);
+
+    let mut change_service = Vec::with_capacity(changes.len());
+    let mut by_id = listings.probes::<u32>(changes.len() * n_env);
+    let mut by_name = scope.deployment_index().probes::<u32>(changes.len());
+    for (ci, change) in changes.iter().enumerate() {
+        let service = scope.service_of_change(change);
+        change_service.push(service);
+        if service == NONE {
+            continue;
+        }
+        for env in 0..n_env {
+            by_id.push(
+                namespace(service, env as u32, n_env),
+                &change.id,
+                (ci * n_env + env) as u32,
+            );
+        }
+        if let Some(name) = &change.deployment {
+            by_name.push(service, name, ci as u32);
         }
     }
 
     let mut ship = vec![NONE; changes.len() * n_env];
-    for (ci, change) in changes.iter().enumerate() {
-        let service = scope.change_service[ci];
-        if service == NONE {
-            continue;
-        }
-        if let Some(pos) = change
-            .deployment
-            .as_deref()
-            .and_then(|id| scope.deployment(service, id))
-        {
-            let env = scope.deps[pos as usize].env as usize;
-            ship[ci * n_env + env] = pos;
-        }
-        if listed.is_empty() {
-            continue;
-        }
-        for env in 0..n_env {
-            if let Some((pos, seen)) = listed.get_mut(&(service, env as u32, change.id.as_str())) {
-                *seen = true;
-                let slot = &mut ship[ci * n_env + env];
-                *slot = (*slot).min(*pos);
-            }
-        }
-    }
+    listings.probe(by_id, |slot, listing| {
+        ship[slot as usize] = listing.any;
+    });
+    let deps = &scope.deps;
+    scope.deployment_index().probe(by_name, |ci, pos| {
+        let slot = &mut ship[ci as usize * n_env + deps[pos as usize].env as usize];
+        *slot = (*slot).min(pos);
+    });
 
-    let unknown_listed = listed
-        .into_iter()
-        .filter(|(_, (_, seen))| !seen)
-        .map(|((_, _, id), (pos, _))| (pos, id))
+    // A key known only as a commit has no listing (`listed` is NONE) and is skipped.
+    let unknown_listed = listings
+        .not_found()
+        .filter_map(|l| {
+            let listed: &'a [String] = &deps.get(l.listed as usize)?.d.changes;
+            Some((l.listed, listed.get(l.index as usize)?.as_str()))
+        })
         .collect();
     Links {
         n_env,
+        change_service,
         ship,
         unknown_listed,
     }

@@ -58,6 +58,7 @@ mod assemble;
 mod calendar;
 mod engine;
 mod failures;
+mod keys;
 pub mod levels;
 mod linking;
 pub mod quick_check;

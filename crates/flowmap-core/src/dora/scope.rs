@@ -3,30 +3,45 @@
 //! Services and environments become small integers; the successful deployments in scope
 //! are sorted into one timeline per (service, environment), so "the latest deployment
 //! before this incident" is a binary search and "the earliest deployment that lists this
-//! change" is the lowest position in the timeline.
+//! change" is the lowest position in the timeline. Deployment ids are indexed by service
+//! in a [`KeyIndex`].
 
 use std::ops::Range;
 
-use foldhash::{HashMap, HashMapExt};
+use foldhash::HashMap;
 
 use jiff::Timestamp;
 
 use crate::events::{Change, Deployment, DeploymentStatus, Incident};
 
+use super::assemble::Window;
+use super::keys::{KeyIndex, Keys};
 use super::{DoraInput, DoraOptions};
 
 /// Marks "nothing" in the `u32` index vectors (no service in scope, no deployment).
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// A successful deployment in scope.
+#[derive(Clone, Copy)]
 pub(crate) struct Dep<'a> {
     pub(crate) d: &'a Deployment,
     pub(crate) service: u32,
     pub(crate) env: u32,
     /// `d.finished_at`, kept here because the hot loops read it for every change.
     pub(crate) finished_at: Timestamp,
+    /// Its week slot when it finished in the window, else [`NONE`].
+    pub(crate) slot: u32,
     /// Whether this is the first deployment of its timeline in the data.
     pub(crate) first: bool,
+    /// Its index in the input.
+    input: u32,
+}
+
+impl Dep<'_> {
+    /// Whether it finished in the window.
+    pub(crate) fn in_window(&self) -> bool {
+        self.slot != NONE
+    }
 }
 
 /// A failed deploy run in scope.
@@ -36,8 +51,9 @@ pub(crate) struct Run<'a> {
 }
 
 pub(crate) struct Scope<'a> {
-    /// Service names in report order.
-    pub(crate) services: Vec<&'a str>,
+    /// Service numbers: handed out on first sight, or in the order the options name the
+    /// services, so no pass over the events has to renumber them.
+    numbering: Services<'a>,
     /// Environment names in the order given.
     pub(crate) envs: Vec<&'a str>,
     /// Successful deployments in scope, sorted by (service, environment, finished_at, id):
@@ -45,12 +61,14 @@ pub(crate) struct Scope<'a> {
     pub(crate) deps: Vec<Dep<'a>>,
     /// `timelines[service * envs.len() + env]` = the positions of that timeline in `deps`.
     timelines: Vec<Range<u32>>,
+    /// Per input deployment: its position in `deps`, or [`NONE`] when it is not a
+    /// successful deployment in scope. Passes that read every deployment's strings go in
+    /// input order through this, because the input is laid out in memory in that order.
+    pub(crate) positions: Vec<u32>,
     /// (service, deployment id) → position in `deps`.
-    dep_ix: HashMap<(u32, &'a str), u32>,
+    dep_ix: KeyIndex<u32>,
     /// Failed deploy runs in scope, any time.
     pub(crate) runs: Vec<Run<'a>>,
-    /// The service of each input change, or [`NONE`] when out of scope.
-    pub(crate) change_service: Vec<u32>,
     /// The service of each input incident, or [`NONE`] when out of scope.
     pub(crate) incident_service: Vec<u32>,
     /// Per service: whether the data holds any event for it (in the chosen environments).
@@ -58,128 +76,169 @@ pub(crate) struct Scope<'a> {
 }
 
 impl<'a> Scope<'a> {
-    pub(crate) fn new(input: &DoraInput<'a>, options: &'a DoraOptions) -> Scope<'a> {
+    /// Numbers the services of the deployments and incidents, and indexes the successful
+    /// deployments. The changes are numbered as [`linking`](super::linking) reads them,
+    /// through [`Scope::service_of_change`].
+    pub(crate) fn new(
+        input: &DoraInput<'a>,
+        options: &'a DoraOptions,
+        window: &Window,
+    ) -> Scope<'a> {
         let envs = dedup(options.environments.iter().map(String::as_str));
         let env_of = |name: &str| envs.iter().position(|e| *e == name).map(|i| i as u32);
 
-        // One pass over each kind of event gives every event its service number; with no
-        // services chosen, numbers are handed out on first sight and renumbered into name
-        // order at the end.
-        let mut services = Services::new(&options.services);
+        let mut numbering = Services::new(&options.services);
         let mut deps = Vec::new();
         let mut runs = Vec::new();
-        for d in input.deployments {
+        let mut id_bytes = 0;
+        for (index, d) in input.deployments.iter().enumerate() {
             let Some(env) = env_of(&d.environment) else {
                 continue;
             };
-            let Some(service) = services.get(&d.service) else {
+            let Some(service) = numbering.get(&d.service) else {
                 continue;
             };
             match d.status {
-                DeploymentStatus::Success => deps.push(Dep {
-                    d,
-                    service,
-                    env,
-                    finished_at: d.finished_at,
-                    first: false,
-                }),
+                DeploymentStatus::Success => {
+                    id_bytes += d.id.len();
+                    deps.push(Dep {
+                        d,
+                        service,
+                        env,
+                        finished_at: d.finished_at,
+                        slot: window.slot(d.finished_at).map_or(NONE, |s| s as u32),
+                        first: false,
+                        input: index as u32,
+                    })
+                }
                 DeploymentStatus::Failure => runs.push(Run { d, service }),
             }
         }
-        let mut change_service: Vec<u32> = input
-            .changes
-            .iter()
-            .map(|c: &Change| services.get(&c.service).unwrap_or(NONE))
-            .collect();
-        let mut incident_service: Vec<u32> = input
+        let incident_service: Vec<u32> = input
             .incidents
             .iter()
-            .map(|i: &Incident| services.get(&i.service).unwrap_or(NONE))
+            .map(|i: &Incident| numbering.get(&i.service).unwrap_or(NONE))
             .collect();
 
-        let (services, renumber) = services.finish();
-        if let Some(renumber) = renumber {
-            let new = |s: u32| {
-                if s == NONE {
-                    NONE
-                } else {
-                    renumber[s as usize]
-                }
-            };
-            for dep in &mut deps {
-                dep.service = new(dep.service);
-            }
-            for run in &mut runs {
-                run.service = new(run.service);
-            }
-            for s in change_service.iter_mut().chain(&mut incident_service) {
-                *s = new(*s);
+        // One timeline per (service, environment), laid out for the services known so
+        // far (services first seen in the changes have no deployments, and `timeline`
+        // answers them with an empty one). A counting sort groups the deployments by
+        // timeline and keeps their input order, which is time order when they come from a
+        // store, so sorting each timeline by (finished_at, id) is then one pass.
+        let n_env = envs.len();
+        let n_timelines = numbering.names.len() * n_env;
+        let timeline_of = |d: &Dep| d.service as usize * n_env + d.env as usize;
+        let mut starts = vec![0u32; n_timelines + 1];
+        for d in &deps {
+            starts[timeline_of(d) + 1] += 1;
+        }
+        for t in 0..n_timelines {
+            starts[t + 1] += starts[t];
+        }
+        let mut order = vec![0u32; deps.len()];
+        let mut next = starts.clone();
+        for (i, d) in deps.iter().enumerate() {
+            let slot = &mut next[timeline_of(d)];
+            order[*slot as usize] = i as u32;
+            *slot += 1;
+        }
+        let mut deps: Vec<Dep> = order.iter().map(|&i| deps[i as usize]).collect();
+        let timelines: Vec<Range<u32>> = starts.windows(2).map(|w| w[0]..w[1]).collect();
+        for range in &timelines {
+            let timeline = &mut deps[range.start as usize..range.end as usize];
+            timeline.sort_by(|a, b| (a.finished_at, &a.d.id).cmp(&(b.finished_at, &b.d.id)));
+            if let Some(first) = timeline.first_mut() {
+                first.first = true;
             }
         }
-        let mut has_events = vec![false; services.len()];
+
+        let mut positions = vec![NONE; input.deployments.len()];
+        for (pos, dep) in deps.iter().enumerate() {
+            positions[dep.input as usize] = pos as u32;
+        }
+
+        // Deployment ids are unique per source; if one (service, id) still appears in two
+        // environments, references resolve to the earlier one.
+        let mut ids = Keys::new(deps.len(), id_bytes);
+        for (d, &pos) in input.deployments.iter().zip(&positions) {
+            if pos != NONE {
+                ids.push(deps[pos as usize].service, &d.id, pos);
+            }
+        }
+        let dep_ix = KeyIndex::build(ids, |kept: u32, next: u32| {
+            if deps[next as usize].finished_at < deps[kept as usize].finished_at {
+                next
+            } else {
+                kept
+            }
+        });
+
+        let mut has_events = vec![false; numbering.names.len()];
         let seen = deps.iter().map(|d| d.service);
         let seen = seen.chain(runs.iter().map(|r| r.service));
-        for s in seen.chain(change_service.iter().chain(&incident_service).copied()) {
+        for s in seen.chain(incident_service.iter().copied()) {
             if s != NONE {
                 has_events[s as usize] = true;
             }
         }
 
-        deps.sort_unstable_by(|a, b| {
-            (a.service, a.env, a.finished_at, &a.d.id).cmp(&(
-                b.service,
-                b.env,
-                b.finished_at,
-                &b.d.id,
-            ))
-        });
-
-        let n_env = envs.len();
-        let mut timelines = vec![0..0; services.len() * n_env];
-        let mut start = 0;
-        while start < deps.len() {
-            let key = (deps[start].service, deps[start].env);
-            let end = start + deps[start..].partition_point(|d| (d.service, d.env) == key);
-            timelines[key.0 as usize * n_env + key.1 as usize] = start as u32..end as u32;
-            deps[start].first = true;
-            start = end;
-        }
-
-        // Deployment ids are unique per source; if one (service, id) still appears in two
-        // environments, references resolve to the earlier one.
-        let mut dep_ix: HashMap<(u32, &str), u32> = HashMap::with_capacity(deps.len());
-        for (pos, dep) in deps.iter().enumerate() {
-            dep_ix
-                .entry((dep.service, dep.d.id.as_str()))
-                .and_modify(|p| {
-                    if dep.finished_at < deps[*p as usize].finished_at {
-                        *p = pos as u32;
-                    }
-                })
-                .or_insert(pos as u32);
-        }
-
         Scope {
-            services,
+            numbering,
             envs,
             deps,
             timelines,
+            positions,
             dep_ix,
             runs,
-            change_service,
             incident_service,
             has_events,
         }
     }
 
+    /// The number of a change's service, or [`NONE`] when it is out of scope; a service
+    /// seen first here gets the next number.
+    pub(crate) fn service_of_change(&mut self, change: &'a Change) -> u32 {
+        let Some(service) = self.numbering.get(&change.service) else {
+            return NONE;
+        };
+        if self.has_events.len() <= service as usize {
+            self.has_events.resize(service as usize + 1, false);
+        }
+        self.has_events[service as usize] = true;
+        service
+    }
+
+    /// Service names by number.
+    pub(crate) fn services(&self) -> &[&'a str] {
+        &self.numbering.names
+    }
+
+    /// The service numbers in report order: the order the options name them, or by name.
+    pub(crate) fn report_order(&self) -> Vec<u32> {
+        let names = self.services();
+        let mut order: Vec<u32> = (0..names.len() as u32).collect();
+        if self.numbering.open {
+            order.sort_unstable_by_key(|&s| names[s as usize]);
+        }
+        order
+    }
+
     /// The positions in `deps` of one service's timeline in one environment.
     pub(crate) fn timeline(&self, service: u32, env: u32) -> Range<u32> {
-        self.timelines[service as usize * self.envs.len() + env as usize].clone()
+        self.timelines
+            .get(service as usize * self.envs.len() + env as usize)
+            .cloned()
+            .unwrap_or(0..0)
     }
 
     /// The deployment of `service` with id `id`, if it is a successful deployment in scope.
     pub(crate) fn deployment(&self, service: u32, id: &str) -> Option<u32> {
-        self.dep_ix.get(&(service, id)).copied()
+        self.dep_ix.get(service, id)
+    }
+
+    /// The index of deployment ids, for linking changes that name their deployment in bulk.
+    pub(crate) fn deployment_index(&self) -> &KeyIndex<u32> {
+        &self.dep_ix
     }
 
     /// The failed run of `service` with id `id`, if there is one (a slow scan: for
@@ -193,7 +252,7 @@ impl<'a> Scope<'a> {
 
 /// Service name → number.
 ///
-/// Events usually come in runs of one service, so the last answer is remembered and most
+/// Events often come in runs of one service, so the last answer is remembered and such
 /// lookups cost one string comparison instead of a hash.
 struct Services<'a> {
     /// Names in numbering order.
@@ -238,22 +297,6 @@ impl<'a> Services<'a> {
         };
         self.last = Some((name, ix));
         ix
-    }
-
-    /// The names in report order, and for open numbering the map from the numbers handed
-    /// out to the final ones (names sorted).
-    fn finish(self) -> (Vec<&'a str>, Option<Vec<u32>>) {
-        if !self.open {
-            return (self.names, None);
-        }
-        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
-        order.sort_unstable_by_key(|&i| self.names[i as usize]);
-        let mut renumber = vec![0; order.len()];
-        for (new, &old) in order.iter().enumerate() {
-            renumber[old as usize] = new as u32;
-        }
-        let names = order.iter().map(|&i| self.names[i as usize]).collect();
-        (names, Some(renumber))
     }
 }
 

@@ -321,6 +321,37 @@ fn listed_change_ids_missing_from_the_data_are_said() {
 }
 
 #[test]
+fn a_deployment_ships_its_own_commit() {
+    let with_commit = |mut d: Deployment, sha: &str| {
+        d.commit = Some(sha.into());
+        d
+    };
+    let deployments = [
+        with_commit(deploy("d1", "api", at(3, 10)), "aaa"),
+        // Lists "aaa" too, but d1 shipped it first.
+        listing(with_commit(deploy("d2", "api", at(4, 10)), "bbb"), &["aaa"]),
+        // Its commit is not in the change data: no news, not an unknown change.
+        with_commit(deploy("d3", "api", at(5, 10)), "not-imported"),
+    ];
+    let changes = [
+        change("aaa", "api", at(3, 4)),
+        change("bbb", "api", at(4, 8)),
+        // The same sha in another service is another change.
+        change("bbb", "web", at(4, 8)),
+    ];
+    let r = report(&deployments, &changes, &[], &options(&["api"]));
+    let e = explain(&r);
+    let shipped: Vec<(&str, &str, f64)> = e
+        .changes
+        .iter()
+        .map(|c| (c.change.as_str(), c.deployment.as_str(), c.lead_time_hours))
+        .collect();
+    assert_eq!(shipped, [("aaa", "d1", 6.0), ("bbb", "d2", 2.0)]);
+    assert!(e.unknown_changes.is_empty());
+    assert!(e.orphan_changes.is_empty());
+}
+
+#[test]
 fn the_first_deployment_in_the_data_is_flagged_with_its_history() {
     let deployments = [listing(
         deploy("d1", "api", at(3, 12)),
