@@ -103,6 +103,15 @@ fn explain(r: &DoraReport) -> &Explain {
     r.explain.as_ref().unwrap()
 }
 
+/// (change, deployment, lead time hours) of every counted change.
+fn shipped(r: &DoraReport) -> Vec<(&str, &str, f64)> {
+    explain(r)
+        .changes
+        .iter()
+        .map(|c| (c.change.as_str(), c.deployment.as_str(), c.lead_time_hours))
+        .collect()
+}
+
 // ---------------------------------------------------------------- deployment frequency
 
 #[test]
@@ -234,16 +243,11 @@ fn lead_time_links_each_change_to_its_earliest_deployment() {
     assert_eq!(lead.level, Some(Level::High));
     assert_eq!(lead.negative_excluded, 1);
 
-    let e = explain(&r);
-    let shipped: Vec<(&str, &str, f64)> = e
-        .changes
-        .iter()
-        .map(|c| (c.change.as_str(), c.deployment.as_str(), c.lead_time_hours))
-        .collect();
     assert_eq!(
-        shipped,
+        shipped(&r),
         [("c1", "d1", 24.0), ("c2", "d2", 26.0), ("c3", "d2", 22.0)]
     );
+    let e = explain(&r);
     let per_deployment: Vec<(&str, u64)> = e
         .deployments
         .iter()
@@ -340,13 +344,8 @@ fn a_deployment_ships_its_own_commit() {
         change("bbb", "web", at(4, 8)),
     ];
     let r = report(&deployments, &changes, &[], &options(&["api"]));
+    assert_eq!(shipped(&r), [("aaa", "d1", 6.0), ("bbb", "d2", 2.0)]);
     let e = explain(&r);
-    let shipped: Vec<(&str, &str, f64)> = e
-        .changes
-        .iter()
-        .map(|c| (c.change.as_str(), c.deployment.as_str(), c.lead_time_hours))
-        .collect();
-    assert_eq!(shipped, [("aaa", "d1", 6.0), ("bbb", "d2", 2.0)]);
     assert!(e.unknown_changes.is_empty());
     assert!(e.orphan_changes.is_empty());
 }
