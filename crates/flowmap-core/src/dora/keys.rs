@@ -159,11 +159,15 @@ fn key_of(bytes: &str, off: u32, len: u32) -> &str {
     bytes.get(off as usize..(off + len) as usize).unwrap_or("")
 }
 
+/// Whether `entry`, with its bytes in `bytes`, is `key` in `namespace`.
+fn is_key<V>(entry: &Entry<V>, bytes: &str, namespace: u32, key: &str) -> bool {
+    entry.key.namespace == namespace && key_of(bytes, entry.key.off, entry.key.len) == key
+}
+
 impl<V> Partition<V> {
     fn find(&self, hash: u64, namespace: u32, key: &str) -> Option<&Entry<V>> {
-        self.table.find(hash, |e| {
-            e.key.namespace == namespace && key_of(&self.bytes, e.key.off, e.key.len) == key
-        })
+        self.table
+            .find(hash, |e| is_key(e, &self.bytes, namespace, key))
     }
 }
 
@@ -190,10 +194,9 @@ impl<V: Copy> KeyIndex<V> {
                 };
                 for r in records {
                     let key = key_of(&part.bytes, r.off, r.len);
-                    let existing = part.table.find_mut(r.hash, |e| {
-                        e.key.namespace == r.namespace
-                            && key_of(&part.bytes, e.key.off, e.key.len) == key
-                    });
+                    let existing = part
+                        .table
+                        .find_mut(r.hash, |e| is_key(e, &part.bytes, r.namespace, key));
                     match existing {
                         Some(e) => e.key.value = merge(e.key.value, r.value),
                         None => {
