@@ -143,3 +143,55 @@ impl Incident {
         }
     }
 }
+
+/// One CI pipeline run (SPEC §11): a workflow or pipeline that built and tested changes.
+/// A pipeline that deploys is a [`Deployment`], never a build.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Build {
+    pub id: String,
+    pub service: String,
+    /// Builds share the deployments' success/failure vocabulary.
+    pub status: DeploymentStatus,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    /// The commit the build ran on, when known.
+    pub commit: Option<String>,
+    /// Ids of the changes this build lists.
+    pub changes: Vec<String>,
+    /// The workflow or pipeline name.
+    pub name: Option<String>,
+}
+
+impl Build {
+    /// A successful build of no listed changes: the common case, to adjust field by field.
+    pub fn new(
+        id: impl Into<String>,
+        service: impl Into<String>,
+        started_at: Timestamp,
+        finished_at: Timestamp,
+    ) -> Self {
+        Build {
+            id: id.into(),
+            service: service.into(),
+            status: DeploymentStatus::Success,
+            started_at,
+            finished_at,
+            commit: None,
+            changes: Vec::new(),
+            name: None,
+        }
+    }
+}
+
+/// A named point in an item's life that no git or pull-request event covers (SPEC §11):
+/// "manual QA passed", "change advisory board approved", as a ticket system records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Milestone {
+    /// A change id or an incident id.
+    pub item: String,
+    /// `[a-z0-9_-]+`, the `NAME` of an `event:NAME` lifecycle point.
+    pub name: String,
+    pub at: Timestamp,
+    /// The item's service, when the source knows it.
+    pub service: Option<String>,
+}
