@@ -11,4 +11,5 @@
 pub mod dora;
 pub mod events;
 pub mod map;
+pub mod measure;
 pub mod stats;
