@@ -34,6 +34,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "webhooks",
                 include_str!("../migrations/sqlite/0011_webhooks.sql"),
             ),
+            (
+                20,
+                "builds_milestones",
+                include_str!("../migrations/sqlite/0020_builds_milestones.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -50,6 +55,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 11,
                 "webhooks",
                 include_str!("../migrations/postgres/0011_webhooks.sql"),
+            ),
+            (
+                20,
+                "builds_milestones",
+                include_str!("../migrations/postgres/0020_builds_milestones.sql"),
             ),
         ],
     };
@@ -134,6 +144,31 @@ pub(crate) const INCIDENTS: Table = Table {
         ("caused_by", Newest),
         ("severity", Newest),
         ("title", Newest),
+    ],
+};
+
+pub(crate) const BUILDS: Table = Table {
+    name: "builds",
+    columns: &[
+        ("service", Newest),
+        ("status", Newest),
+        ("started_at", Earliest),
+        ("finished_at", Newest),
+        ("commit_sha", Newest),
+        ("changes", Newest),
+        ("name", Newest),
+    ],
+};
+
+/// A milestone's id is made from its content ([`crate::milestone_id`]), so every column
+/// but the key is already fixed by the key.
+pub(crate) const MILESTONES: Table = Table {
+    name: "milestones",
+    columns: &[
+        ("item", Newest),
+        ("name", Newest),
+        ("at", Earliest),
+        ("service", Newest),
     ],
 };
 
