@@ -147,13 +147,16 @@ pub(crate) const INCIDENTS: Table = Table {
     ],
 };
 
+/// Builds can arrive as a started and a finished event (CDEvents `pipelinerun`), in any
+/// order: merging keeps the earliest start and the latest finish, and a `failure` from
+/// either wins over the `success` a start event assumes (`'failure' < 'success'`).
 pub(crate) const BUILDS: Table = Table {
     name: "builds",
     columns: &[
         ("service", Newest),
-        ("status", Newest),
+        ("status", Earliest),
         ("started_at", Earliest),
-        ("finished_at", Newest),
+        ("finished_at", Latest),
         ("commit_sha", Newest),
         ("changes", Newest),
         ("name", Newest),
