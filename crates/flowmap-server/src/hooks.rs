@@ -206,6 +206,8 @@ pub async fn cdevents(
         Record::Deployment(_) => RecordKind::Deployment,
         Record::Change(_) => RecordKind::Change,
         Record::Incident(_) => RecordKind::Incident,
+        Record::Build(_) => RecordKind::Build,
+        Record::Milestone(_) => RecordKind::Milestone,
     };
     let mut batch = Batch {
         mode: WriteMode::Merge,
@@ -222,6 +224,8 @@ pub async fn cdevents(
         Record::Deployment(d) => batch.deployments.push(d),
         Record::Change(c) => batch.changes.push(c),
         Record::Incident(i) => batch.incidents.push(i),
+        Record::Build(b) => batch.builds.push(b),
+        Record::Milestone(m) => batch.milestones.push(m),
     }
     tx.write(&batch).await?;
     tx.commit(&note).await?;
@@ -258,6 +262,11 @@ async fn apply(
     };
     let (status, note) = match effect {
         Effect::Ignored(why) => ("ignored", why),
+        Effect::Build(build) => {
+            let note = format!("build {} of {}", build.id, build.service);
+            batch.builds.push(build);
+            ("accepted", note)
+        }
         Effect::Push(push) => {
             let ids: Vec<String> = push.commits.iter().map(|c| c.id.clone()).collect();
             tx.record_push(&push.service, &push.head, &ids).await?;

@@ -1040,6 +1040,8 @@ async fn import_file(
                         Record::Deployment(_) => RecordKind::Deployment,
                         Record::Change(_) => RecordKind::Change,
                         Record::Incident(_) => RecordKind::Incident,
+                        Record::Build(_) => RecordKind::Build,
+                        Record::Milestone(_) => RecordKind::Milestone,
                     };
                     batch.raw.push(RawRecord {
                         kind,
@@ -1052,6 +1054,8 @@ async fn import_file(
                     Record::Deployment(d) => batch.deployments.push(d),
                     Record::Change(c) => batch.changes.push(c),
                     Record::Incident(i) => batch.incidents.push(i),
+                    Record::Build(b) => batch.builds.push(b),
+                    Record::Milestone(m) => batch.milestones.push(m),
                 }
             }
             Err(errors) => {
