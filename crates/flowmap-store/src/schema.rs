@@ -39,6 +39,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "builds_milestones",
                 include_str!("../migrations/sqlite/0020_builds_milestones.sql"),
             ),
+            (
+                30,
+                "map_author",
+                include_str!("../migrations/sqlite/0030_map_author.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -60,6 +65,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 20,
                 "builds_milestones",
                 include_str!("../migrations/postgres/0020_builds_milestones.sql"),
+            ),
+            (
+                30,
+                "map_author",
+                include_str!("../migrations/postgres/0030_map_author.sql"),
             ),
         ],
     };
