@@ -13,4 +13,5 @@ pub mod ancestry;
 pub mod dora;
 pub mod events;
 pub mod map;
+pub mod measure;
 pub mod stats;
