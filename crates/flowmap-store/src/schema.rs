@@ -34,6 +34,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "webhooks",
                 include_str!("../migrations/sqlite/0011_webhooks.sql"),
             ),
+            (
+                60,
+                "sync_state",
+                include_str!("../migrations/sqlite/0060_sync_state.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -50,6 +55,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 11,
                 "webhooks",
                 include_str!("../migrations/postgres/0011_webhooks.sql"),
+            ),
+            (
+                60,
+                "sync_state",
+                include_str!("../migrations/postgres/0060_sync_state.sql"),
             ),
         ],
     };

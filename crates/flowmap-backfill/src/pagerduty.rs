@@ -1,0 +1,1 @@
+//! PagerDuty's REST API into incidents.
