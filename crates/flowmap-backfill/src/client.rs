@@ -193,6 +193,16 @@ pub struct Client {
     progress: Arc<dyn Progress>,
 }
 
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("service", &self.service)
+            .field("token", &self.token)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Client {
     /// A client for `service` with `token`, reporting to `progress`.
     pub fn new(

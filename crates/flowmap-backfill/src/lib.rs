@@ -28,6 +28,8 @@ pub mod gitlab;
 pub mod pagerduty;
 mod pages;
 mod run;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 use std::collections::HashMap;
 use std::future::Future;
