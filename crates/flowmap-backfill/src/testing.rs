@@ -187,14 +187,13 @@ fn respond(inner: &mut Inner, uri: &Uri, headers: &HeaderMap) -> Response {
         return json_response(StatusCode::UNAUTHORIZED, &body, &[]);
     }
     let path = uri.path().to_owned();
-    if let Some(index) = inner
+    let fault = inner
         .faults
         .iter()
         .position(|(prefix, _)| path.starts_with(prefix.as_str()))
-    {
-        if let Some((_, fault)) = inner.faults.remove(index) {
-            return fault_response(fault);
-        }
+        .and_then(|index| inner.faults.remove(index));
+    if let Some((_, fault)) = fault {
+        return fault_response(fault);
     }
     let query = query_pairs(uri);
     let param = |name: &str| {
