@@ -8,6 +8,8 @@
 //!   webhook delivery: verify it, parse it, claim its delivery id and write its records in
 //!   one transaction (exactly once);
 //! - [`App::ingest_git`] — a repository's history into the store, incrementally;
+//! - [`App::backfill`] — a repository's or service's history from the GitHub, GitLab or
+//!   PagerDuty API, page by page, resumable and incremental;
 //! - [`App::save_map`] and [`App::delete_map`] — versioned maps, where a save states the
 //!   version it was based on and a stale save is a [`AppError::Conflict`], never a silent
 //!   overwrite;
@@ -31,6 +33,7 @@
 
 pub mod actor;
 pub mod analysis;
+pub mod backfill;
 mod error;
 pub mod import;
 pub mod ingest;

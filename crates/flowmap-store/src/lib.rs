@@ -66,6 +66,7 @@ mod load;
 mod maps;
 mod schema;
 mod scope;
+mod sync;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod webhooks;
@@ -80,6 +81,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use load::{Dataset, LoadQuery, TimeRange};
 pub use maps::{Expected, MapFormat, StoredMap, valid_map_id};
+pub use sync::{StoredEtag, SyncSnapshot};
 pub use webhooks::{Delivery, DeliveryWriter, StoredDelivery};
 pub use write::{
     Batch, Counts, RawRecord, RecordKind, WriteMode, WriteSummary, Writer, milestone_id,

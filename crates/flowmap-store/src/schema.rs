@@ -44,6 +44,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "map_author",
                 include_str!("../migrations/sqlite/0030_map_author.sql"),
             ),
+            (
+                60,
+                "sync_state",
+                include_str!("../migrations/sqlite/0060_sync_state.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -70,6 +75,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 30,
                 "map_author",
                 include_str!("../migrations/postgres/0030_map_author.sql"),
+            ),
+            (
+                60,
+                "sync_state",
+                include_str!("../migrations/postgres/0060_sync_state.sql"),
             ),
         ],
     };

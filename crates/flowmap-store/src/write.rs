@@ -164,7 +164,7 @@ impl AddAssign for WriteSummary {
 pub struct Writer {
     pub(crate) tx: Transaction<'static, Any>,
     backend: Backend,
-    source: String,
+    pub(crate) source: String,
     total: WriteSummary,
 }
 
