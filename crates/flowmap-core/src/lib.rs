@@ -10,5 +10,6 @@
 
 pub mod dora;
 pub mod events;
+pub mod experiment;
 pub mod map;
 pub mod stats;
