@@ -115,6 +115,7 @@ const STEP_FIELDS: &[&str] = &[
     "people",
     "systems",
     "notes",
+    "capabilities",
     "steps",
 ];
 
@@ -494,6 +495,10 @@ impl Checker {
             None => Vec::new(),
         };
         let notes = fields.get("notes").and_then(|n| self.text(n, "notes"));
+        let capabilities = fields
+            .get("capabilities")
+            .map(|n| self.capabilities(n))
+            .unwrap_or_default();
         let step_name = name.clone().unwrap_or_else(|| own_id.clone());
         let drill_down = fields.get("steps").and_then(|n| {
             self.drill_down(
@@ -518,9 +523,31 @@ impl Checker {
             people,
             systems,
             notes,
+            capabilities,
             drill_down: drill_down.map(Box::new),
             pos: node.pos,
         })
+    }
+
+    /// A step's `capabilities`: ids from the built-in catalogue of DORA capabilities.
+    fn capabilities(&mut self, node: &Node) -> Vec<String> {
+        let mut ids = Vec::new();
+        for item in self.list(node, "capabilities") {
+            let Some(id) = self.text(item, "capabilities") else {
+                continue;
+            };
+            if crate::capabilities::find(&id).is_none() {
+                let known: Vec<&str> = crate::capabilities::ids().collect();
+                let hint = match closest(&id, &known) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => "`flowmap capabilities` lists them".to_string(),
+                };
+                self.error(item.pos, format!("unknown DORA capability `{id}`: {hint}"));
+            } else if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids
     }
 
     fn drill_down(&mut self, node: &Node, parent: &Parent<'_>) -> Option<Map> {
@@ -706,7 +733,7 @@ impl<'n> Fields<'n> {
 }
 
 /// The allowed name closest to a misspelt one, when it is close enough to be a typo.
-fn closest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
     allowed
         .iter()
         .map(|candidate| (edit_distance(name, candidate), *candidate))
