@@ -3,7 +3,9 @@
 //! This crate owns value stream maps ([`map`]: the file format, its checks, the analysis
 //! and the Monte Carlo simulation), the delivery events ([`events`]) and the DORA metrics
 //! computed from them ([`dora`]), the statistics of improvement experiments
-//! ([`experiment`]) and DORA's catalogue of capabilities ([`capabilities`]).
+//! ([`experiment`]) DORA's catalogue of capabilities ([`capabilities`]),
+//! the ranking of a map's steps by what improving each would gain ([`constraints`]) and
+//! outcomes measured against their targets ([`outcome`]).
 //!
 //! It must not do I/O: no files, no SQL, no HTTP, no git. Everything here is a pure
 //! function of its inputs, so the SQLite and PostgreSQL backends give identical numbers
@@ -15,4 +17,5 @@ pub mod dora;
 pub mod events;
 pub mod experiment;
 pub mod map;
+pub mod outcome;
 pub mod stats;

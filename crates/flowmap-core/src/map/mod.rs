@@ -11,8 +11,8 @@
 mod analysis;
 mod diff;
 mod duration;
-mod node;
-mod parse;
+pub(crate) mod node;
+pub(crate) mod parse;
 mod simulate;
 
 use serde::Serialize;

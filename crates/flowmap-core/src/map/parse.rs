@@ -131,14 +131,15 @@ struct Parent<'a> {
     map: &'a Map,
 }
 
+/// Collects every problem of a file while its tree is walked (the outcome files use it too).
 #[derive(Default)]
-struct Checker {
-    errors: Vec<Diagnostic>,
-    warnings: Vec<Diagnostic>,
+pub(crate) struct Checker {
+    pub(crate) errors: Vec<Diagnostic>,
+    pub(crate) warnings: Vec<Diagnostic>,
 }
 
 impl Checker {
-    fn error(&mut self, pos: Pos, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, pos: Pos, message: impl Into<String>) {
         self.errors.push(Diagnostic {
             severity: Severity::Error,
             pos,
@@ -146,7 +147,7 @@ impl Checker {
         });
     }
 
-    fn warning(&mut self, pos: Pos, message: impl Into<String>) {
+    pub(crate) fn warning(&mut self, pos: Pos, message: impl Into<String>) {
         self.warnings.push(Diagnostic {
             severity: Severity::Warning,
             pos,
@@ -215,7 +216,7 @@ impl Checker {
         Some(map)
     }
 
-    fn fields<'n>(
+    pub(crate) fn fields<'n>(
         &mut self,
         entries: &'n [(Key, Node)],
         allowed: &[&str],
@@ -241,7 +242,7 @@ impl Checker {
         Fields(seen)
     }
 
-    fn text(&mut self, node: &Node, field: &str) -> Option<String> {
+    pub(crate) fn text(&mut self, node: &Node, field: &str) -> Option<String> {
         match &node.value {
             Value::Str(s) => Some(s.clone()),
             Value::Int(i) => Some(i.to_string()),
@@ -257,7 +258,7 @@ impl Checker {
         }
     }
 
-    fn id(&mut self, node: &Node, field: &str) -> Option<String> {
+    pub(crate) fn id(&mut self, node: &Node, field: &str) -> Option<String> {
         let id = self.text(node, field)?;
         let valid = !id.is_empty()
             && id
@@ -349,7 +350,7 @@ impl Checker {
         teams
     }
 
-    fn list<'n>(&mut self, node: &'n Node, field: &str) -> &'n [Node] {
+    pub(crate) fn list<'n>(&mut self, node: &'n Node, field: &str) -> &'n [Node] {
         match &node.value {
             Value::Seq(items) => items,
             Value::Null => &[],
@@ -724,10 +725,10 @@ fn written_id(item: &Node) -> Option<String> {
 }
 
 /// A mapping's known fields by name, after the unknown and repeated ones were reported.
-struct Fields<'n>(Vec<(&'n str, &'n Node)>);
+pub(crate) struct Fields<'n>(Vec<(&'n str, &'n Node)>);
 
 impl<'n> Fields<'n> {
-    fn get(&self, name: &str) -> Option<&'n Node> {
+    pub(crate) fn get(&self, name: &str) -> Option<&'n Node> {
         self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
     }
 }
