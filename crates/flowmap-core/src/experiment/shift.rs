@@ -43,7 +43,10 @@ pub struct ShiftEstimate {
 /// let after = [7.0, 9.0, 11.0];
 /// let estimate = hodges_lehmann(&before, &after).unwrap();
 /// assert_eq!(estimate.shift, -3.0);
-/// assert_eq!(estimate.ci_low, None); // 3 against 3 is too few for a 95 % interval
+/// // With 3 against 3 the 95 % interval is the full range of the 9 differences.
+/// assert_eq!((estimate.ci_low, estimate.ci_high), (Some(-7.0), Some(1.0)));
+/// // 2 against 3 is too few for one.
+/// assert_eq!(hodges_lehmann(&[10.0, 12.0], &after).unwrap().ci_low, None);
 /// ```
 pub fn hodges_lehmann(before: &[f64], after: &[f64]) -> Option<ShiftEstimate> {
     if before.is_empty() || after.is_empty() {
