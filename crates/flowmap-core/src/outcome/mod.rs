@@ -12,6 +12,7 @@
 //! caller: whether a map step named `MAP#STEP` exists ([`StepResolver`]) and the samples of
 //! a step metric ([`StepSamples`]).
 
+mod journey;
 mod parse;
 mod status;
 
@@ -21,6 +22,7 @@ use serde::Serialize;
 use crate::experiment::{Better, Unit};
 use crate::map::Pos;
 
+pub use journey::{WeekPoint, journey_start, weekly_series};
 pub use parse::{StepResolver, check_step, parse_outcome};
 pub use status::{
     ExperimentResult, OutcomeData, OutcomeStatus, Status, StepSamples, TargetJson, WindowValue,
