@@ -39,6 +39,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "map_author",
                 include_str!("../migrations/sqlite/0030_map_author.sql"),
             ),
+            (
+                50,
+                "outcomes",
+                include_str!("../migrations/sqlite/0050_outcomes.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -60,6 +65,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 30,
                 "map_author",
                 include_str!("../migrations/postgres/0030_map_author.sql"),
+            ),
+            (
+                50,
+                "outcomes",
+                include_str!("../migrations/postgres/0050_outcomes.sql"),
             ),
         ],
     };
