@@ -72,7 +72,9 @@ impl From<AppError> for ApiError {
             AppError::Invalid(_) | AppError::Rejected(_) | AppError::Dora(_) => {
                 StatusCode::BAD_REQUEST
             }
-            AppError::InvalidMap { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::InvalidMap { .. } | AppError::InvalidOutcome { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Git(_) | AppError::Store(_) | AppError::Background(_) => {
                 return ApiError::internal(&err);
