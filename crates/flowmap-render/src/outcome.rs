@@ -90,7 +90,9 @@ pub fn journey_svg(view: &OutcomeView<'_>) -> String {
     if let Some(b) = status.baseline_value {
         top = top.max(b);
     }
-    let top = if top > 0.0 { top * 1.15 } else { 1.0 };
+    let tick = nice_step(top / 4.0);
+    let ticks = (top / tick).ceil().max(1.0);
+    let top = tick * ticks * 1.05;
     let plot_height = HEIGHT - TOP - BOTTOM;
     let y = |v: f64| TOP + plot_height - v / top * plot_height;
 
@@ -129,8 +131,8 @@ pub fn journey_svg(view: &OutcomeView<'_>) -> String {
     }
 
     // Value grid.
-    for step in 0..=4 {
-        let value = top / 1.15 * f64::from(step) / 4.0;
+    for step in 0..=(ticks as u32) {
+        let value = tick * f64::from(step);
         let gy = y(value);
         out.push_str(&format!(
             "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{GRID}\"/>\n<text x=\"{}\" y=\"{}\" fill=\"{MUTED}\" text-anchor=\"end\">{}</text>\n",
@@ -225,7 +227,12 @@ pub fn journey_svg(view: &OutcomeView<'_>) -> String {
         TOP,
         plot_height,
     );
-    vertical(&mut out, x(status.at), INK, "now", TOP, plot_height);
+    vertical(&mut out, x(status.at), INK, "", TOP, plot_height);
+    out.push_str(&format!(
+        "<text x=\"{}\" y=\"{}\" fill=\"{INK}\" text-anchor=\"middle\" font-size=\"11\">now</text>\n",
+        num(x(status.at)),
+        num(TOP + plot_height + 26.0)
+    ));
 
     // Map versions under the axis.
     for (i, m) in view.maps.iter().enumerate() {
@@ -243,6 +250,19 @@ pub fn journey_svg(view: &OutcomeView<'_>) -> String {
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// A round step for value ticks: 1, 2, 2.5 or 5 times a power of ten, at least `rough`.
+fn nice_step(rough: f64) -> f64 {
+    if rough.is_nan() || rough <= 0.0 || rough.is_infinite() {
+        return 1.0;
+    }
+    let power = 10f64.powf(rough.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|step| *step >= rough)
+        .unwrap_or(10.0 * power)
 }
 
 fn horizontal(out: &mut String, y: f64, color: &str, dash: &str, label: &str) {
@@ -265,15 +285,20 @@ fn horizontal(out: &mut String, y: f64, color: &str, dash: &str, label: &str) {
 
 fn vertical(out: &mut String, x: f64, color: &str, label: &str, top: f64, height: f64) {
     out.push_str(&format!(
-        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{color}\" stroke-dasharray=\"4 3\"/>\n<text x=\"{}\" y=\"{}\" fill=\"{color}\" text-anchor=\"end\" font-size=\"11\">{}</text>\n",
+        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{color}\" stroke-dasharray=\"4 3\"/>\n",
         num(x),
         num(top),
         num(x),
         num(top + height),
-        num(x - 3.0),
-        num(top + 12.0),
-        escape(label)
     ));
+    if !label.is_empty() {
+        out.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" fill=\"{color}\" text-anchor=\"end\" font-size=\"11\">{}</text>\n",
+            num(x - 3.0),
+            num(top + 12.0),
+            escape(label)
+        ));
+    }
 }
 
 /// The first day of every month in [start, end], with a short label ("Jun", "Jan 2027").
@@ -382,6 +407,9 @@ pub fn outcome_section(view: &OutcomeView<'_>) -> String {
         out.push_str("<table class=\"experiments\">\n<tr><th>Experiment</th><th>Before</th><th>After</th><th>Shift</th><th>95 % CI</th><th>p</th><th>Verdict</th></tr>\n");
         for e in &status.experiments {
             let (fill, ink) = verdict_colors(e.verdict);
+            let unit = e.unit;
+            let value =
+                |v: Option<f64>| v.map_or_else(|| "no data".to_string(), |v| format_value(unit, v));
             let shift = e.shift.map_or_else(|| "—".to_string(), |s| signed(unit, s));
             let ci = match (e.ci_low, e.ci_high) {
                 (Some(l), Some(h)) => format!("{} to {}", signed(unit, l), signed(unit, h)),
@@ -511,7 +539,8 @@ main{max-width:1040px;margin:0 auto;padding:16px}
 .outcome th,.outcome td{border:1px solid #e2e8f0;padding:4px 8px;text-align:left;vertical-align:top}
 .outcome table.experiments{width:100%;font-size:.9rem}
 .outcome .verdict{border-radius:4px;padding:1px 6px;font-weight:600;white-space:nowrap}
-.outcome figure{margin:12px 0;background:#fff;border:1px solid #e2e8f0;padding:8px}
+.outcome figure{margin:12px 0;background:#fff;border:1px solid #e2e8f0;padding:8px;overflow-x:auto}
+.outcome figure svg{min-width:720px}
 .outcome figcaption{color:#64748b;font-size:.85rem}
 .outcome small{color:#64748b}
 @media (max-width:600px){.outcome table.experiments{display:block;overflow-x:auto}}
@@ -531,6 +560,14 @@ mod tests {
             .map(|(_, l)| l)
             .collect();
         assert_eq!(labels, ["Dec 2026", "Jan 2027", "Feb"]);
+    }
+
+    #[test]
+    fn ticks_are_round() {
+        assert_eq!(nice_step(0.107), 0.2);
+        assert_eq!(nice_step(11.0), 20.0);
+        assert_eq!(nice_step(2.3), 2.5);
+        assert_eq!(nice_step(0.0), 1.0);
     }
 
     #[test]

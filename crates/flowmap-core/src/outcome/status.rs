@@ -233,6 +233,8 @@ pub struct WindowValue {
 pub struct ExperimentResult {
     pub id: String,
     pub metric: String,
+    /// The unit of its metric: `hours`, `per_week` or `fraction`.
+    pub unit: &'static str,
     pub hypothesis: Option<String>,
     /// `MAP#STEP`.
     pub constraint: Option<String>,
@@ -380,6 +382,7 @@ fn experiment_result(
     ExperimentResult {
         id: experiment.id.clone(),
         metric: metric.name(),
+        unit: unit_name(metric.unit()),
         hypothesis: experiment.hypothesis.clone(),
         constraint: experiment.constraint.as_ref().map(ToString::to_string),
         capability: experiment.capability.clone(),
