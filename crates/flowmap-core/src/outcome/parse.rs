@@ -204,10 +204,12 @@ impl Reader<'_> {
         let benefits = self.texts(fields.get("benefits"), "benefits");
         let obstacles = self.texts(fields.get("obstacles"), "obstacles");
         let next_steps = self.texts(fields.get("next_steps"), "next_steps");
-        let experiments = match (fields.get("experiments"), &metric) {
-            (Some(n), Some(metric)) => self.experiments(n, metric),
-            _ => Vec::new(),
-        };
+        // Experiments are checked even when the outcome's metric is wrong, so that every
+        // problem shows at once.
+        let experiments = fields
+            .get("experiments")
+            .map(|n| self.experiments(n, metric.as_ref()))
+            .unwrap_or_default();
         Some(Outcome {
             outcome: statement?,
             mandate,
@@ -445,7 +447,7 @@ impl Reader<'_> {
         concerns
     }
 
-    fn experiments(&mut self, node: &Node, outcome_metric: &Metric) -> Vec<Experiment> {
+    fn experiments(&mut self, node: &Node, outcome_metric: Option<&Metric>) -> Vec<Experiment> {
         let mut experiments: Vec<Experiment> = Vec::new();
         for item in self.checker.list(node, "experiments") {
             let Value::Map(entries) = &item.value else {
@@ -485,7 +487,7 @@ impl Reader<'_> {
             let capability = fields.get("capability").and_then(|n| self.capability(n));
             let metric = match fields.get("metric") {
                 Some(n) => self.metric(n),
-                None => Some(outcome_metric.clone()),
+                None => outcome_metric.cloned(),
             };
             let started_node = fields.get("started");
             if started_node.is_none() {
