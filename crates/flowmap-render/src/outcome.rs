@@ -521,18 +521,24 @@ pub fn outcome_report(view: &OutcomeView<'_>) -> String {
     out.push_str(&format!(
         "<title>{} — outcome</title>\n<style>\n{}</style>\n</head>\n<body>\n<main>\n",
         escape(&view.outcome.outcome),
-        OUTCOME_CSS.replace("FONT_STACK", FONT)
+        format!(
+            "{}{OUTCOME_SECTION_CSS}",
+            PAGE_CSS.replace("FONT_STACK", FONT)
+        )
     ));
     out.push_str(&outcome_section(view));
     out.push_str("<footer>Made with flowmap. Shift: the Hodges–Lehmann estimate (times, weekly deployments) or the difference of proportions (rates), after minus before, with its 95 % interval; a verdict is given only when the whole interval lies on one side of no change.</footer>\n</main>\n</body>\n</html>\n");
     out
 }
 
-/// The outcome page's styles; the dashboard includes them too.
-pub const OUTCOME_CSS: &str =
-    "body{margin:0;font-family:FONT_STACK;color:#1f2937;background:#f8fafc}
+/// The standalone report's page styles.
+const PAGE_CSS: &str = "body{margin:0;font-family:FONT_STACK;color:#1f2937;background:#f8fafc}
 main{max-width:1040px;margin:0 auto;padding:16px}
-.outcome h1{font-size:1.4rem;margin:.2em 0}
+footer{color:#64748b;font-size:.8rem;margin-top:24px}
+";
+
+/// The styles of [`outcome_section`], all scoped to `.outcome`, for any page that shows it.
+pub const OUTCOME_SECTION_CSS: &str = ".outcome h1{font-size:1.4rem;margin:.2em 0}
 .outcome .mandate{color:#475569;margin:.2em 0}
 .outcome .badge{color:#fff;border-radius:4px;padding:2px 8px;font-weight:600}
 .outcome table{border-collapse:collapse;background:#fff;margin:8px 0}
@@ -544,7 +550,6 @@ main{max-width:1040px;margin:0 auto;padding:16px}
 .outcome figcaption{color:#64748b;font-size:.85rem}
 .outcome small{color:#64748b}
 @media (max-width:600px){.outcome table.experiments{display:block;overflow-x:auto}}
-footer{color:#64748b;font-size:.8rem;margin-top:24px}
 ";
 
 #[cfg(test)]
