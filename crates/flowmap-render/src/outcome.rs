@@ -519,12 +519,9 @@ pub fn outcome_report(view: &OutcomeView<'_>) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"generator\" content=\"flowmap\">\n",
     );
     out.push_str(&format!(
-        "<title>{} — outcome</title>\n<style>\n{}</style>\n</head>\n<body>\n<main>\n",
+        "<title>{} — outcome</title>\n<style>\n{}{OUTCOME_SECTION_CSS}</style>\n</head>\n<body>\n<main>\n",
         escape(&view.outcome.outcome),
-        format!(
-            "{}{OUTCOME_SECTION_CSS}",
-            PAGE_CSS.replace("FONT_STACK", FONT)
-        )
+        PAGE_CSS.replace("FONT_STACK", FONT),
     ));
     out.push_str(&outcome_section(view));
     out.push_str("<footer>Made with flowmap. Shift: the Hodges–Lehmann estimate (times, weekly deployments) or the difference of proportions (rates), after minus before, with its 95 % interval; a verdict is given only when the whole interval lies on one side of no change.</footer>\n</main>\n</body>\n</html>\n");
