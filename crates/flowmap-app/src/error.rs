@@ -35,6 +35,12 @@ pub enum AppError {
         file: String,
         diagnostics: Vec<Diagnostic>,
     },
+    /// Outcome text that is not a valid outcome: every problem, each naming its place.
+    #[error("{file}: not a valid outcome ({} problems)", diagnostics.len())]
+    InvalidOutcome {
+        file: String,
+        diagnostics: Vec<Diagnostic>,
+    },
     /// A versioned save found another latest version than the one it was based on.
     #[error("{}", conflict_text(id, *expected, *latest))]
     Conflict {
@@ -64,7 +70,8 @@ impl AppError {
     /// The diagnostics of an [`AppError::InvalidMap`] as `FILE:LINE:COL: message` lines.
     pub fn diagnostic_lines(&self) -> Vec<String> {
         match self {
-            AppError::InvalidMap { file, diagnostics } => diagnostics
+            AppError::InvalidMap { file, diagnostics }
+            | AppError::InvalidOutcome { file, diagnostics } => diagnostics
                 .iter()
                 .map(|d| d.display(file).to_string())
                 .collect(),

@@ -13,6 +13,8 @@
 //! - [`App::save_map`] and [`App::delete_map`] — versioned maps, where a save states the
 //!   version it was based on and a stale save is a [`AppError::Conflict`], never a silent
 //!   overwrite;
+//! - [`App::save_outcome`] and [`App::outcome_report`] — versioned outcomes, and an
+//!   outcome measured against the stored events (status, verdicts, the weekly journey);
 //! - [`Reports::dora`] — the one path from the store to a [`DoraReport`](flowmap_core::dora::DoraReport),
 //!   where a cache will sit;
 //! - [`analysis`] — map analyses and simulations, run on the blocking pool so they never
@@ -39,6 +41,7 @@ pub mod import;
 pub mod ingest;
 pub mod maps;
 pub mod measure;
+pub mod outcomes;
 pub mod reports;
 pub mod webhooks;
 

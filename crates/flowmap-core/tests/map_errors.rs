@@ -225,3 +225,23 @@ fn diagnostics_display_as_file_line_column() {
         "maps/x.yaml:4:9: `ca` must be between 0% and 100% (write `80%` or `0.8`)"
     );
 }
+
+#[test]
+fn capabilities_must_be_in_the_catalogue() {
+    assert_one(
+        "name: x\nsteps:\n  - id: qa\n    capabilities: [test-automaton]\n",
+        "4:20",
+        "unknown DORA capability `test-automaton`: did you mean `test-automation`?",
+    );
+    assert_one(
+        "name: x\nsteps:\n  - id: qa\n    capabilities: [lunch-breaks]\n",
+        "4:20",
+        "unknown DORA capability `lunch-breaks`",
+    );
+    let parsed = parse_map(
+        "name: x\nsteps:\n  - id: qa\n    capabilities: [test-automation, test-automation]\n",
+        Format::Yaml,
+    )
+    .unwrap();
+    assert_eq!(parsed.map.steps[0].capabilities, ["test-automation"]);
+}

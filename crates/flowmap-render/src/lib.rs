@@ -1,6 +1,7 @@
 //! Draws flowmap's pictures: the value stream map as SVG ([`map_svg`]), the self-contained
 //! HTML report ([`html_report`]), the Mermaid flowchart export ([`mermaid`]) and small SVG
-//! charts for the dashboard ([`chart`]).
+//! charts for the dashboard ([`chart`]) and an outcome's
+//! page with its journey ([`outcome`]).
 //!
 //! Everything here is a pure function from a parsed [`Map`](flowmap_core::map::Map) and
 //! its [`Analysis`](flowmap_core::map::Analysis) (or a list of numbers) to a `String`.
@@ -19,6 +20,7 @@ pub mod chart;
 mod html;
 mod measured;
 mod mermaid;
+pub mod outcome;
 mod palette;
 mod svg;
 mod text;

@@ -72,7 +72,9 @@ impl From<AppError> for ApiError {
             AppError::Invalid(_) | AppError::Rejected(_) | AppError::Dora(_) => {
                 StatusCode::BAD_REQUEST
             }
-            AppError::InvalidMap { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::InvalidMap { .. } | AppError::InvalidOutcome { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             // An outside API (GitHub, GitLab, PagerDuty) failed or refused the token.
             AppError::Backfill(_) => StatusCode::BAD_GATEWAY,

@@ -28,6 +28,7 @@ pub mod demo;
 mod error;
 mod hooks;
 mod metrics;
+mod outcomes_api;
 mod pages;
 mod query;
 mod request_id;
@@ -125,6 +126,26 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/maps/{id}/versions", get(api::map_versions))
         .route("/api/v1/maps/{id}/analysis", get(api::map_analysis))
+        .route(
+            "/api/v1/outcomes",
+            get(outcomes_api::outcomes).post(outcomes_api::create_outcome),
+        )
+        .route(
+            "/api/v1/outcomes/{id}",
+            get(outcomes_api::outcome)
+                .put(outcomes_api::update_outcome)
+                .delete(outcomes_api::delete_outcome),
+        )
+        .route(
+            "/api/v1/outcomes/{id}/versions",
+            get(outcomes_api::outcome_versions),
+        )
+        .route(
+            "/api/v1/outcomes/{id}/status",
+            get(outcomes_api::outcome_status),
+        )
+        .route("/outcomes", get(pages::outcomes))
+        .route("/outcomes/{id}", get(pages::outcome))
         .route("/hooks/github", post(hooks::github))
         .route("/hooks/gitlab", post(hooks::gitlab))
         .route("/hooks/cdevents", post(hooks::cdevents))

@@ -289,6 +289,10 @@ async fn openapi_describes_every_route() {
         "/api/v1/maps/{id}",
         "/api/v1/maps/{id}/versions",
         "/api/v1/maps/{id}/analysis",
+        "/api/v1/outcomes",
+        "/api/v1/outcomes/{id}",
+        "/api/v1/outcomes/{id}/versions",
+        "/api/v1/outcomes/{id}/status",
         "/hooks/github",
         "/hooks/gitlab",
         "/hooks/cdevents",
@@ -360,4 +364,113 @@ async fn internal_errors_name_a_request_id_and_no_database_text() {
     assert!(message.contains("req-42"), "{message}");
     assert!(!message.contains("database"), "{message}");
     assert!(!message.contains("pool"), "{message}");
+}
+
+const OUTCOME: &str = "outcome: Fewer failed deployments of the shop
+service: shop
+metric: change_failure_rate
+baseline: 40%
+started: 2026-03-01
+target: '< 10%'
+deadline: 2026-06-01
+experiments:
+  - id: contract-tests
+    constraint: checkout.yaml#review
+    started: 2026-03-03
+";
+
+#[tokio::test]
+async fn outcomes_crud_with_versions_and_status() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    seed(&store).await;
+    // The constraint names a map that does not exist yet: refused, located.
+    let (status, body) = send(
+        &app,
+        json_request(
+            "POST",
+            "/api/v1/outcomes",
+            json!({"id": "reliable-shop", "text": OUTCOME}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("reliable-shop.yaml:10:17"), "{body}");
+    let (status, _) = send(
+        &app,
+        json_request(
+            "POST",
+            "/api/v1/maps",
+            json!({"id": "checkout", "text": MAP}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = send(
+        &app,
+        json_request(
+            "POST",
+            "/api/v1/outcomes",
+            json!({"id": "reliable-shop", "text": OUTCOME}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, _) = send(
+        &app,
+        json_request(
+            "PUT",
+            "/api/v1/outcomes/reliable-shop",
+            json!({"text": OUTCOME.replace("40%", "35%"), "base_version": 1}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // A save based on version 1 after version 2 exists is a conflict.
+    let (status, _) = send(
+        &app,
+        json_request(
+            "PUT",
+            "/api/v1/outcomes/reliable-shop",
+            json!({"text": OUTCOME, "base_version": 1}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let versions = get_json(&app, "/api/v1/outcomes/reliable-shop/versions").await;
+    assert_eq!(versions["items"].as_array().unwrap().len(), 2);
+    assert_eq!(versions["items"][0]["saved_by"], "anonymous");
+    let first = get_json(&app, "/api/v1/outcomes/reliable-shop?version=1").await;
+    assert_eq!(first["text"], OUTCOME);
+
+    // At 2026-03-05 the 28-day window holds shop's three deployments, one failed (d2):
+    // 1/3; baseline 35 % (version 2). Deadline not passed, progress (1/3 − 0.35)/(0.1 −
+    // 0.35) = 0.0667, expected 4 days of 92 = 0.043: on track.
+    let status = get_json(&app, "/api/v1/outcomes/reliable-shop/status?at=2026-03-05").await;
+    assert_eq!(status["metric"], "change_failure_rate");
+    assert_eq!(status["unit"], "fraction");
+    assert_eq!(status["baseline_value"], 0.35);
+    assert!((status["current_value"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12);
+    assert!((status["expected_progress"].as_f64().unwrap() - 4.0 / 92.0).abs() < 1e-12);
+    assert_eq!(status["status"], "on_track");
+    assert_eq!(status["experiments"][0]["verdict"], "insufficient data");
+    assert_eq!(
+        get(&app, "/api/v1/outcomes/reliable-shop/status?at=yesterday")
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+
+    let list = get_json(&app, "/api/v1/outcomes").await;
+    assert_eq!(list["outcomes"][0]["id"], "reliable-shop");
+    assert_eq!(list["outcomes"][0]["metric"], "change_failure_rate");
+    assert!(list["outcomes"][0]["status"].is_string());
+    let delete = Request::delete("/api/v1/outcomes/reliable-shop")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, delete).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        get(&app, "/api/v1/outcomes/reliable-shop").await.0,
+        StatusCode::NOT_FOUND
+    );
 }

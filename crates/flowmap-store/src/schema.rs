@@ -45,6 +45,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 include_str!("../migrations/sqlite/0030_map_author.sql"),
             ),
             (
+                50,
+                "outcomes",
+                include_str!("../migrations/sqlite/0050_outcomes.sql"),
+            ),
+            (
                 60,
                 "sync_state",
                 include_str!("../migrations/sqlite/0060_sync_state.sql"),
@@ -75,6 +80,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 30,
                 "map_author",
                 include_str!("../migrations/postgres/0030_map_author.sql"),
+            ),
+            (
+                50,
+                "outcomes",
+                include_str!("../migrations/postgres/0050_outcomes.sql"),
             ),
             (
                 60,

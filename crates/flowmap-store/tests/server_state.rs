@@ -4,7 +4,9 @@
 mod common;
 
 use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus};
-use flowmap_store::{Batch, Delivery, LoadQuery, MapFormat, Store, WriteMode};
+use flowmap_store::{
+    Batch, Delivery, Expected, LoadQuery, MapFormat, Store, StoreError, WriteMode,
+};
 use jiff::Timestamp;
 
 fn t(s: &str) -> Timestamp {
@@ -227,8 +229,77 @@ async fn deployment_ships_unshipped_pushes_up_to_its_head(store: Store) {
     );
 }
 
+async fn outcomes_are_versioned_with_their_authors(store: Store) {
+    let first = store
+        .save_outcome_version(
+            "faster",
+            MapFormat::Yaml,
+            "outcome: A\n",
+            Expected::New,
+            Some("ana"),
+        )
+        .await
+        .unwrap();
+    assert_eq!((first.version, first.saved_by.as_deref()), (1, Some("ana")));
+    let second = store
+        .save_outcome_version(
+            "faster",
+            MapFormat::Toml,
+            "outcome = \"B\"\n",
+            Expected::Version(1),
+            Some("bo"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.version, 2);
+    // A save based on version 1 after version 2 exists is refused and writes nothing.
+    let stale = store
+        .save_outcome_version(
+            "faster",
+            MapFormat::Yaml,
+            "outcome: C\n",
+            Expected::Version(1),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(stale, StoreError::Conflict { latest: 2, .. }),
+        "{stale:?}"
+    );
+    store
+        .save_outcome_version("safer", MapFormat::Json, "{}", Expected::Any, None)
+        .await
+        .unwrap();
+    let latest = store.outcomes().await.unwrap();
+    let ids: Vec<(&str, u32)> = latest.iter().map(|o| (o.id.as_str(), o.version)).collect();
+    assert_eq!(ids, [("faster", 2), ("safer", 1)]);
+    let old = store.outcome("faster", Some(1)).await.unwrap().unwrap();
+    assert_eq!(
+        (old.text.as_str(), old.format),
+        ("outcome: A\n", MapFormat::Yaml)
+    );
+    assert_eq!(old.saved_at, first.saved_at);
+    let versions = store.outcome_versions("faster").await.unwrap();
+    assert_eq!(
+        versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+        [2, 1]
+    );
+    assert_eq!(versions[0].saved_by.as_deref(), Some("bo"));
+    assert!(store.delete_outcome("faster").await.unwrap());
+    assert_eq!(store.outcome("faster", None).await.unwrap(), None);
+    assert!(!store.delete_outcome("faster").await.unwrap());
+    assert!(
+        store
+            .save_outcome_version("Not Valid", MapFormat::Yaml, "", Expected::Any, None)
+            .await
+            .is_err()
+    );
+}
+
 on_both_backends!(
     maps_are_versioned,
+    outcomes_are_versioned_with_their_authors,
     redelivery_is_applied_once,
     abandoned_delivery_leaves_nothing,
     rejected_delivery_is_kept_and_can_be_retried,

@@ -7,6 +7,7 @@ mod import_cmd;
 mod ingest_cmd;
 mod map_cmd;
 mod measure_cmd;
+mod outcome_cmd;
 mod serve_cmd;
 
 use std::process::ExitCode;
@@ -29,6 +30,14 @@ enum Command {
     /// Check, analyse, draw and compare value stream maps.
     #[command(subcommand)]
     Map(map_cmd::MapCommand),
+    /// Check outcome files, measure them against the stored events, write their pages.
+    #[command(subcommand)]
+    Outcome(outcome_cmd::OutcomeCommand),
+    /// List DORA's capabilities, the ids maps and experiments may name.
+    Capabilities {
+        #[arg(long, value_enum, default_value_t = map_cmd::OutputFormat::Text)]
+        format: map_cmd::OutputFormat,
+    },
     /// Import deployments, changes, incidents or CDEvents from CSV, JSON or NDJSON files.
     Import(import_cmd::ImportArgs),
     /// Read delivery history from a source (a git repository) into the database.
@@ -60,6 +69,8 @@ fn main() -> ExitCode {
     let actor = local_user();
     let result = match cli.command {
         Command::Map(cmd) => map_cmd::run(cmd, &cli.db),
+        Command::Outcome(cmd) => outcome_cmd::run(cmd, &cli.db),
+        Command::Capabilities { format } => outcome_cmd::capabilities(format),
         Command::Import(args) => import_cmd::run(args, &cli.db, &actor),
         Command::Ingest(cmd) => ingest_cmd::run(cmd, &cli.db, &actor),
         Command::Dora(args) => dora_cmd::run(args, &cli.db),

@@ -33,6 +33,13 @@ pub enum MapCommand {
     Measure(crate::measure_cmd::MeasureArgs),
     /// Write a starting map of the delivery or recovery stream from the stored data alone.
     FromData(crate::measure_cmd::FromDataArgs),
+    /// Rank the steps by what improving each would gain: wait halved, process halved,
+    /// %C&A made 100 %, with DORA capabilities named or suggested.
+    Constraints {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
     /// Compare two maps of a stream (current vs future, or two dates).
     Diff {
         old: PathBuf,
@@ -116,6 +123,15 @@ pub fn run(command: MapCommand, db: &str) -> anyhow::Result<ExitCode> {
             eprintln!("wrote {}", output.display());
             Ok(ExitCode::SUCCESS)
         }
+        MapCommand::Constraints { file, format } => {
+            let map = load(&file)?;
+            let result = flowmap_core::constraints::constraints(&map);
+            match format {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&result)?),
+                OutputFormat::Text => print!("{}", constraints_text(&map, &result)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         MapCommand::Diff { old, new, format } => {
             let options = AnalysisOptions::default();
             let (old_map, new_map) = (load(&old)?, load(&new)?);
@@ -131,6 +147,53 @@ pub fn run(command: MapCommand, db: &str) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The ranking as a table, biggest gain first, with capabilities or suggestions.
+fn constraints_text(map: &Map, result: &flowmap_core::constraints::Constraints) -> String {
+    let mut out = format!(
+        "{}: expected lead time {}\n\n{:<20} {:>18} {:>18} {:>18}  rolled %C&A at 100%\n",
+        map.name,
+        hours(result.expected_lead_time_hours),
+        "step (by best gain)",
+        "wait halved",
+        "process halved",
+        "ca 100%",
+    );
+    let gain = |h: f64, share: f64| {
+        if h > 0.0 {
+            format!("−{} ({:.0}%)", format_hours(h), share * 100.0)
+        } else {
+            "0".to_string()
+        }
+    };
+    for step in &result.steps {
+        let _ = writeln!(
+            out,
+            "{:<20} {:>18} {:>18} {:>18}  {}",
+            step.id,
+            gain(step.wait_halved_hours, step.wait_halved_share),
+            gain(step.process_halved_hours, step.process_halved_share),
+            gain(step.ca_perfect_hours, step.ca_perfect_share),
+            percent(step.ca_perfect_rolled_ca),
+        );
+        if !step.capabilities.is_empty() {
+            let _ = writeln!(
+                out,
+                "{:<20} capabilities: {}",
+                "",
+                step.capabilities.join(", ")
+            );
+        } else if !step.suggested_capabilities.is_empty() {
+            let _ = writeln!(
+                out,
+                "{:<20} suggested capabilities: {}",
+                "",
+                step.suggested_capabilities.join(", ")
+            );
+        }
+    }
+    out
 }
 
 fn check(files: &[PathBuf]) -> anyhow::Result<ExitCode> {

@@ -55,7 +55,7 @@
 //! ```
 
 mod assemble;
-mod calendar;
+pub(crate) mod calendar;
 mod engine;
 mod failures;
 pub(crate) mod keys;

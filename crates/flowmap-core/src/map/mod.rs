@@ -12,8 +12,8 @@ mod analysis;
 mod binding;
 mod diff;
 mod duration;
-mod node;
-mod parse;
+pub(crate) mod node;
+pub(crate) mod parse;
 mod simulate;
 
 use serde::Serialize;
@@ -143,6 +143,9 @@ pub struct Step {
     pub people: Option<u32>,
     pub systems: Vec<String>,
     pub notes: Option<String>,
+    /// DORA capabilities the team links to this step (ids from
+    /// [`crate::capabilities::CATALOGUE`]).
+    pub capabilities: Vec<String>,
     /// The step broken into its own sub-steps, as a map of its own.
     pub drill_down: Option<Box<Map>>,
     /// Where the step is written in its file.

@@ -116,6 +116,7 @@ const STEP_FIELDS: &[&str] = &[
     "people",
     "systems",
     "notes",
+    "capabilities",
     "steps",
     "measure",
 ];
@@ -132,14 +133,15 @@ struct Parent<'a> {
     map: &'a Map,
 }
 
+/// Collects every problem of a file while its tree is walked (the outcome files use it too).
 #[derive(Default)]
-struct Checker {
-    errors: Vec<Diagnostic>,
-    warnings: Vec<Diagnostic>,
+pub(crate) struct Checker {
+    pub(crate) errors: Vec<Diagnostic>,
+    pub(crate) warnings: Vec<Diagnostic>,
 }
 
 impl Checker {
-    fn error(&mut self, pos: Pos, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, pos: Pos, message: impl Into<String>) {
         self.errors.push(Diagnostic {
             severity: Severity::Error,
             pos,
@@ -153,7 +155,7 @@ impl Checker {
         }
     }
 
-    fn warning(&mut self, pos: Pos, message: impl Into<String>) {
+    pub(crate) fn warning(&mut self, pos: Pos, message: impl Into<String>) {
         self.warnings.push(Diagnostic {
             severity: Severity::Warning,
             pos,
@@ -231,7 +233,7 @@ impl Checker {
         Some(map)
     }
 
-    fn fields<'n>(
+    pub(crate) fn fields<'n>(
         &mut self,
         entries: &'n [(Key, Node)],
         allowed: &[&str],
@@ -257,7 +259,7 @@ impl Checker {
         Fields(seen)
     }
 
-    fn text(&mut self, node: &Node, field: &str) -> Option<String> {
+    pub(crate) fn text(&mut self, node: &Node, field: &str) -> Option<String> {
         match &node.value {
             Value::Str(s) => Some(s.clone()),
             Value::Int(i) => Some(i.to_string()),
@@ -273,7 +275,7 @@ impl Checker {
         }
     }
 
-    fn id(&mut self, node: &Node, field: &str) -> Option<String> {
+    pub(crate) fn id(&mut self, node: &Node, field: &str) -> Option<String> {
         let id = self.text(node, field)?;
         let valid = !id.is_empty()
             && id
@@ -365,7 +367,7 @@ impl Checker {
         teams
     }
 
-    fn list<'n>(&mut self, node: &'n Node, field: &str) -> &'n [Node] {
+    pub(crate) fn list<'n>(&mut self, node: &'n Node, field: &str) -> &'n [Node] {
         match &node.value {
             Value::Seq(items) => items,
             Value::Null => &[],
@@ -517,6 +519,10 @@ impl Checker {
             self.problems(problems);
             measure
         });
+        let capabilities = fields
+            .get("capabilities")
+            .map(|n| self.capabilities(n))
+            .unwrap_or_default();
         let step_name = name.clone().unwrap_or_else(|| own_id.clone());
         let drill_down = fields.get("steps").and_then(|n| {
             self.drill_down(
@@ -541,10 +547,32 @@ impl Checker {
             people,
             systems,
             notes,
+            capabilities,
             drill_down: drill_down.map(Box::new),
             pos: node.pos,
             measure,
         })
+    }
+
+    /// A step's `capabilities`: ids from the built-in catalogue of DORA capabilities.
+    fn capabilities(&mut self, node: &Node) -> Vec<String> {
+        let mut ids = Vec::new();
+        for item in self.list(node, "capabilities") {
+            let Some(id) = self.text(item, "capabilities") else {
+                continue;
+            };
+            if crate::capabilities::find(&id).is_none() {
+                let known: Vec<&str> = crate::capabilities::ids().collect();
+                let hint = match closest(&id, &known) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => "`flowmap capabilities` lists them".to_string(),
+                };
+                self.error(item.pos, format!("unknown DORA capability `{id}`: {hint}"));
+            } else if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids
     }
 
     fn drill_down(&mut self, node: &Node, parent: &Parent<'_>) -> Option<Map> {
@@ -721,10 +749,10 @@ fn written_id(item: &Node) -> Option<String> {
 }
 
 /// A mapping's known fields by name, after the unknown and repeated ones were reported.
-struct Fields<'n>(Vec<(&'n str, &'n Node)>);
+pub(crate) struct Fields<'n>(Vec<(&'n str, &'n Node)>);
 
 impl<'n> Fields<'n> {
-    fn get(&self, name: &str) -> Option<&'n Node> {
+    pub(crate) fn get(&self, name: &str) -> Option<&'n Node> {
         self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
     }
 }

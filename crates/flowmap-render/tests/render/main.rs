@@ -7,3 +7,4 @@ mod escaping;
 mod html_report;
 mod map_svg;
 mod mermaid;
+mod outcome_page;

@@ -1,6 +1,7 @@
 //! The server-rendered pages (askama templates in `templates/`), one module per area:
 //! [`dora`] (the overview and a page per service), [`maps`] (the map list, a map, the
-//! editor) and [`import`] (the file import form).
+//! editor), [`outcomes`] (the outcomes and an outcome's journey) and [`import`] (the file
+//! import form).
 //!
 //! Handlers parse the request, call one use case of `flowmap-app`, and turn its values
 //! into display strings; the templates only lay them out. Text from users (service names,
@@ -10,6 +11,7 @@
 mod dora;
 mod import;
 mod maps;
+mod outcomes;
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -24,6 +26,7 @@ use crate::error::ApiError;
 pub use dora::{overview, service};
 pub use import::{import_form, import_upload};
 pub use maps::{create_map, edit_map, export_map, map, maps, preview_map, save_map};
+pub use outcomes::{outcome, outcomes};
 
 const STYLE: &str = include_str!("../../static/style.css");
 const EDITOR_JS: &str = include_str!("../../static/editor.js");
