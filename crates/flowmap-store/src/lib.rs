@@ -82,8 +82,8 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use load::{Dataset, LoadQuery, TimeRange};
 pub use maps::{Expected, MapFormat, StoredMap, valid_map_id};
-pub use sync::{StoredEtag, SyncSnapshot};
 pub use outcomes::StoredOutcome;
+pub use sync::{StoredEtag, SyncSnapshot};
 pub use webhooks::{Delivery, DeliveryWriter, StoredDelivery};
 pub use write::{
     Batch, Counts, RawRecord, RecordKind, WriteMode, WriteSummary, Writer, milestone_id,
