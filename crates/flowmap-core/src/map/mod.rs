@@ -11,6 +11,7 @@
 mod analysis;
 mod diff;
 mod duration;
+mod limits;
 mod node;
 mod parse;
 mod simulate;
@@ -19,9 +20,14 @@ use serde::Serialize;
 
 pub use analysis::{Analysis, AnalysisOptions, SimulationSummary, StepAnalysis, analyze};
 pub use diff::{MapDiff, MetricDelta, StepChange, diff};
-pub use duration::{Estimate, format_hours, parse_duration, parse_estimate};
+pub use duration::{Estimate, MAX_DURATION_HOURS, format_hours, parse_duration, parse_estimate};
+pub use limits::{
+    ABSURD_PASSES, MAX_DRILL_DOWN_DEPTH, MAX_MAP_BYTES, MAX_MAP_VALUES, MAX_NESTING, MAX_STEPS,
+    MIN_CA,
+};
 pub use node::{Format, Pos};
 pub use parse::{Diagnostic, Parsed, Severity, parse_map};
+pub use simulate::SIMULATION_WORK_BUDGET;
 
 /// A value stream map: the steps one unit of work passes through, in flow order.
 #[derive(Clone, Debug, PartialEq, Serialize)]
