@@ -99,7 +99,7 @@ pub fn run(args: DoraArgs, db: &str) -> anyhow::Result<ExitCode> {
     let data = runtime.block_on(async {
         let store = Store::open(db)
             .await
-            .with_context(|| format!("opening database {db}"))?;
+            .with_context(|| format!("opening database {}", flowmap_store::redact_password(db)))?;
         let data = store.load(&LoadQuery::for_dora(&options)).await;
         store.close().await;
         data.context("loading events")

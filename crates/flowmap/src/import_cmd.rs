@@ -68,7 +68,7 @@ pub fn run(args: ImportArgs, db: &str) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let store = Store::open(db)
             .await
-            .with_context(|| format!("opening database {db}"))?;
+            .with_context(|| format!("opening database {}", flowmap_store::redact_password(db)))?;
         let mut all_imported = true;
         for file in &args.files {
             all_imported &= import_file(&store, file, &args).await?;
