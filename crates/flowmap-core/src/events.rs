@@ -7,6 +7,10 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+/// The environment deployments to production are recorded under: the default of every
+/// source and of every report.
+pub const PRODUCTION: &str = "production";
+
 /// Whether a deploy run reached its environment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -58,7 +62,7 @@ impl Deployment {
         Deployment {
             id: id.into(),
             service: service.into(),
-            environment: "production".into(),
+            environment: PRODUCTION.into(),
             status: DeploymentStatus::Success,
             started_at: None,
             finished_at,

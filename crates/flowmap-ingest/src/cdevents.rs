@@ -168,7 +168,7 @@ pub fn to_record(event: &Value) -> Result<Record, Vec<(String, String)>> {
             Record::Deployment(Deployment {
                 id: subject_id.unwrap_or_default(),
                 service: service.unwrap_or_default(),
-                environment: "production".into(),
+                environment: flowmap_core::events::PRODUCTION.into(),
                 status,
                 started_at: None,
                 finished_at: time.unwrap_or(Timestamp::UNIX_EPOCH),

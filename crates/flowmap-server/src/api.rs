@@ -8,16 +8,18 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use flowmap_app::analysis;
+use flowmap_app::maps::{SaveMap, format_named};
 use flowmap_core::dora::DoraReport;
-use flowmap_core::map::{self, AnalysisOptions, Format};
-use flowmap_store::{LoadQuery, MapFormat, StoredMap, TimeRange};
+use flowmap_core::map::{self, AnalysisOptions};
+use flowmap_store::{Expected, LoadQuery, StoredMap, TimeRange};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::query::{PageParams, WindowParams, dora_report};
+use crate::query::{PageParams, WindowParams};
 
 /// The OpenAPI 3.1 description of this API, the webhooks and `/metrics`.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -40,7 +42,7 @@ pub async fn dora(
     Query(params): Query<WindowParams>,
 ) -> Result<Json<DoraReport>, ApiError> {
     let options = params.options(Timestamp::now())?;
-    Ok(Json(dora_report(state.store(), &options).await?))
+    Ok(Json(state.app().reports().dora(&options).await?))
 }
 
 /// `?service=&since=&until=` for the record lists: each kind filtered on its own time.
@@ -169,17 +171,9 @@ fn map_json(stored: &StoredMap, with_text: bool) -> Value {
 
 /// The map's `name`, or `null` when the stored text no longer parses.
 fn map_name(stored: &StoredMap) -> Option<String> {
-    map::parse_map(&stored.text, core_format(stored.format))
+    map::parse_map(&stored.text, stored.format)
         .ok()
         .map(|parsed| parsed.map.name)
-}
-
-pub(crate) fn core_format(format: MapFormat) -> Format {
-    match format {
-        MapFormat::Yaml => Format::Yaml,
-        MapFormat::Toml => Format::Toml,
-        MapFormat::Json => Format::Json,
-    }
 }
 
 pub async fn maps(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -188,39 +182,33 @@ pub async fn maps(State(state): State<AppState>) -> Result<Json<Value>, ApiError
     Ok(Json(json!({ "items": items })))
 }
 
-/// A map to save: its file text and format (`yaml` by default).
+/// A map to save: its file text and format (`yaml` by default), and the version the
+/// text was based on (`base_version`; without it, the save is made whatever the latest
+/// version is).
 #[derive(Debug, Deserialize)]
 pub struct MapBody {
     id: Option<String>,
     format: Option<String>,
     text: String,
+    base_version: Option<u32>,
 }
 
 /// Checks `text` as a map file and saves it as the next version of `id`. A map with
-/// errors is refused (422) with every diagnostic, so a stored map always parses.
-pub(crate) async fn save_checked(
+/// errors is refused (422) with every diagnostic, so a stored map always parses; a save
+/// based on an older version than the latest is refused (409).
+async fn save(
     state: &AppState,
     id: &str,
-    format: Option<&str>,
-    text: &str,
+    body: &MapBody,
+    expected: Expected,
 ) -> Result<StoredMap, ApiError> {
-    let format = match format {
-        None => MapFormat::Yaml,
-        Some(name) => MapFormat::from_name(name).ok_or_else(|| {
-            ApiError::bad_request(format!("format: expected yaml, toml or json, got {name:?}"))
-        })?,
+    let save = SaveMap {
+        id,
+        format: format_named(body.format.as_deref())?,
+        text: &body.text,
+        expected,
     };
-    if let Err(diagnostics) = map::parse_map(text, core_format(format)) {
-        let list: Vec<String> = diagnostics
-            .iter()
-            .map(|d| d.display(&format!("{id}.{}", format.as_str())).to_string())
-            .collect();
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            list.join("\n"),
-        ));
-    }
-    Ok(state.store().save_map(id, format, text).await?)
+    Ok(state.app().save_map(&state.actor(), save).await?)
 }
 
 pub async fn create_map(
@@ -231,13 +219,18 @@ pub async fn create_map(
         .id
         .as_deref()
         .ok_or_else(|| ApiError::bad_request("id: missing"))?;
-    if state.store().map(id, None).await?.is_some() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("map {id:?} exists; PUT /api/v1/maps/{id} saves a new version"),
-        ));
-    }
-    let stored = save_checked(&state, id, body.format.as_deref(), &body.text).await?;
+    let stored = save(&state, id, &body, Expected::New)
+        .await
+        .map_err(|err| {
+            if err.status == StatusCode::CONFLICT {
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!("map {id:?} exists; PUT /api/v1/maps/{id} saves a new version"),
+                )
+            } else {
+                err
+            }
+        })?;
     Ok((StatusCode::CREATED, Json(map_json(&stored, true))).into_response())
 }
 
@@ -249,7 +242,8 @@ pub async fn update_map(
     if body.id.as_deref().is_some_and(|body_id| body_id != id) {
         return Err(ApiError::bad_request("id: differs from the id in the path"));
     }
-    let stored = save_checked(&state, &id, body.format.as_deref(), &body.text).await?;
+    let expected = body.base_version.map_or(Expected::Any, Expected::Version);
+    let stored = save(&state, &id, &body, expected).await?;
     Ok(Json(map_json(&stored, true)))
 }
 
@@ -258,27 +252,12 @@ pub struct VersionParams {
     version: Option<u32>,
 }
 
-pub(crate) async fn find_map(
-    state: &AppState,
-    id: &str,
-    version: Option<u32>,
-) -> Result<StoredMap, ApiError> {
-    state
-        .store()
-        .map(id, version)
-        .await?
-        .ok_or_else(|| match version {
-            Some(v) => ApiError::not_found(format!("map {id:?} has no version {v}")),
-            None => ApiError::not_found(format!("no map {id:?}")),
-        })
-}
-
 pub async fn map(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(params): Query<VersionParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let stored = find_map(&state, &id, params.version).await?;
+    let stored = state.app().map(&id, params.version).await?;
     Ok(Json(map_json(&stored, true)))
 }
 
@@ -298,11 +277,8 @@ pub async fn delete_map(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state.store().delete_map(&id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found(format!("no map {id:?}")))
-    }
+    state.app().delete_map(&state.actor(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn map_analysis(
@@ -310,12 +286,18 @@ pub async fn map_analysis(
     Path(id): Path<String>,
     Query(params): Query<VersionParams>,
 ) -> Result<Json<map::Analysis>, ApiError> {
-    let stored = find_map(&state, &id, params.version).await?;
-    let parsed = map::parse_map(&stored.text, core_format(stored.format)).map_err(|errors| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("stored map {id:?} no longer parses: {}", errors[0].message),
-        )
-    })?;
-    Ok(Json(map::analyze(&parsed.map, &AnalysisOptions::default())))
+    let stored = state.app().map(&id, params.version).await?;
+    let analysed = analysis::analyse(stored, AnalysisOptions::default())
+        .await
+        .map_err(|err| match err {
+            flowmap_app::AppError::InvalidMap { diagnostics, .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "stored map {id:?} no longer parses: {}",
+                    diagnostics.first().map_or("", |d| d.message.as_str())
+                ),
+            ),
+            other => other.into(),
+        })?;
+    Ok(Json(analysed.analysis))
 }

@@ -266,7 +266,7 @@ fn deployment(
     Deployment {
         id: id.into(),
         service: profile.name.into(),
-        environment: "production".into(),
+        environment: flowmap_core::events::PRODUCTION.into(),
         status,
         started_at: Some(finished_at - SignedDuration::from_mins(12)),
         finished_at,
@@ -354,12 +354,7 @@ mod tests {
     #[test]
     fn the_example_maps_parse() {
         for (id, format, text) in MAPS {
-            let format = match format {
-                MapFormat::Yaml => flowmap_core::map::Format::Yaml,
-                MapFormat::Toml => flowmap_core::map::Format::Toml,
-                MapFormat::Json => flowmap_core::map::Format::Json,
-            };
-            assert!(flowmap_core::map::parse_map(text, format).is_ok(), "{id}");
+            assert!(flowmap_core::map::parse_map(text, *format).is_ok(), "{id}");
         }
     }
 }

@@ -2,37 +2,28 @@
 //!
 //! Every request goes through the same steps:
 //!
-//! 1. **Authenticate** before reading anything: GitHub's `X-Hub-Signature-256` HMAC of the
-//!    raw body, GitLab's `X-Gitlab-Token`, a CDEvents bearer token — all compared in
-//!    constant time. Failure: 401, nothing stored.
-//! 2. **Size**: bodies over [`MAX_BODY_BYTES`](crate::MAX_BODY_BYTES) get 413 (axum's body
-//!    limit, before the body is buffered whole).
-//! 3. **Parse** with `flowmap-ingest`. A payload that cannot be read gets 400 with the
-//!    reason and is kept as a rejected delivery (`/api/v1/deliveries?rejected=true`).
-//! 4. **Apply once**: the delivery id (`X-GitHub-Delivery`, `X-Gitlab-Event-UUID`, the
-//!    CDEvent's `context.id`, else a digest of the body) is claimed in the same
-//!    transaction that writes the records, so a redelivery answers 200 `duplicate` and
-//!    writes nothing. Records are written in merge mode, so a repeated event with a new
-//!    delivery id leaves them as they were.
+//! 1. **Authenticate** from the headers, before the body is read: the webhook must be
+//!    configured, and GitLab's `X-Gitlab-Token` or the CDEvents bearer token must match
+//!    (compared in constant time). GitHub signs the body itself, so its handler checks
+//!    here only that a signature is present; the HMAC of the raw body is verified right
+//!    after the body is read, before anything is parsed or stored. Failure: 401, nothing
+//!    stored.
+//! 2. **Size**: bodies over [`MAX_BODY_BYTES`](crate::MAX_BODY_BYTES) get 413 while they
+//!    are read, before they are buffered whole.
+//! 3. **Apply** with `flowmap-app` (parse, claim the delivery id, write, exactly once). A
+//!    payload that cannot be read gets 400 with the reason and is kept as a rejected
+//!    delivery (`/api/v1/deliveries?rejected=true`); a redelivery answers 200 `duplicate`.
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use flowmap_core::events::DeploymentStatus;
-use flowmap_ingest::cdevents;
-use flowmap_ingest::import::Record;
-use flowmap_ingest::webhooks::{self, Effect, PRODUCTION, PullRequest};
-use flowmap_store::{Batch, Delivery, DeliveryWriter, RawRecord, RecordKind, WriteMode};
-use hmac::{Hmac, KeyInit, Mac};
-use jiff::Timestamp;
-use serde_json::json;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use flowmap_app::Actor;
+use flowmap_app::webhooks::{Incoming, Receipt, token_matches};
 
-use crate::AppState;
 use crate::error::ApiError;
+use crate::{AppState, MAX_BODY_BYTES};
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
@@ -46,35 +37,23 @@ fn unauthorized(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, message)
 }
 
-/// Whether `signature` (`sha256=<hex>`) is the HMAC-SHA256 of `body` under `secret`.
-/// The comparison takes the same time wherever the first wrong byte is.
-pub(crate) fn github_signature_valid(secret: &[u8], body: &[u8], signature: &str) -> bool {
-    let Some(hex_digest) = signature.strip_prefix("sha256=") else {
-        return false;
-    };
-    let Ok(expected) = hex::decode(hex_digest) else {
-        return false;
-    };
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
-    mac.update(body);
-    // `verify_slice` compares in constant time.
-    mac.verify_slice(&expected).is_ok()
+/// Reads the body of an authenticated request; 413 when it is larger than allowed.
+async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+            )
+        })
 }
 
-/// Constant-time equality of a presented token with the configured one.
-fn token_matches(configured: &str, presented: &str) -> bool {
-    configured.as_bytes().ct_eq(presented.as_bytes()).into()
-}
-
-fn body_digest(body: &[u8]) -> String {
-    hex::encode(Sha256::digest(body))
-}
-
-/// What the receiver answers for an accepted or duplicate delivery.
-fn accepted(status: &str, note: &str) -> Response {
+/// What the receiver answers for an accepted, ignored or duplicate delivery.
+fn answer(receipt: Receipt) -> Response {
     (
         StatusCode::OK,
-        Json(json!({ "status": status, "note": note })),
+        Json(serde_json::json!({ "status": receipt.status, "note": receipt.note })),
     )
         .into_response()
 }
@@ -82,7 +61,7 @@ fn accepted(status: &str, note: &str) -> Response {
 pub async fn github(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let Some(secret) = state.config().github_secret.as_deref() else {
         return Err(unauthorized(
@@ -92,33 +71,29 @@ pub async fn github(
     let Some(signature) = header(&headers, "x-hub-signature-256") else {
         return Err(unauthorized("X-Hub-Signature-256 is missing"));
     };
-    if !github_signature_valid(secret.as_bytes(), &body, signature) {
-        return Err(unauthorized("X-Hub-Signature-256 does not match the body"));
-    }
-    let event = header(&headers, "x-github-event").unwrap_or("");
-    let delivery_id = header(&headers, "x-github-delivery")
-        .map(str::to_owned)
-        .unwrap_or_else(|| body_digest(&body));
-    let text = String::from_utf8_lossy(&body);
-    let delivery = Delivery {
-        source: "github",
-        delivery_id: &delivery_id,
-        event,
-        received_at: Timestamp::now(),
-        body: &text,
+    let body = read_body(body).await?;
+    let incoming = Incoming {
+        event: header(&headers, "x-github-event").unwrap_or(""),
+        delivery_id: header(&headers, "x-github-delivery"),
+        body: &body,
     };
-    let parsed = if event.is_empty() {
-        Err("X-GitHub-Event: missing".to_owned())
-    } else {
-        webhooks::github::parse(event, &body, &state.config().webhooks).map_err(|e| e.to_string())
-    };
-    apply(&state, &delivery, parsed).await
+    let receipt = state
+        .app()
+        .receive_github(
+            &Actor::webhook("github"),
+            secret,
+            signature,
+            incoming,
+            &state.config().webhooks,
+        )
+        .await?;
+    Ok(answer(receipt))
 }
 
 pub async fn gitlab(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let Some(configured) = state.config().gitlab_token.as_deref() else {
         return Err(unauthorized(
@@ -130,28 +105,28 @@ pub async fn gitlab(
         Some(_) => return Err(unauthorized("X-Gitlab-Token is wrong")),
         None => return Err(unauthorized("X-Gitlab-Token is missing")),
     }
-    let event = header(&headers, "x-gitlab-event").unwrap_or("");
-    let delivery_id = header(&headers, "x-gitlab-event-uuid")
-        .or_else(|| header(&headers, "idempotency-key"))
-        .map(str::to_owned)
-        .unwrap_or_else(|| body_digest(&body));
-    let text = String::from_utf8_lossy(&body);
-    let delivery = Delivery {
-        source: "gitlab",
-        delivery_id: &delivery_id,
-        event,
-        received_at: Timestamp::now(),
-        body: &text,
+    let body = read_body(body).await?;
+    let incoming = Incoming {
+        event: header(&headers, "x-gitlab-event").unwrap_or(""),
+        delivery_id: header(&headers, "x-gitlab-event-uuid")
+            .or_else(|| header(&headers, "idempotency-key")),
+        body: &body,
     };
-    let parsed =
-        webhooks::gitlab::parse(&body, &state.config().webhooks).map_err(|e| e.to_string());
-    apply(&state, &delivery, parsed).await
+    let receipt = state
+        .app()
+        .receive_gitlab(
+            &Actor::webhook("gitlab"),
+            incoming,
+            &state.config().webhooks,
+        )
+        .await?;
+    Ok(answer(receipt))
 }
 
 pub async fn cdevents(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let Some(configured) = state.config().cdevents_token.as_deref() else {
         return Err(unauthorized(
@@ -164,193 +139,10 @@ pub async fn cdevents(
         Some(_) => return Err(unauthorized("the bearer token is wrong")),
         None => return Err(unauthorized("Authorization: Bearer <token> is missing")),
     }
-    let text = String::from_utf8_lossy(&body);
-    let value: Result<serde_json::Value, String> =
-        serde_json::from_slice(&body).map_err(|e| format!("body: not JSON: {e}"));
-    let event_type = value
-        .as_ref()
-        .ok()
-        .and_then(|v| v.pointer("/context/type"))
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_owned();
-    let delivery_id = value
-        .as_ref()
-        .ok()
-        .and_then(|v| v.pointer("/context/id"))
-        .and_then(|v| v.as_str())
-        .filter(|id| !id.is_empty())
-        .map(str::to_owned)
-        .unwrap_or_else(|| body_digest(&body));
-    let delivery = Delivery {
-        source: "cdevents",
-        delivery_id: &delivery_id,
-        event: &event_type,
-        received_at: Timestamp::now(),
-        body: &text,
-    };
-    let record = value.and_then(|v| {
-        cdevents::to_record(&v).map_err(|problems| {
-            problems
-                .iter()
-                .map(|(field, problem)| format!("{field}: {problem}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    });
-    let Some(mut tx) = begin_or_reject(&state, &delivery, record.as_ref().err()).await? else {
-        return Ok(accepted("duplicate", "delivery already received"));
-    };
-    let record = record.expect("rejected deliveries returned above");
-    let kind = match &record {
-        Record::Deployment(_) => RecordKind::Deployment,
-        Record::Change(_) => RecordKind::Change,
-        Record::Incident(_) => RecordKind::Incident,
-    };
-    let mut batch = Batch {
-        mode: WriteMode::Merge,
-        raw: vec![RawRecord {
-            kind,
-            record_id: record.id().to_owned(),
-            received_at: delivery.received_at,
-            body: text.clone().into_owned(),
-        }],
-        ..Batch::default()
-    };
-    let note = format!("{} {}", kind.as_str(), record.id());
-    match record {
-        Record::Deployment(d) => batch.deployments.push(d),
-        Record::Change(c) => batch.changes.push(c),
-        Record::Incident(i) => batch.incidents.push(i),
-    }
-    tx.write(&batch).await?;
-    tx.commit(&note).await?;
-    Ok(accepted("accepted", &note))
-}
-
-/// Claims the delivery, or keeps it as rejected (400) when `problem` is set.
-/// `Ok(None)`: already received.
-async fn begin_or_reject(
-    state: &AppState,
-    delivery: &Delivery<'_>,
-    problem: Option<&String>,
-) -> Result<Option<DeliveryWriter>, ApiError> {
-    if let Some(problem) = problem {
-        state.store().reject_delivery(delivery, problem).await?;
-        return Err(ApiError::bad_request(problem.clone()));
-    }
-    Ok(state.store().begin_delivery(delivery).await?)
-}
-
-/// Applies a GitHub or GitLab effect in the delivery's transaction.
-async fn apply(
-    state: &AppState,
-    delivery: &Delivery<'_>,
-    parsed: Result<Effect, String>,
-) -> Result<Response, ApiError> {
-    let Some(mut tx) = begin_or_reject(state, delivery, parsed.as_ref().err()).await? else {
-        return Ok(accepted("duplicate", "delivery already received"));
-    };
-    let effect = parsed.expect("rejected deliveries returned above");
-    let mut batch = Batch {
-        mode: WriteMode::Merge,
-        ..Batch::default()
-    };
-    let (status, note) = match effect {
-        Effect::Ignored(why) => ("ignored", why),
-        Effect::Push(push) => {
-            let ids: Vec<String> = push.commits.iter().map(|c| c.id.clone()).collect();
-            tx.record_push(&push.service, &push.head, &ids).await?;
-            let note = format!("push of {} commits to {}", ids.len(), push.service);
-            batch.changes = push.commits;
-            ("accepted", note)
-        }
-        Effect::PullRequest(request) => {
-            let key = format!(
-                "{}:pull_request:{}#{}",
-                delivery.source, request.service, request.number
-            );
-            let known: Option<PullRequest> = match tx.get_meta(&key).await? {
-                Some(json) => serde_json::from_str(&json).ok(),
-                None => None,
-            };
-            let merged = match known {
-                Some(known) => known.merge(request),
-                None => request,
-            };
-            tx.set_meta(
-                &key,
-                &serde_json::to_string(&merged).expect("a pull request serializes"),
-            )
-            .await?;
-            let note = match merged.change() {
-                Some(change) => {
-                    let note = format!(
-                        "request #{} of {}: change {}",
-                        merged.number, merged.service, change.id
-                    );
-                    batch.changes.push(change);
-                    note
-                }
-                None => format!(
-                    "request #{} of {}: not merged yet",
-                    merged.number, merged.service
-                ),
-            };
-            ("accepted", note)
-        }
-        Effect::Deployment(mut deployment) => {
-            if deployment.status == DeploymentStatus::Success
-                && deployment.environment == PRODUCTION
-                && let Some(commit) = deployment.commit.clone()
-            {
-                deployment.changes = tx
-                    .ship(&deployment.service, &deployment.id, &commit)
-                    .await?;
-            }
-            let note = format!(
-                "deployment {} of {} ({}, {} changes)",
-                deployment.id,
-                deployment.service,
-                deployment.environment,
-                deployment.changes.len()
-            );
-            batch.deployments.push(deployment);
-            ("accepted", note)
-        }
-    };
-    tx.write(&batch).await?;
-    tx.commit(&format!("{status}: {note}")).await?;
-    Ok(accepted(status, &note))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signature_matches_githubs_documented_example() {
-        // GitHub's documentation: secret "It's a Secret to Everybody", payload
-        // "Hello, World!".
-        let signature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
-        assert!(github_signature_valid(
-            b"It's a Secret to Everybody",
-            b"Hello, World!",
-            signature
-        ));
-        assert!(!github_signature_valid(
-            b"It's a Secret to Everybody",
-            b"Hello, World?",
-            signature
-        ));
-        assert!(!github_signature_valid(b"x", b"Hello, World!", "sha1=abc"));
-        assert!(!github_signature_valid(b"x", b"Hello, World!", "sha256=zz"));
-    }
-
-    #[test]
-    fn tokens_must_match_exactly() {
-        assert!(token_matches("s3cret", "s3cret"));
-        assert!(!token_matches("s3cret", "s3cre"));
-        assert!(!token_matches("s3cret", "s3cret "));
-    }
+    let body = read_body(body).await?;
+    let receipt = state
+        .app()
+        .receive_cdevents(&Actor::webhook("cdevents"), &body)
+        .await?;
+    Ok(answer(receipt))
 }

@@ -30,6 +30,7 @@ mod hooks;
 mod metrics;
 mod pages;
 mod query;
+mod request_id;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use flowmap_app::{Actor, App};
 use flowmap_store::Store;
 
 pub use config::ServerConfig;
@@ -44,14 +46,14 @@ pub use config::ServerConfig;
 /// The largest request body accepted (webhooks and uploads); larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 
-/// What every handler shares: the store and the configuration. Cheap to clone.
+/// What every handler shares: the application and the configuration. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    store: Store,
+    app: App,
     config: ServerConfig,
 }
 
@@ -59,12 +61,28 @@ impl AppState {
     /// State for a server over `store`.
     pub fn new(store: Store, config: ServerConfig) -> AppState {
         AppState {
-            inner: Arc::new(Inner { store, config }),
+            inner: Arc::new(Inner {
+                app: App::new(store),
+                config,
+            }),
         }
     }
 
+    /// The use cases every handler calls.
+    pub(crate) fn app(&self) -> &App {
+        &self.inner.app
+    }
+
+    /// The store, for plain reads.
     pub(crate) fn store(&self) -> &Store {
-        &self.inner.store
+        self.inner.app.store()
+    }
+
+    /// Who is asking. The server has no access control yet, so everyone acts as the
+    /// open server's anonymous user; access control will derive the actor from the
+    /// request instead.
+    pub(crate) fn actor(&self) -> Actor {
+        Actor::anonymous()
     }
 
     pub(crate) fn config(&self) -> &ServerConfig {
@@ -111,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hooks/gitlab", post(hooks::gitlab))
         .route("/hooks/cdevents", post(hooks::cdevents))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 

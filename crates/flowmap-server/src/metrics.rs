@@ -10,7 +10,7 @@ use jiff::Timestamp;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::query::{WindowParams, dora_report};
+use crate::query::WindowParams;
 
 /// `ok` while the database answers.
 pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
@@ -58,7 +58,7 @@ const GAUGES: &[Gauge] = &[
 /// left out for that service rather than reported as 0.
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let options = WindowParams::default().options(Timestamp::now())?;
-    let report = dora_report(state.store(), &options).await?;
+    let report = state.app().reports().dora(&options).await?;
     let body = exposition(&report);
     Ok((
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],

@@ -1,9 +1,6 @@
 //! Query parameters shared by the API and the pages: the DORA window and paging.
 
-use flowmap_core::dora::{
-    DEFAULT_WINDOW, DoraInput, DoraOptions, DoraReport, compute, parse_window_bound,
-};
-use flowmap_store::{LoadQuery, Store};
+use flowmap_core::dora::{DEFAULT_WINDOW, DoraOptions, parse_window_bound};
 use jiff::Timestamp;
 use serde::Deserialize;
 
@@ -50,18 +47,6 @@ impl WindowParams {
         }
         Ok(options)
     }
-}
-
-/// Loads what `options` needs and computes the report: the one path from the store to a
-/// DORA report for every page and endpoint.
-pub async fn dora_report(store: &Store, options: &DoraOptions) -> Result<DoraReport, ApiError> {
-    let data = store.load(&LoadQuery::for_dora(options)).await?;
-    let input = DoraInput {
-        deployments: &data.deployments,
-        changes: &data.changes,
-        incidents: &data.incidents,
-    };
-    Ok(compute(&input, options)?)
 }
 
 /// `?page=&per_page=`: 1-based pages of at most 500 items (default 100).

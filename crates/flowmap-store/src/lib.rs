@@ -80,7 +80,7 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 
 pub use load::{Dataset, LoadQuery, TimeRange};
-pub use maps::{MapFormat, StoredMap, valid_map_id};
+pub use maps::{Expected, MapFormat, StoredMap, valid_map_id};
 pub use webhooks::{Delivery, DeliveryWriter, StoredDelivery};
 pub use write::{Batch, Counts, RawRecord, RecordKind, WriteMode, WriteSummary, Writer};
 
@@ -111,6 +111,14 @@ pub enum StoreError {
     /// A record or argument the store cannot accept, e.g. an empty source name.
     #[error("invalid {what}: {problem}")]
     Invalid { what: String, problem: String },
+    /// A versioned save found a different latest version than the one it expected:
+    /// someone else saved in between (or the map exists / does not exist).
+    #[error("map {id:?} is at version {latest}, but the save expected {}", expected_text(*expected))]
+    Conflict {
+        id: String,
+        expected: maps::Expected,
+        latest: u32,
+    },
     /// A stored row no longer decodes into a domain value (edited by hand, or a newer schema).
     #[error("stored {table} row {id:?} is unreadable: {problem}")]
     Corrupt {
@@ -186,6 +194,14 @@ async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+fn expected_text(expected: maps::Expected) -> String {
+    match expected {
+        maps::Expected::Any => "any version".to_owned(),
+        maps::Expected::New => "no map yet".to_owned(),
+        maps::Expected::Version(version) => format!("version {version}"),
+    }
 }
 
 /// A connection pool to one flowmap database, with its schema up to date.

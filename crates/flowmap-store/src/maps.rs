@@ -10,34 +10,9 @@ use sqlx::Row;
 
 use crate::{Backend, Store, StoreError};
 
-/// The file format a stored map's text is written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum MapFormat {
-    Yaml,
-    Toml,
-    Json,
-}
-
-impl MapFormat {
-    /// `yaml`, `toml` or `json`: the stored name, and a file extension.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MapFormat::Yaml => "yaml",
-            MapFormat::Toml => "toml",
-            MapFormat::Json => "json",
-        }
-    }
-
-    /// The format a file extension or stored name announces (`yml` is YAML).
-    pub fn from_name(name: &str) -> Option<MapFormat> {
-        match name.to_ascii_lowercase().as_str() {
-            "yaml" | "yml" => Some(MapFormat::Yaml),
-            "toml" => Some(MapFormat::Toml),
-            "json" => Some(MapFormat::Json),
-            _ => None,
-        }
-    }
-}
+/// The file format a stored map's text is written in: the map format of
+/// `flowmap-core`, under the name the store has always used for it.
+pub use flowmap_core::map::Format as MapFormat;
 
 /// One saved version of a map.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +25,22 @@ pub struct StoredMap {
     pub format: MapFormat,
     /// The map file exactly as saved.
     pub text: String,
+    /// Who saved this version, when known (versions saved before authors were recorded,
+    /// and saves through [`Store::save_map`], have none).
+    pub saved_by: Option<String>,
+}
+
+/// How a save checks the map's history before adding its version.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Expected {
+    /// Save whatever the latest version is (the last writer wins).
+    #[default]
+    Any,
+    /// The map must not exist yet: this save creates it.
+    New,
+    /// The latest version must be this one: the editor's text was based on it, so a save
+    /// on top of a newer version would silently drop someone else's edit.
+    Version(u32),
 }
 
 /// Whether `id` can name a map: 1–64 of `a-z`, `0-9`, `-`, `_` (it appears in URLs and
@@ -79,6 +70,21 @@ impl Store {
         format: MapFormat,
         text: &str,
     ) -> Result<StoredMap, StoreError> {
+        self.save_map_version(id, format, text, Expected::Any, None)
+            .await
+    }
+
+    /// Saves `text` as the next version of map `id` when the map's latest version is what
+    /// `expected` says, recording `saved_by`; otherwise nothing is saved and the error is
+    /// [`StoreError::Conflict`] naming the latest version.
+    pub async fn save_map_version(
+        &self,
+        id: &str,
+        format: MapFormat,
+        text: &str,
+        expected: Expected,
+        saved_by: Option<&str>,
+    ) -> Result<StoredMap, StoreError> {
         if !valid_map_id(id) {
             return Err(StoreError::Invalid {
                 what: "map id".into(),
@@ -86,40 +92,64 @@ impl Store {
             });
         }
         let saved_at = Timestamp::now();
-        // The next version is computed inside the insert; on SQLite the immediate
+        // The version check and the insert share one transaction; on SQLite the immediate
         // transaction serialises savers, on PostgreSQL a racing save fails on the key
         // instead of silently sharing a version.
         let mut tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        let row = sqlx::query(
-            "INSERT INTO maps (id, version, saved_at, format, text) \
-             SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4 FROM maps WHERE id = $1 \
-             RETURNING version",
+        let latest: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM maps WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let latest = u32::try_from(latest).map_err(|e| StoreError::Corrupt {
+            table: "maps",
+            id: id.to_owned(),
+            problem: format!("version: {e}"),
+        })?;
+        let conflict = match expected {
+            Expected::Any => false,
+            Expected::New => latest != 0,
+            Expected::Version(version) => latest != version,
+        };
+        if conflict {
+            return Err(StoreError::Conflict {
+                id: id.to_owned(),
+                expected,
+                latest,
+            });
+        }
+        let version = latest + 1;
+        sqlx::query(
+            "INSERT INTO maps (id, version, saved_at, format, text, saved_by) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(id)
+        .bind(i64::from(version))
         .bind(saved_at.as_millisecond())
         .bind(format.as_str())
         .bind(text)
-        .fetch_one(&mut *tx)
+        .bind(saved_by)
+        .execute(&mut *tx)
         .await?;
-        let version: i64 = row.try_get(0)?;
         tx.commit().await?;
         Ok(StoredMap {
             id: id.to_owned(),
-            version: version as u32,
+            version,
             saved_at: Timestamp::from_millisecond(saved_at.as_millisecond())
                 .expect("a time that was just stored"),
             format,
             text: text.to_owned(),
+            saved_by: saved_by.map(str::to_owned),
         })
     }
 
     /// The latest version of every map, sorted by id.
     pub async fn maps(&self) -> Result<Vec<StoredMap>, StoreError> {
         let rows = sqlx::query(
-            "SELECT m.id, m.version, m.saved_at, m.format, m.text FROM maps m \
+            "SELECT m.id, m.version, m.saved_at, m.format, m.text, m.saved_by FROM maps m \
              WHERE m.version = (SELECT MAX(version) FROM maps WHERE id = m.id)",
         )
         .fetch_all(&self.pool)
@@ -138,7 +168,7 @@ impl Store {
         let row = match version {
             Some(version) => {
                 sqlx::query(
-                    "SELECT id, version, saved_at, format, text FROM maps \
+                    "SELECT id, version, saved_at, format, text, saved_by FROM maps \
                      WHERE id = $1 AND version = $2",
                 )
                 .bind(id)
@@ -148,7 +178,7 @@ impl Store {
             }
             None => {
                 sqlx::query(
-                    "SELECT id, version, saved_at, format, text FROM maps \
+                    "SELECT id, version, saved_at, format, text, saved_by FROM maps \
                      WHERE id = $1 ORDER BY version DESC LIMIT 1",
                 )
                 .bind(id)
@@ -162,7 +192,7 @@ impl Store {
     /// Every version of map `id`, newest first; empty when there is no such map.
     pub async fn map_versions(&self, id: &str) -> Result<Vec<StoredMap>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, version, saved_at, format, text FROM maps WHERE id = $1 \
+            "SELECT id, version, saved_at, format, text, saved_by FROM maps WHERE id = $1 \
              ORDER BY version DESC",
         )
         .bind(id)
@@ -198,6 +228,7 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<StoredMap, StoreError> {
         format: MapFormat::from_name(&format)
             .ok_or_else(|| corrupt(format!("format: unknown value {format:?}")))?,
         text: row.try_get("text")?,
+        saved_by: row.try_get("saved_by")?,
         id,
     })
 }

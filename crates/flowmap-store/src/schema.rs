@@ -34,6 +34,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "webhooks",
                 include_str!("../migrations/sqlite/0011_webhooks.sql"),
             ),
+            (
+                30,
+                "map_author",
+                include_str!("../migrations/sqlite/0030_map_author.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -50,6 +55,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 11,
                 "webhooks",
                 include_str!("../migrations/postgres/0011_webhooks.sql"),
+            ),
+            (
+                30,
+                "map_author",
+                include_str!("../migrations/postgres/0030_map_author.sql"),
             ),
         ],
     };

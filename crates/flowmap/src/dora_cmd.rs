@@ -7,14 +7,15 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
+use flowmap_app::{App, AppError};
 use flowmap_core::dora::quick_check::{BenchmarkGroup, Edition, QuickCheckOptions};
 use flowmap_core::dora::{
-    DEFAULT_WINDOW, DoraInput, DoraOptions, DoraReport, Explain, FailureReason, Level, Metrics,
-    compute, parse_window_bound,
+    DEFAULT_WINDOW, DoraOptions, DoraReport, Explain, FailureReason, Level, Metrics,
+    parse_window_bound,
 };
 use flowmap_core::events::DeploymentKind;
 use flowmap_core::map::parse_duration;
-use flowmap_store::{LoadQuery, Store};
+use flowmap_store::Store;
 use jiff::{SignedDuration, Timestamp};
 
 /// How many entries of each evidence list the text output shows.
@@ -96,21 +97,18 @@ pub fn run(args: DoraArgs, db: &str) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let data = runtime.block_on(async {
+    let report = runtime.block_on(async {
         let store = Store::open(db)
             .await
             .with_context(|| format!("opening database {}", flowmap_store::redact_password(db)))?;
-        let data = store.load(&LoadQuery::for_dora(&options)).await;
+        let report = App::new(store.clone()).reports().dora(&options).await;
         store.close().await;
-        data.context("loading events")
+        match report {
+            Ok(report) => Ok(report),
+            Err(AppError::Store(err)) => Err(anyhow::Error::new(err).context("loading events")),
+            Err(err) => Err(err.into()),
+        }
     })?;
-
-    let input = DoraInput {
-        deployments: &data.deployments,
-        changes: &data.changes,
-        incidents: &data.incidents,
-    };
-    let report = compute(&input, &options)?;
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Text => print!("{}", render_text(&report)),

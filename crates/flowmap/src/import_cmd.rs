@@ -1,8 +1,8 @@
 //! `flowmap import FILE...` (SPEC §4, §9): files of delivery records into the store.
 //!
-//! Each file is one transaction: it is parsed on its own thread while the rows already
-//! read are written, so a large file streams through in bounded memory, and either all
-//! of it is imported or (on any bad row, unless `--skip-invalid`) none of it.
+//! Each file is one transaction (`flowmap_app`'s import: parsed on its own thread while
+//! the rows already read are written), so either all of it is imported or (on any bad
+//! row, unless `--skip-invalid`) none of it. This module reads flags and prints.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -10,12 +10,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use flowmap_ingest::import::{self, FileKind, Format, Options, Record, Row};
-use flowmap_store::{Batch, Counts, RawRecord, RecordKind, Store, WriteMode, WriteSummary};
-use jiff::Timestamp;
-
-/// Rows handed from the parser thread to the writer at a time.
-const ROWS_PER_CHUNK: usize = 10_000;
+use flowmap_app::import::{ImportFile, Imported};
+use flowmap_app::{Actor, App};
+use flowmap_ingest::import::{FileKind, Format, Options};
+use flowmap_store::{Counts, Store, WriteSummary};
 
 #[derive(Args)]
 pub struct ImportArgs {
@@ -60,7 +58,7 @@ impl From<KindArg> for FileKind {
 }
 
 /// Imports every file; exit status 1 when any file was rejected.
-pub fn run(args: ImportArgs, db: &str) -> anyhow::Result<ExitCode> {
+pub fn run(args: ImportArgs, db: &str, actor: &Actor) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -69,9 +67,10 @@ pub fn run(args: ImportArgs, db: &str) -> anyhow::Result<ExitCode> {
         let store = Store::open(db)
             .await
             .with_context(|| format!("opening database {}", flowmap_store::redact_password(db)))?;
+        let app = App::new(store.clone());
         let mut all_imported = true;
         for file in &args.files {
-            all_imported &= import_file(&store, file, &args).await?;
+            all_imported &= import_file(&app, actor, file, &args).await?;
         }
         store.close().await;
         Ok(if all_imported {
@@ -83,7 +82,12 @@ pub fn run(args: ImportArgs, db: &str) -> anyhow::Result<ExitCode> {
 }
 
 /// Imports one file in one transaction. `Ok(false)`: the file was rejected (and reported).
-async fn import_file(store: &Store, path: &Path, args: &ImportArgs) -> anyhow::Result<bool> {
+async fn import_file(
+    app: &App,
+    actor: &Actor,
+    path: &Path,
+    args: &ImportArgs,
+) -> anyhow::Result<bool> {
     let name = path.display().to_string();
     let Some(kind) = args
         .kind
@@ -107,116 +111,43 @@ async fn import_file(store: &Store, path: &Path, args: &ImportArgs) -> anyhow::R
             return Ok(false);
         }
     };
-
-    // The parser runs on its own thread and hands rows over in chunks; the bounded
-    // channel keeps at most a few chunks in memory however large the file is.
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<Row>>(4);
-    let options = Options {
-        ignore_unknown: args.ignore_unknown,
+    let request = ImportFile {
+        kind,
+        format,
+        source: args.source.clone(),
+        options: Options {
+            ignore_unknown: args.ignore_unknown,
+        },
+        skip_invalid: args.skip_invalid,
     };
-    let parser = std::thread::spawn(move || {
-        let mut chunk = Vec::with_capacity(ROWS_PER_CHUNK);
-        let result = import::parse(file, kind, format, options, |row| {
-            chunk.push(row);
-            if chunk.len() == ROWS_PER_CHUNK {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(ROWS_PER_CHUNK));
-                // A closed channel means the writer gave up; its error is reported there.
-                let _ = sender.blocking_send(full);
-            }
-        });
-        if !chunk.is_empty() {
-            let _ = sender.blocking_send(chunk);
-        }
-        result
-    });
-
-    let mode = if kind == FileKind::CdEvents {
-        WriteMode::Merge
-    } else {
-        WriteMode::Replace
-    };
-    let received_at = Timestamp::now();
-    let mut writer = store.begin(&args.source).await?;
-    let mut invalid_rows = 0_u64;
-    while let Some(rows) = receiver.recv().await {
-        let mut batch = Batch {
-            mode,
-            ..Batch::default()
-        };
-        for row in rows {
-            match row {
-                Ok(parsed) => {
-                    if let Some(body) = parsed.raw {
-                        batch.raw.push(RawRecord {
-                            kind: record_kind(&parsed.record),
-                            record_id: parsed.record.id().to_owned(),
-                            received_at,
-                            body,
-                        });
-                    }
-                    match parsed.record {
-                        Record::Deployment(d) => batch.deployments.push(d),
-                        Record::Change(c) => batch.changes.push(c),
-                        Record::Incident(i) => batch.incidents.push(i),
-                    }
-                }
-                Err(problems) => {
-                    invalid_rows += 1;
-                    for problem in problems {
-                        eprintln!("{}", problem.in_file(&name));
-                    }
-                }
-            }
-        }
-        // Once the file is known to be rejected, rows are still read (to report every
-        // problem) but no longer written.
-        if invalid_rows == 0 || args.skip_invalid {
-            writer
-                .write(&batch)
-                .await
-                .with_context(|| format!("{name}: writing to the database"))?;
-        }
-    }
-    let file_problems = match parser.join() {
-        Ok(result) => result.err(),
-        Err(_) => anyhow::bail!("{name}: the parser stopped unexpectedly"),
-    };
-
-    if let Some(problems) = file_problems {
-        for problem in &problems {
-            eprintln!("{}", problem.in_file(&name));
-        }
-        writer.rollback().await?;
-        eprintln!("{name}: nothing imported");
-        return Ok(false);
-    }
-    if invalid_rows > 0 && !args.skip_invalid {
-        writer.rollback().await?;
-        eprintln!(
-            "{name}: nothing imported: {invalid_rows} invalid {} (fix the file, or pass --skip-invalid)",
-            plural(invalid_rows, "row", "rows")
-        );
-        return Ok(false);
-    }
-    let summary = writer
-        .commit()
+    let outcome = app
+        .import(actor, &request, file, &mut |problem| {
+            eprintln!("{}", problem.in_file(&name))
+        })
         .await
-        .with_context(|| format!("{name}: committing"))?;
-    report(&name, kind, &summary);
-    if invalid_rows > 0 {
-        eprintln!(
-            "{name}: skipped {invalid_rows} invalid {}",
-            plural(invalid_rows, "row", "rows")
-        );
-    }
-    Ok(true)
-}
-
-fn record_kind(record: &Record) -> RecordKind {
-    match record {
-        Record::Deployment(_) => RecordKind::Deployment,
-        Record::Change(_) => RecordKind::Change,
-        Record::Incident(_) => RecordKind::Incident,
+        .with_context(|| format!("{name}: writing to the database"))?;
+    match outcome {
+        Imported::Unreadable => {
+            eprintln!("{name}: nothing imported");
+            Ok(false)
+        }
+        Imported::InvalidRows { invalid } => {
+            eprintln!(
+                "{name}: nothing imported: {invalid} invalid {} (fix the file, or pass --skip-invalid)",
+                plural(invalid, "row", "rows")
+            );
+            Ok(false)
+        }
+        Imported::Written { summary, skipped } => {
+            report(&name, kind, &summary);
+            if skipped > 0 {
+                eprintln!(
+                    "{name}: skipped {skipped} invalid {}",
+                    plural(skipped, "row", "rows")
+                );
+            }
+            Ok(true)
+        }
     }
 }
 

@@ -1,20 +1,20 @@
 //! `flowmap ingest …`: read delivery history from a source and store it.
 //!
-//! `ingest git` runs the git reader on its own threads and streams its batches into one
-//! store transaction on this thread, so reading and writing overlap. The run's incremental
-//! state is written in the same transaction as its records: a run that fails leaves
-//! neither, and the next run starts from the last one that succeeded.
+//! `ingest git` runs `flowmap_app`'s git ingest (the reader on its own threads streaming
+//! into one store transaction, with the run's incremental state in the same transaction)
+//! and draws its progress; this module reads flags and prints.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use flowmap_ingest::git::{self, DeployRule, GitOptions, GitState, Phase};
-use flowmap_store::{Store, WriteMode};
+use flowmap_app::{Actor, App, AppError};
+use flowmap_ingest::git::{self, DeployRule, GitOptions, Phase};
+use flowmap_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Subcommand)]
@@ -47,13 +47,13 @@ pub struct GitArgs {
 }
 
 /// Runs an ingest command against the store at `db`.
-pub fn run(command: IngestCommand, db: &str) -> anyhow::Result<ExitCode> {
+pub fn run(command: IngestCommand, db: &str, actor: &Actor) -> anyhow::Result<ExitCode> {
     match command {
-        IngestCommand::Git(args) => ingest_git(args, db),
+        IngestCommand::Git(args) => ingest_git(args, db, actor),
     }
 }
 
-fn ingest_git(args: GitArgs, db: &str) -> anyhow::Result<ExitCode> {
+fn ingest_git(args: GitArgs, db: &str, actor: &Actor) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let rule = match (args.deploy_tags, args.deploy_merges) {
         (Some(glob), _) => DeployRule::Tags(glob),
@@ -68,8 +68,6 @@ fn ingest_git(args: GitArgs, db: &str) -> anyhow::Result<ExitCode> {
         rule,
         path: args.path_filter,
     };
-    let source = format!("git:{}", git::service_name(&args.path, &options));
-    let state_key = format!("{source}:state");
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -78,71 +76,21 @@ fn ingest_git(args: GitArgs, db: &str) -> anyhow::Result<ExitCode> {
     let store = runtime
         .block_on(Store::open(db))
         .with_context(|| format!("opening {db}"))?;
-    let previous = match runtime.block_on(store.get_meta(&state_key))? {
-        // An unreadable state only costs time: the run then reads the whole history.
-        Some(json) => GitState::from_json(&json)
-            .inspect_err(|err| eprintln!("warning: {err}; reading the whole history"))
-            .ok(),
-        None => None,
-    };
-    let mut writer = runtime.block_on(store.begin(&source))?;
-
-    let bar = Bar::new();
-    let (sender, receiver) = mpsc::sync_channel::<git::Batch>(2);
-    let (outcome, written) = std::thread::scope(|scope| {
-        let reader = scope.spawn(|| {
-            let sender = sender;
-            git::ingest(
-                &args.path,
-                &options,
-                previous.as_ref(),
-                &bar,
-                &mut |batch| {
-                    sender
-                        .send(batch)
-                        .map_err(|_| "the store stopped accepting records".into())
-                },
-            )
-        });
-        let written = runtime.block_on(async {
-            for batch in receiver {
-                let batch = flowmap_store::Batch {
-                    mode: WriteMode::Replace,
-                    deployments: batch.deployments,
-                    changes: batch.changes,
-                    ..flowmap_store::Batch::default()
-                };
-                writer.write_bulk(&batch).await?;
-            }
-            Ok::<_, flowmap_store::StoreError>(())
-        });
-        (
-            reader.join().expect("the git reader does not panic"),
-            written,
-        )
-    });
+    let app = App::new(store.clone());
+    let bar = Arc::new(Bar::new());
+    let result = runtime.block_on(app.ingest_git(actor, args.path.clone(), options, bar.clone()));
     bar.0.finish_and_clear();
-    // A store failure makes the reader fail too; the store's error is the cause to report.
-    let outcome = match (written, outcome) {
-        (Ok(()), Ok(outcome)) => outcome,
-        (written, outcome) => {
-            // Nothing of a failed run is kept; the rollback runs inside the runtime that
-            // owns the connection.
-            runtime.block_on(writer.rollback())?;
-            written.with_context(|| format!("writing to {db}"))?;
-            return Err(outcome
-                .with_context(|| format!("reading {}", args.path.display()))
-                .expect_err("one of the two failed"));
+    let ingested = result.map_err(|err| match err {
+        AppError::Git(err) => {
+            anyhow::Error::new(err).context(format!("reading {}", args.path.display()))
         }
-    };
-    runtime.block_on(async {
-        writer
-            .set_meta(&state_key, &outcome.state.to_json())
-            .await?;
-        writer.commit().await?;
-        store.close().await;
-        Ok::<_, flowmap_store::StoreError>(())
+        other => anyhow::Error::new(other).context(format!("writing to {db}")),
     })?;
+    runtime.block_on(store.close());
+    for warning in &ingested.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let outcome = ingested.outcome;
     println!(
         "{}: {} commits, {} deployments, {} unreleased commits ({} read) in {:.1}s",
         outcome.source,

@@ -42,14 +42,25 @@ enum Command {
     Demo(serve_cmd::ServeArgs),
 }
 
+/// The person running the command: the CLI works on a database its user can open, so it
+/// acts with every right, under the login name (recorded with what it changes).
+fn local_user() -> flowmap_app::Actor {
+    let name = ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "local".to_owned());
+    flowmap_app::Actor::local_user(name)
+}
+
 /// What a command reports when it fails: exit 1 means the input was invalid or a check
 /// failed (SPEC §9). Usage errors (exit 2) are clap's.
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let actor = local_user();
     let result = match cli.command {
         Command::Map(cmd) => map_cmd::run(cmd),
-        Command::Import(args) => import_cmd::run(args, &cli.db),
-        Command::Ingest(cmd) => ingest_cmd::run(cmd, &cli.db),
+        Command::Import(args) => import_cmd::run(args, &cli.db, &actor),
+        Command::Ingest(cmd) => ingest_cmd::run(cmd, &cli.db, &actor),
         Command::Dora(args) => dora_cmd::run(args, &cli.db),
         Command::Serve(args) => serve_cmd::serve(args, &cli.db),
         Command::Demo(args) => serve_cmd::demo(args),

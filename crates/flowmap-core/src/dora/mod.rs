@@ -79,7 +79,7 @@ pub use quick_check::{QuickCheck, QuickCheckBenchmark, QuickCheckOptions};
 pub use report::*;
 
 /// The environment a report looks at unless told otherwise.
-pub const DEFAULT_ENVIRONMENT: &str = "production";
+pub const DEFAULT_ENVIRONMENT: &str = crate::events::PRODUCTION;
 
 /// How long after a deployment an incident of its service is blamed on it, unless told
 /// otherwise.

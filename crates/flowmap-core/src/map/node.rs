@@ -63,8 +63,9 @@ pub(crate) struct SyntaxError {
     pub message: String,
 }
 
-/// The syntax a map file is written in, chosen by its extension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The syntax a map file is written in, chosen by its extension. The one map-format
+/// vocabulary: files, stored maps and the API all name formats with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Format {
     Yaml,
     Toml,
@@ -74,12 +75,34 @@ pub enum Format {
 impl Format {
     /// The format for a file name: `.yaml`/`.yml`, `.toml` or `.json`.
     pub fn from_path(path: &str) -> Option<Format> {
-        let extension = path.rsplit_once('.')?.1.to_ascii_lowercase();
-        match extension.as_str() {
+        Format::from_name(path.rsplit_once('.')?.1)
+    }
+
+    /// The format a file extension or stored name announces (`yml` is YAML), in any case.
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name.to_ascii_lowercase().as_str() {
             "yaml" | "yml" => Some(Format::Yaml),
             "toml" => Some(Format::Toml),
             "json" => Some(Format::Json),
             _ => None,
+        }
+    }
+
+    /// `yaml`, `toml` or `json`: the stored name, and a file extension.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Yaml => "yaml",
+            Format::Toml => "toml",
+            Format::Json => "json",
+        }
+    }
+
+    /// The media type a file in this format is served as.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Yaml => "application/yaml; charset=utf-8",
+            Format::Toml => "application/toml; charset=utf-8",
+            Format::Json => "application/json; charset=utf-8",
         }
     }
 }

@@ -892,7 +892,7 @@ impl Run<'_> {
         Ok(Deployment {
             id: candidate.id.clone(),
             service: self.service.clone(),
-            environment: "production".to_owned(),
+            environment: flowmap_core::events::PRODUCTION.to_owned(),
             status: DeploymentStatus::Success,
             started_at: None,
             finished_at: timestamp(&candidate.commit, candidate.at)?,

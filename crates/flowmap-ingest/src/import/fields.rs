@@ -256,7 +256,9 @@ pub(super) fn build<S: RowSource>(
 fn deployment<S: RowSource>(f: &mut Fields<'_, S>) -> Deployment {
     let id = f.required_text("id");
     let service = f.required_text("service");
-    let environment = f.text("environment").unwrap_or_else(|| "production".into());
+    let environment = f
+        .text("environment")
+        .unwrap_or_else(|| flowmap_core::events::PRODUCTION.into());
     let status = f.choice(
         "status",
         &[

@@ -30,8 +30,7 @@ use serde_json::Value;
 use crate::import::fields::parse_time;
 use crate::import::json::describe;
 
-/// The environment name deployments to production are recorded under (SPEC §4's default).
-pub const PRODUCTION: &str = "production";
+pub use flowmap_core::events::PRODUCTION;
 
 /// How payloads map onto services and deployments.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

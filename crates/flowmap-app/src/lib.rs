@@ -1,0 +1,73 @@
+//! flowmap's application layer: the use cases every view shares.
+//!
+//! The `flowmap` CLI, the server's pages, its JSON API and its webhook receivers are views
+//! of one application. What they *do* lives here, once, so that they cannot drift apart:
+//!
+//! - [`App::import`] — a file of delivery records into the store, in one transaction;
+//! - [`App::receive_github`], [`App::receive_gitlab`], [`App::receive_cdevents`] — apply a
+//!   webhook delivery: verify it, parse it, claim its delivery id and write its records in
+//!   one transaction (exactly once);
+//! - [`App::ingest_git`] — a repository's history into the store, incrementally;
+//! - [`App::save_map`] and [`App::delete_map`] — versioned maps, where a save states the
+//!   version it was based on and a stale save is a [`AppError::Conflict`], never a silent
+//!   overwrite;
+//! - [`Reports::dora`] — the one path from the store to a [`DoraReport`](flowmap_core::dora::DoraReport),
+//!   where a cache will sit;
+//! - [`analysis`] — map analyses and simulations, run on the blocking pool so they never
+//!   stall the async threads that serve requests.
+//!
+//! Measuring a map against delivery data belongs here too, beside [`Reports`]: it will
+//! load through the same path a DORA report does and hand the records to core's
+//! measurement; it is added when core can measure a map.
+//!
+//! Every use case that writes takes the [`Actor`] doing it, checks the actor's [`Role`],
+//! and records the actor where the store keeps authors (map versions), so access control
+//! plugs in by choosing the actor, not by changing the use cases.
+//!
+//! This crate must not speak HTTP (status codes, headers, cookies are the server's), know
+//! SQL dialects (the store's) or render pages and text (the views'). It computes no metric
+//! either: numbers come from `flowmap-core`. Errors are values ([`AppError`]) the views
+//! turn into exit codes, status codes or messages.
+
+pub mod actor;
+pub mod analysis;
+mod error;
+pub mod import;
+pub mod ingest;
+pub mod maps;
+pub mod reports;
+pub mod webhooks;
+
+use flowmap_store::Store;
+
+pub use actor::{Actor, Role};
+pub use error::AppError;
+pub use reports::Reports;
+
+/// The application: the store and the services over it. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct App {
+    store: Store,
+    reports: Reports,
+}
+
+impl App {
+    /// The application over `store`.
+    pub fn new(store: Store) -> App {
+        App {
+            reports: Reports::new(store.clone()),
+            store,
+        }
+    }
+
+    /// The store, for reads that are not a use case of their own (record lists, webhook
+    /// deliveries, the service list).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Where DORA reports come from.
+    pub fn reports(&self) -> &Reports {
+        &self.reports
+    }
+}

@@ -1,0 +1,418 @@
+//! The map pages: the list of stored maps, one map with its picture and numbers, the
+//! editor with its live preview, and export as a file.
+//!
+//! Analyses (and their simulations) run through `flowmap_app::analysis`, off the async
+//! threads; saves go through `App::save_map`, which refuses a save based on an older
+//! version than the latest.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Redirect};
+use flowmap_app::AppError;
+use flowmap_app::analysis::{self, Analysed};
+use flowmap_app::maps::{SaveMap, file_name};
+use flowmap_core::map::{Analysis, AnalysisOptions, Map, format_hours};
+use flowmap_store::{Expected, MapFormat, valid_map_id};
+use serde::Deserialize;
+
+use super::{PageError, PageResult, Stat, page, percent_text, time_text, with_status};
+use crate::AppState;
+use crate::error::ApiError;
+
+struct MapRow {
+    id: String,
+    name: String,
+    version: u32,
+    saved_at: String,
+    lead_time: String,
+    activity: String,
+    bottleneck: String,
+}
+
+#[derive(Template)]
+#[template(path = "maps.html")]
+struct MapsPage {
+    title: String,
+    nav: &'static str,
+    maps: Vec<MapRow>,
+    errors: Vec<String>,
+    new_id: String,
+    new_text: String,
+}
+
+const NEW_MAP: &str = "name: My service — delivery\nsteps:\n  - id: code\n    name: Write code\n    process: 4h\n  - id: review\n    name: Code review\n    wait: 1d\n    process: 30m\n    ca: 85%\n  - id: deploy\n    name: Deploy\n    wait: 2h\n    process: 15m\n";
+
+async fn maps_page(
+    state: &AppState,
+    errors: Vec<String>,
+    new_id: String,
+    new_text: String,
+) -> PageResult {
+    let stored = state.store().maps().await?;
+    let analysed = analysis::analyse_all(stored, AnalysisOptions::default()).await?;
+    let maps = analysed
+        .into_iter()
+        .map(|(m, analysed)| {
+            let (name, lead_time, activity, bottleneck) = match analysed {
+                Some(Analysed { map, analysis: a }) => (
+                    map.name,
+                    format_hours(a.lead_time_hours),
+                    percent_text(Some(a.activity_ratio)),
+                    a.bottleneck,
+                ),
+                None => (m.id.clone(), "—".into(), "—".into(), "—".into()),
+            };
+            MapRow {
+                id: m.id,
+                name,
+                version: m.version,
+                saved_at: time_text(m.saved_at),
+                lead_time,
+                activity,
+                bottleneck,
+            }
+        })
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let response = page(&MapsPage {
+        title: "Maps".into(),
+        nav: "maps",
+        maps,
+        errors,
+        new_id,
+        new_text,
+    });
+    Ok(with_status(response, status))
+}
+
+pub async fn maps(State(state): State<AppState>) -> PageResult {
+    maps_page(&state, Vec::new(), String::new(), NEW_MAP.into()).await
+}
+
+/// Creates a map from the form's text, or from an uploaded file (its extension names
+/// the format); shows the errors beside the form when it is not a valid map.
+pub async fn create_map(State(state): State<AppState>, mut form: Multipart) -> PageResult {
+    let mut id = String::new();
+    let mut text = String::new();
+    let mut format = MapFormat::Yaml;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|err| ApiError::bad_request(err.body_text()))?
+    {
+        let name = field.name().unwrap_or("").to_owned();
+        let upload_name = field.file_name().map(str::to_owned);
+        let value = field
+            .text()
+            .await
+            .map_err(|err| ApiError::bad_request(err.body_text()))?;
+        match name.as_str() {
+            "id" => id = value.trim().to_owned(),
+            "text" => text = value,
+            "file" => {
+                let extension = upload_name
+                    .as_deref()
+                    .and_then(|n| n.rsplit_once('.'))
+                    .map(|(_, ext)| ext)
+                    .unwrap_or("");
+                match MapFormat::from_name(extension) {
+                    Some(f) => format = f,
+                    None => {
+                        return maps_page(
+                            &state,
+                            vec![format!(
+                                "{}: name the file .yaml, .yml, .toml or .json",
+                                upload_name.unwrap_or_default()
+                            )],
+                            id,
+                            NEW_MAP.into(),
+                        )
+                        .await;
+                    }
+                }
+                text = value;
+            }
+            _ => {}
+        }
+    }
+    if !valid_map_id(&id) {
+        return maps_page(
+            &state,
+            vec![format!("id {id:?}: use 1-64 of a-z, 0-9, - and _")],
+            id,
+            text,
+        )
+        .await;
+    }
+    let save = SaveMap {
+        id: &id,
+        format,
+        text: &text,
+        expected: Expected::New,
+    };
+    match state.app().save_map(&state.actor(), save).await {
+        Ok(saved) => Ok(Redirect::to(&format!("/maps/{}", saved.id)).into_response()),
+        Err(AppError::Conflict { .. }) => {
+            let errors = vec![format!("a map {id:?} exists already: edit it instead")];
+            maps_page(&state, errors, id, text).await
+        }
+        Err(err @ AppError::InvalidMap { .. }) => {
+            maps_page(&state, err.diagnostic_lines(), id, text).await
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "map.html")]
+struct MapPage {
+    title: String,
+    nav: &'static str,
+    id: String,
+    name: String,
+    version: u32,
+    saved_at: String,
+    format: &'static str,
+    stats: Vec<Stat>,
+    svg: String,
+    versions: Vec<(u32, String)>,
+}
+
+fn map_stats(map: &Map, a: &Analysis) -> Vec<Stat> {
+    let stat = |label: &str, value: String, hint: String| Stat {
+        label: label.into(),
+        value,
+        level: String::new(),
+        hint,
+    };
+    let mut stats = vec![
+        stat(
+            "Lead time",
+            format_hours(a.lead_time_hours),
+            format!("{} of it waiting", format_hours(a.wait_time_hours)),
+        ),
+        stat(
+            "Activity ratio",
+            percent_text(Some(a.activity_ratio)),
+            format!("{} of work", format_hours(a.process_time_hours)),
+        ),
+        stat(
+            "Rolled %C&A",
+            percent_text(Some(a.rolled_ca)),
+            format!("with rework: {}", format_hours(a.expected_lead_time_hours)),
+        ),
+        stat(
+            "Bottleneck",
+            map.steps
+                .iter()
+                .find(|s| s.id == a.bottleneck)
+                .map_or_else(|| a.bottleneck.clone(), |s| s.name.clone()),
+            format!("{} handoffs between teams", a.handoffs),
+        ),
+    ];
+    if let Some(sim) = &a.simulation {
+        stats.push(stat(
+            "Simulated lead time",
+            format!("p85 {}", format_hours(sim.p85_hours)),
+            format!(
+                "p50 {} · p95 {} ({} runs)",
+                format_hours(sim.p50_hours),
+                format_hours(sim.p95_hours),
+                sim.runs
+            ),
+        ));
+    }
+    stats
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VersionParams {
+    version: Option<u32>,
+}
+
+pub async fn map(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<VersionParams>,
+) -> PageResult {
+    let stored = state.app().map(&id, params.version).await?;
+    let versions = state
+        .store()
+        .map_versions(&id)
+        .await?
+        .iter()
+        .map(|v| (v.version, time_text(v.saved_at)))
+        .collect();
+    let (version, saved_at, format) = (stored.version, stored.saved_at, stored.format);
+    let Analysed { map, analysis } = analysis::analyse(stored, AnalysisOptions::default()).await?;
+    Ok(page(&MapPage {
+        title: map.name.clone(),
+        nav: "maps",
+        name: map.name.clone(),
+        version,
+        saved_at: time_text(saved_at),
+        format: format.as_str(),
+        stats: map_stats(&map, &analysis),
+        svg: flowmap_render::map_svg(&map, &analysis),
+        versions,
+        id,
+    }))
+}
+
+pub async fn export_map(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<VersionParams>,
+) -> PageResult {
+    let stored = state.app().map(&id, params.version).await?;
+    Ok((
+        [
+            (CONTENT_TYPE, stored.format.media_type().to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}\"",
+                    file_name(&stored.id, stored.format)
+                ),
+            ),
+        ],
+        stored.text,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "preview.html")]
+struct Preview {
+    stats: Vec<Stat>,
+    svg: String,
+    errors: Vec<String>,
+}
+
+/// The picture and numbers of unsaved map text, or its errors shown against `id`.
+async fn preview(id: &str, format: MapFormat, text: String) -> Result<Preview, PageError> {
+    Ok(
+        match analysis::preview(text, format, AnalysisOptions::default()).await? {
+            Ok(Analysed { map, analysis }) => Preview {
+                stats: map_stats(&map, &analysis),
+                svg: flowmap_render::map_svg(&map, &analysis),
+                errors: Vec::new(),
+            },
+            Err(diagnostics) => Preview {
+                stats: Vec::new(),
+                svg: String::new(),
+                errors: AppError::InvalidMap {
+                    file: file_name(id, format),
+                    diagnostics,
+                }
+                .diagnostic_lines(),
+            },
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "edit.html")]
+struct EditPage {
+    title: String,
+    nav: &'static str,
+    id: String,
+    /// The version the text in the editor is based on; the save states it.
+    base_version: u32,
+    next_version: u32,
+    format: &'static str,
+    text: String,
+    /// Why the last save was refused because someone saved in between; empty otherwise.
+    conflict: String,
+    preview: String,
+}
+
+async fn edit_page(
+    state: &AppState,
+    id: String,
+    format: MapFormat,
+    text: String,
+    conflict: String,
+) -> PageResult {
+    let latest = state.app().map(&id, None).await?;
+    let preview = preview(&id, format, text.clone())
+        .await?
+        .render()
+        .map_err(|err| ApiError::internal(&err))?;
+    Ok(page(&EditPage {
+        title: format!("Edit {id}"),
+        nav: "maps",
+        base_version: latest.version,
+        next_version: latest.version + 1,
+        format: format.as_str(),
+        text,
+        conflict,
+        preview,
+        id,
+    }))
+}
+
+pub async fn edit_map(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let stored = state.app().map(&id, None).await?;
+    edit_page(&state, id, stored.format, stored.text, String::new()).await
+}
+
+/// The editor form: the map text, its format, and the version it was based on.
+#[derive(Debug, Deserialize)]
+pub struct MapForm {
+    text: String,
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    base_version: Option<u32>,
+}
+
+fn form_format(form: &MapForm) -> MapFormat {
+    form.format
+        .as_deref()
+        .and_then(MapFormat::from_name)
+        .unwrap_or(MapFormat::Yaml)
+}
+
+/// Saves the edited text as a new version. An invalid map is shown again in the editor
+/// with its errors, and so is an edit of a version someone else has saved over (with a
+/// note saying so); nothing is saved then.
+pub async fn save_map(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<MapForm>,
+) -> PageResult {
+    let format = form_format(&form);
+    let save = SaveMap {
+        id: &id,
+        format,
+        text: &form.text,
+        expected: form.base_version.map_or(Expected::Any, Expected::Version),
+    };
+    match state.app().save_map(&state.actor(), save).await {
+        Ok(saved) => Ok(Redirect::to(&format!("/maps/{}", saved.id)).into_response()),
+        Err(AppError::InvalidMap { .. }) => {
+            let response = edit_page(&state, id, format, form.text, String::new()).await?;
+            Ok(with_status(response, StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        Err(err @ AppError::Conflict { .. }) => {
+            let response = edit_page(&state, id, format, form.text, err.to_string()).await?;
+            Ok(with_status(response, StatusCode::CONFLICT))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The editor's live preview: the picture and numbers, or the errors, as an HTML
+/// fragment.
+pub async fn preview_map(Form(form): Form<MapForm>) -> PageResult {
+    let format = form_format(&form);
+    Ok(page(&preview("map", format, form.text).await?))
+}
