@@ -8,6 +8,7 @@
 //! function of its inputs, so the SQLite and PostgreSQL backends give identical numbers
 //! and every formula is tested without a database.
 
+pub mod checks;
 pub mod dora;
 pub mod events;
 pub mod map;

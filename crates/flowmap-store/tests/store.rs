@@ -434,7 +434,50 @@ async fn empty_source_and_ids_are_refused(store: Store) {
     assert_eq!(err.to_string(), "invalid changes id: must not be empty");
 }
 
+/// NUL bytes and over-long ids went into SQLite but failed PostgreSQL (with its own line
+/// number); both refuse them now, before any SQL, with the record and field named.
+async fn both_backends_refuse_the_same_bad_records(store: Store) {
+    let mut nul = change("c1", "shop", "2026-03-01T00:00:00Z");
+    nul.title = Some("fix\0".into());
+    let long_id = change(&"x".repeat(3000), "shop", "2026-03-01T00:00:00Z");
+    let mut self_fix = deployment("d1", "shop", "2026-03-01T00:00:00Z");
+    self_fix.kind = DeploymentKind::Hotfix;
+    self_fix.fixes = Some("d1".into());
+    let cases = [
+        (
+            Batch {
+                changes: vec![nul],
+                ..Batch::default()
+            },
+            "invalid change \"c1\" title: contains a NUL byte",
+        ),
+        (
+            Batch {
+                changes: vec![long_id],
+                ..Batch::default()
+            },
+            "is 3000 bytes long; the limit is 512 bytes",
+        ),
+        (
+            Batch {
+                deployments: vec![self_fix],
+                ..Batch::default()
+            },
+            "invalid deployment \"d1\" fixes: a deployment cannot fix itself",
+        ),
+    ];
+    for (batch, message) in cases {
+        let err = store.write("import", &batch).await.unwrap_err().to_string();
+        assert!(err.contains(message), "{err}");
+    }
+    assert!(
+        store.services().await.unwrap().is_empty(),
+        "nothing was written"
+    );
+}
+
 on_both_backends!(
+    both_backends_refuse_the_same_bad_records,
     empty_store_has_no_services_and_reopens,
     every_field_round_trips,
     rewriting_is_idempotent_and_counts_changes,
