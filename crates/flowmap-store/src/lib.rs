@@ -62,6 +62,7 @@
 //! # }
 //! ```
 
+mod access;
 mod load;
 mod maps;
 mod schema;
@@ -79,6 +80,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 
+pub use access::{AuditEntry, StoredSession, StoredToken};
 pub use load::{Dataset, LoadQuery, TimeRange};
 pub use maps::{Expected, MapFormat, StoredMap, valid_map_id};
 pub use webhooks::{Delivery, DeliveryWriter, StoredDelivery};

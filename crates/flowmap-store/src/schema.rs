@@ -35,6 +35,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 include_str!("../migrations/sqlite/0011_webhooks.sql"),
             ),
             (
+                40,
+                "access",
+                include_str!("../migrations/sqlite/0040_access.sql"),
+            ),
+            (
                 30,
                 "map_author",
                 include_str!("../migrations/sqlite/0030_map_author.sql"),
@@ -55,6 +60,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 11,
                 "webhooks",
                 include_str!("../migrations/postgres/0011_webhooks.sql"),
+            ),
+            (
+                40,
+                "access",
+                include_str!("../migrations/postgres/0040_access.sql"),
             ),
             (
                 30,

@@ -280,6 +280,13 @@ impl DeliveryWriter {
         Ok(shipped)
     }
 
+    /// Forgets the delivery and everything written for it, at once (dropping the writer
+    /// does the same, but later).
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        self.writer.tx.rollback().await?;
+        Ok(())
+    }
+
     /// Records what the delivery did and makes it all visible.
     pub async fn commit(mut self, note: &str) -> Result<WriteSummary, StoreError> {
         sqlx::query(

@@ -111,7 +111,7 @@ pub fn run(args: DoraArgs, db: &str) -> anyhow::Result<ExitCode> {
     })?;
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        OutputFormat::Text => print!("{}", render_text(&report)),
+        OutputFormat::Text => print!("{}", crate::terminal::safe_report(&render_text(&report))),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -122,7 +122,7 @@ async fn import_file(
     };
     let outcome = app
         .import(actor, &request, file, &mut |problem| {
-            eprintln!("{}", problem.in_file(&name))
+            eprintln!("{}", crate::terminal::safe(&problem.in_file(&name)))
         })
         .await
         .with_context(|| format!("{name}: writing to the database"))?;

@@ -413,7 +413,7 @@ fn change<S: RowSource>(f: &mut Fields<'_, S>) -> Change {
 }
 
 fn incident<S: RowSource>(f: &mut Fields<'_, S>) -> Incident {
-    let incident = Incident {
+    Incident {
         id: f.required_text("id"),
         service: f.required_text("service"),
         started_at: f.required_time("started_at"),
@@ -423,8 +423,7 @@ fn incident<S: RowSource>(f: &mut Fields<'_, S>) -> Incident {
         caused_by: f.text("caused_by"),
         severity: f.text("severity"),
         title: f.text("title"),
-    };
-    incident
+    }
 }
 
 #[cfg(test)]
