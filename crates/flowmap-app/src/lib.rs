@@ -33,6 +33,7 @@
 //! either: numbers come from `flowmap-core`. Errors are values ([`AppError`]) the views
 //! turn into exit codes, status codes or messages.
 
+pub mod access;
 pub mod actor;
 pub mod analysis;
 pub mod backfill;

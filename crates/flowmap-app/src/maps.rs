@@ -47,7 +47,7 @@ impl App {
                 diagnostics,
             });
         }
-        Ok(self
+        let saved = self
             .store
             .save_map_version(
                 save.id,
@@ -56,7 +56,13 @@ impl App {
                 save.expected,
                 Some(&actor.name),
             )
-            .await?)
+            .await;
+        let outcome = match &saved {
+            Ok(map) => format!("saved version {}", map.version),
+            Err(err) => format!("refused: {err}"),
+        };
+        self.audit(actor, "save map", save.id, &outcome).await?;
+        Ok(saved?)
     }
 
     /// Version `version` of map `id` (the latest when `None`).
@@ -73,7 +79,15 @@ impl App {
     /// Deletes map `id` with its history.
     pub async fn delete_map(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
         actor.require(Role::Editor, "delete maps")?;
-        if self.store.delete_map(id).await? {
+        let deleted = self.store.delete_map(id).await?;
+        self.audit(
+            actor,
+            "delete map",
+            id,
+            if deleted { "deleted" } else { "not found" },
+        )
+        .await?;
+        if deleted {
             Ok(())
         } else {
             Err(AppError::NotFound(format!("no map {id:?}")))

@@ -12,7 +12,7 @@ use flowmap_core::events::{DeploymentStatus, PRODUCTION};
 use flowmap_ingest::cdevents;
 use flowmap_ingest::import::Record;
 use flowmap_ingest::webhooks::{self, Config, Effect, PullRequest};
-use flowmap_store::{Batch, Delivery, DeliveryWriter, RawRecord, WriteMode};
+use flowmap_store::{Batch, Delivery, DeliveryWriter, RawRecord, StoreError, WriteMode};
 use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
@@ -195,12 +195,30 @@ impl App {
             Record::Build(b) => batch.builds.push(b),
             Record::Milestone(m) => batch.milestones.push(m),
         }
-        tx.write(&batch).await?;
+        if let Some(problem) = self.write_or_refuse(&mut tx, &batch).await? {
+            tx.rollback().await?;
+            return Err(self.reject(&delivery, problem).await);
+        }
         tx.commit(&note).await?;
         Ok(Receipt {
             status: "accepted",
             note,
         })
+    }
+
+    /// Writes a delivery's records; a record the store refuses (a NUL byte, an over-long
+    /// id, an impossible order) is the delivery's problem, returned for rejecting it,
+    /// not a server error.
+    async fn write_or_refuse(
+        &self,
+        tx: &mut DeliveryWriter,
+        batch: &Batch,
+    ) -> Result<Option<String>, AppError> {
+        match tx.write(batch).await {
+            Ok(_) => Ok(None),
+            Err(StoreError::Invalid { what, problem }) => Ok(Some(format!("{what}: {problem}"))),
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// Keeps an unreadable delivery as rejected; the error to answer with.
@@ -229,7 +247,10 @@ impl App {
             ..Batch::default()
         };
         let (status, note) = apply_effect(&mut tx, delivery, effect, &mut batch).await?;
-        tx.write(&batch).await?;
+        if let Some(problem) = self.write_or_refuse(&mut tx, &batch).await? {
+            tx.rollback().await?;
+            return Err(self.reject(delivery, problem).await);
+        }
         tx.commit(&format!("{status}: {note}")).await?;
         Ok(Receipt { status, note })
     }

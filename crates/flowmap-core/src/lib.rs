@@ -14,6 +14,7 @@
 
 pub mod ancestry;
 pub mod capabilities;
+pub mod checks;
 pub mod constraints;
 pub mod dora;
 pub mod events;

@@ -336,3 +336,163 @@ rework_to = "code"
     assert_eq!(strip(yaml_map.clone()), strip(toml_map));
     assert_eq!(strip(yaml_map), strip(json_map));
 }
+
+/// A map of `cas.len()` steps of 1h process each, every one sending rejected work back to
+/// the first step, written as YAML so that it goes through the parser too.
+fn all_back_to_first(cas: &[f64]) -> String {
+    let mut text = String::from("name: Back to the start\nsteps:\n");
+    for (i, ca) in cas.iter().enumerate() {
+        text.push_str(&format!(
+            "  - {{ id: s{i}, process: 1h, ca: {ca}, rework_to: s0 }}\n"
+        ));
+    }
+    text
+}
+
+#[track_caller]
+fn assert_relative(actual: f64, expected: f64) {
+    assert!(
+        ((actual - expected) / expected).abs() < 1e-12,
+        "{actual} is not {expected}"
+    );
+}
+
+#[test]
+fn rework_to_the_first_step_has_a_closed_form() {
+    // Every step k sends work back to step 0, so to finish, work must get through steps
+    // k..n without a rejection: vₖ = 1 / Π_{i ≥ k} caᵢ. With one ca c that is c^-(n-k):
+    // 24 steps at 20% pass the last step 5 times and the first 5²⁴ ≈ 5.96e16 times.
+    for (n, ca) in [(24, 0.2), (10, 0.01), (3, 0.5), (50, 0.9), (200, 0.999)] {
+        let a = run(&all_back_to_first(&vec![ca; n]));
+        for (k, step) in a.steps.iter().enumerate() {
+            assert_relative(step.expected_passes, ca.powi(-((n - k) as i32)));
+        }
+        let expected_lead: f64 = (0..n).map(|k| ca.powi(-((n - k) as i32))).sum();
+        assert_relative(a.expected_lead_time_hours, expected_lead);
+        assert!(a.expected_lead_time_hours.is_finite() && a.expected_lead_time_hours > 0.0);
+    }
+    let twenty_four = run(&all_back_to_first(&[0.2; 24]));
+    assert_relative(twenty_four.steps[23].expected_passes, 5.0);
+    assert_relative(twenty_four.steps[0].expected_passes, 5f64.powi(24));
+    let ten = run(&all_back_to_first(&[0.01; 10]));
+    assert_relative(ten.steps[9].expected_passes, 100.0);
+
+    // Different ca on every step: the product runs from each step to the end.
+    let cas = [0.9, 0.5, 0.25, 0.8, 0.6];
+    let a = run(&all_back_to_first(&cas));
+    for (k, step) in a.steps.iter().enumerate() {
+        assert_relative(step.expected_passes, 1.0 / cas[k..].iter().product::<f64>());
+    }
+}
+
+#[test]
+fn nested_and_crossing_loops_match_the_balance_equations() {
+    // Flow balance (c and d send work back to a, a and b to themselves):
+    // v_a = 1 + 0.1·v_a + 0.4·v_c + 0.4·v_d, v_b = 0.9·v_a + 0.5·v_b, v_c = 0.5·v_b,
+    // v_d = 0.6·v_c. So v_b = 1.8·v_a, v_c = 0.9·v_a, v_d = 0.54·v_a and
+    // v_a = 1 + (0.1 + 0.36 + 0.216)·v_a, v_a = 1 / 0.324.
+    let a = run("
+name: Loops
+steps:
+  - { id: a, process: 1h, ca: 90% }
+  - { id: b, process: 1h, ca: 50% }
+  - { id: c, process: 1h, ca: 60%, rework_to: a }
+  - { id: d, process: 1h, ca: 0.6, rework_to: a }
+");
+    let va = 1.0 / 0.324;
+    let expected = [va, 1.8 * va, 0.9 * va, 0.54 * va];
+    for (step, v) in a.steps.iter().zip(expected) {
+        assert_relative(step.expected_passes, v);
+    }
+}
+
+/// A map built directly (the parser limits maps to fewer steps): `n` steps of 1h, each
+/// sending rejected work `reach` steps back.
+fn long_map(n: usize, ca: f64, reach: usize) -> Map {
+    let mut map = yaml("name: Long\nsteps:\n  - { id: s0, process: 1h }\n");
+    let template = map.steps[0].clone();
+    map.steps = (0..n)
+        .map(|i| {
+            let mut step = template.clone();
+            step.id = format!("s{i}");
+            step.ca = ca;
+            step.rework_to = format!("s{}", i.saturating_sub(reach));
+            step.after = if i == 0 {
+                vec![]
+            } else {
+                vec![format!("s{}", i - 1)]
+            };
+            step
+        })
+        .collect();
+    map
+}
+
+#[test]
+fn rework_on_very_long_maps_is_fast_and_exact() {
+    for n in [8_000, 60_000] {
+        // Every step sends work back to step 0 with a tiny rejection rate: the closed form
+        // above still holds.
+        let ca = 0.99999;
+        let started = std::time::Instant::now();
+        let a = analyze(&long_map(n, ca, n), &AnalysisOptions::default());
+        let elapsed = started.elapsed();
+        for k in [0, n / 2, n - 1] {
+            let expected = ca.powi(-((n - k) as i32));
+            assert!(
+                ((a.steps[k].expected_passes - expected) / expected).abs() < 1e-9,
+                "step {k}: {} vs {expected}",
+                a.steps[k].expected_passes
+            );
+        }
+        // The dense solver took 66 s for 8 000 steps; the sweep takes milliseconds.
+        assert!(elapsed.as_secs_f64() < 5.0, "{n} steps took {elapsed:?}");
+
+        // Many overlapping loops (each step back 100 steps): every pass count is finite,
+        // positive and at least 1/ca.
+        let a = analyze(&long_map(n, 0.999, 100), &AnalysisOptions::default());
+        assert!(
+            a.steps
+                .iter()
+                .all(|s| s.expected_passes.is_finite() && s.expected_passes >= 1.0 / 0.999 - 1e-12)
+        );
+    }
+}
+
+#[test]
+fn heavy_rework_caps_the_simulation_and_says_so() {
+    // One step at 0.000001%: 1e8 expected passes per run. Uncapped this ran for hours.
+    let started = std::time::Instant::now();
+    let a = run("name: Hostile\nsteps:\n  - { id: a, process: 1m..2m, ca: 0.000001% }\n");
+    let elapsed = started.elapsed();
+    assert_relative(a.steps[0].expected_passes, 1e8);
+    let sim = a.simulation.expect("ranges give a simulation");
+    assert!(sim.capped);
+    assert_eq!(sim.runs, 1);
+    assert_eq!(sim.requested_runs, Some(10_000));
+    assert!(
+        sim.note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("lower bounds")
+    );
+    assert!(sim.p50_hours.is_finite() && sim.p50_hours > 0.0);
+    // Five million passes: about 0.1 s optimised; unoptimised test builds are slower.
+    assert!(elapsed.as_secs_f64() < 30.0, "took {elapsed:?}");
+
+    // Moderate rework: some runs fit, and the note says how many.
+    let a = run("name: Slow\nsteps:\n  - { id: a, process: 1m..2m, ca: 0.01% }\n");
+    let sim = a.simulation.expect("ranges give a simulation");
+    assert!(sim.capped && sim.runs > 1 && sim.runs < 10_000, "{sim:?}");
+    assert!(
+        sim.note
+            .as_deref()
+            .unwrap_or_default()
+            .contains(&format!("{} of 10000 runs", sim.runs))
+    );
+
+    // An ordinary map is not capped.
+    let a = run("name: Fine\nsteps:\n  - { id: a, process: 1m..2m, ca: 50% }\n");
+    let sim = a.simulation.expect("ranges give a simulation");
+    assert!(!sim.capped && sim.runs == 10_000 && sim.note.is_none());
+}

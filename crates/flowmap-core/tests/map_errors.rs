@@ -245,3 +245,167 @@ fn capabilities_must_be_in_the_catalogue() {
     .unwrap();
     assert_eq!(parsed.map.steps[0].capabilities, ["test-automation"]);
 }
+
+#[test]
+fn absurd_durations_and_ca_are_located_errors() {
+    assert_one(
+        "name: x\nsteps:\n  - { id: a, process: 100000000000000000000h }\n",
+        "3:23",
+        "longer than 100 years",
+    );
+    assert_one(
+        "name: x\nsteps:\n  - { id: a, wait: 1h..900000w }\n",
+        "3:20",
+        "longer than 100 years",
+    );
+    // ca 1e-300 is refused where it is written.
+    assert_one(
+        "name: x\nsteps:\n  - { id: a, process: 1h }\n  - { id: b, process: 1h, ca: 1e-300, rework_to: a }\n",
+        "4:31",
+        "`ca` 1e-300 is too small",
+    );
+    // Allowed ca values whose loops multiply past the largest float: 40 steps at one in
+    // a billion all sending work back to the first would pass it 1e360 times.
+    let mut text = String::from("name: x\nsteps:\n");
+    for i in 0..40 {
+        text.push_str(&format!(
+            "  - {{ id: s{i}, process: 1h, ca: 1e-9, rework_to: s0 }}\n"
+        ));
+    }
+    let found = located(&text, Format::Yaml);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("3:5: step `s0`: rework overflows"),
+        "{found:?}"
+    );
+    assert_one(
+        "name: x\narrivals: 1e300/day\nsteps:\n  - { id: a }\n",
+        "2:11",
+        "at most",
+    );
+}
+
+#[test]
+fn absurd_rework_is_a_warning() {
+    let parsed = parse_map(
+        "name: x\nsteps:\n  - { id: a, process: 1m, ca: 0.000001% }\n  - { id: b, ca: 50% }\n",
+        Format::Yaml,
+    )
+    .expect("a finite if absurd map is valid");
+    assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
+    let warning = &parsed.warnings[0];
+    assert_eq!((warning.pos.line, warning.pos.column), (3, 5));
+    assert!(
+        warning.message.contains("1.00e8 times"),
+        "{}",
+        warning.message
+    );
+    // At the threshold, nothing is said.
+    let parsed = parse_map("name: x\nsteps:\n  - { id: a, ca: 1% }\n", Format::Yaml).unwrap();
+    assert!(parsed.warnings.is_empty());
+}
+
+/// `n` steps in each format.
+fn many_steps(n: usize, format: Format) -> String {
+    match format {
+        Format::Yaml => {
+            let mut text = String::from("name: big\nsteps:\n");
+            for i in 0..n {
+                text.push_str(&format!("  - id: s{i}\n"));
+            }
+            text
+        }
+        Format::Toml => {
+            let mut text = String::from("name = \"big\"\n");
+            for i in 0..n {
+                text.push_str(&format!("[[steps]]\nid = \"s{i}\"\n"));
+            }
+            text
+        }
+        Format::Json => {
+            let steps: Vec<String> = (0..n).map(|i| format!("{{\"id\": \"s{i}\"}}")).collect();
+            format!(
+                "{{\"name\": \"big\",\n\"steps\": [\n{}\n]}}",
+                steps.join(",\n")
+            )
+        }
+    }
+}
+
+#[test]
+fn map_size_is_limited_in_every_format() {
+    use flowmap_core::map::MAX_STEPS;
+    for format in [Format::Yaml, Format::Toml, Format::Json] {
+        assert!(parse_map(&many_steps(MAX_STEPS, format), format).is_ok());
+        let found = errors(&many_steps(MAX_STEPS + 1, format), format);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("more than 10000 steps"),
+            "{format:?}: {found:?}"
+        );
+        // The error points at the first step past the limit.
+        let line = found[0].pos.line as usize;
+        let expected_line = match format {
+            Format::Yaml => MAX_STEPS + 3,
+            Format::Toml => 2 * MAX_STEPS + 2,
+            Format::Json => MAX_STEPS + 3,
+        };
+        assert_eq!(line, expected_line, "{format:?}");
+    }
+}
+
+#[test]
+fn oversized_files_and_deep_nesting_are_refused() {
+    let huge = format!(
+        "name: x\nnotes: \"{}\"\nsteps: [{{id: a}}]\n",
+        "x".repeat(5 << 20)
+    );
+    for format in [Format::Yaml, Format::Toml, Format::Json] {
+        let found = errors(&huge, format);
+        assert!(
+            found[0].message.contains("at most 4194304 bytes"),
+            "{found:?}"
+        );
+    }
+    // Drill-downs nine levels deep.
+    let mut yaml = String::from("name: x\nsteps:\n");
+    for level in 0..10 {
+        let indent = "    ".repeat(level);
+        yaml.push_str(&format!("{indent}  - id: s{level}\n{indent}    steps:\n"));
+    }
+    yaml.push_str(&format!("{}  - id: leaf\n", "    ".repeat(10)));
+    let found = errors(&yaml, Format::Yaml);
+    assert!(
+        found[0].message.contains("drill-downs nest more than 8"),
+        "{found:?}"
+    );
+    // Deeply nested lists where a note belongs: 50 levels of JSON overflowed a test
+    // thread's stack; every format now stops at the same limit with the same words.
+    for depth in [33, 50, 1000] {
+        let json = format!(
+            "{{\"name\": \"x\", \"steps\": [{{\"id\": \"a\", \"notes\": {}1{}}}]}}",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let toml = format!(
+            "name = \"x\"\n[[steps]]\nid = \"a\"\nnotes = {}1{}\n",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let mut yaml = String::from("name: x\nnotes:\n");
+        for level in 0..depth {
+            yaml.push_str(&format!("{}- \n", " ".repeat(level + 1)));
+        }
+        for (text, format) in [
+            (json, Format::Json),
+            (toml, Format::Toml),
+            (yaml, Format::Yaml),
+        ] {
+            let found = errors(&text, format);
+            assert!(
+                found[0].message.contains("nest more than 32 levels"),
+                "{format:?} {depth}: {found:?}"
+            );
+        }
+    }
+}

@@ -19,7 +19,7 @@ fn gen_step() -> impl Strategy<Value = GenStep> {
     (
         (0u32..5000, 0u32..3),
         (0u32..5000, 0u32..3),
-        50u32..=100,
+        20u32..=100,
         0usize..4,
         proptest::collection::vec(1usize..4, 0..3),
         proptest::option::of(0usize..3),
@@ -86,6 +86,18 @@ proptest! {
             "expected {} < lead {}", a.expected_lead_time_hours, a.lead_time_hours);
         for step in &a.steps {
             prop_assert!(step.expected_passes >= 1.0 - 1e-9, "{} passes {}", step.id, step.expected_passes);
+        }
+        // The passes satisfy the chain's flow balance: what enters step i (the start,
+        // work moving on from i − 1, work sent back to i) is what passes through it.
+        for (i, step) in a.steps.iter().enumerate() {
+            let mut inflow = if i == 0 { 1.0 } else { map.steps[i - 1].ca * a.steps[i - 1].expected_passes };
+            for (j, later) in map.steps.iter().enumerate().skip(i) {
+                if later.rework_to == step.id {
+                    inflow += (1.0 - later.ca) * a.steps[j].expected_passes;
+                }
+            }
+            prop_assert!((inflow - step.expected_passes).abs() <= 1e-9 * step.expected_passes,
+                "step {}: inflow {} vs passes {}", step.id, inflow, step.expected_passes);
         }
         prop_assert!(a.process_time_hours <= a.lead_time_hours + 1e-9);
         prop_assert!(a.handoffs <= steps.len() * 3);

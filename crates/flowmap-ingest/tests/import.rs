@@ -589,3 +589,115 @@ mod never_panics {
         })
     }
 }
+
+#[test]
+fn impossible_records_are_located_errors_in_every_format() {
+    // An incident resolved before it was detected, a deployment that fixes itself, a
+    // change that reverts itself: each named at its row and field.
+    let (records, problems) = strict(
+        "id,service,started_at,detected_at,resolved_at\n\
+         i1,shop,2026-03-01T10:00:00Z,2026-03-01T11:00:00Z,2026-03-01T10:30:00Z\n",
+        FileKind::Incidents,
+        Format::Csv,
+    );
+    assert!(records.is_empty());
+    assert_eq!(problems, ["f:2: resolved_at: is before detected_at"]);
+
+    let (_, problems) = strict(
+        r#"[{"id": "d1", "service": "shop", "status": "success", "finished_at": "2026-03-01T10:00:00Z", "kind": "hotfix", "fixes": "d1"}]"#,
+        FileKind::Deployments,
+        Format::Json,
+    );
+    assert_eq!(problems, ["f:[0]: fixes: a deployment cannot fix itself"]);
+
+    let (_, problems) = strict(
+        "{\"id\": \"c1\", \"service\": \"shop\", \"committed_at\": \"2026-03-01T10:00:00Z\", \"reverts\": \"c1\"}\n",
+        FileKind::Changes,
+        Format::Ndjson,
+    );
+    assert_eq!(problems, ["f:1: reverts: a change cannot revert itself"]);
+}
+
+#[test]
+fn times_must_be_strict_rfc_3339() {
+    for (time, needle) in [
+        (
+            "2026-03-01T10:00:00+25:00",
+            "the UTC offset must be between -23:59 and +23:59",
+        ),
+        ("2026-03-01T10:00:60Z", "leap seconds are not accepted"),
+        ("2026-03-01T24:00:00Z", "the hour must be 00-23"),
+        ("1800-03-01T10:00:00Z", "out of range"),
+    ] {
+        let (records, problems) = strict(
+            &format!("id,service,committed_at\nc1,shop,{time}\n"),
+            FileKind::Changes,
+            Format::Csv,
+        );
+        assert!(records.is_empty(), "{time}");
+        assert_eq!(problems.len(), 1, "{time}: {problems:?}");
+        assert!(
+            problems[0].starts_with("f:2: committed_at: ") && problems[0].contains(needle),
+            "{time}: {problems:?}"
+        );
+    }
+    // Fractions, lowercase separators and real offsets stay fine.
+    let (records, problems) = strict(
+        "id,service,committed_at\nc1,shop,2026-03-01t10:00:00.123+05:30\n",
+        FileKind::Changes,
+        Format::Csv,
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(records.len(), 1);
+}
+
+#[test]
+fn nul_bytes_long_strings_duplicate_ids_and_keys_are_refused() {
+    let long = "x".repeat(flowmap_core::checks::MAX_KEY_BYTES + 1);
+    let input = format!(
+        "[{{\"id\": \"c1\", \"service\": \"sh\\u0000op\", \"committed_at\": \"2026-03-01T10:00:00Z\"}},\n\
+         {{\"id\": \"{long}\", \"service\": \"shop\", \"committed_at\": \"2026-03-01T10:00:00Z\"}},\n\
+         {{\"id\": \"c3\", \"service\": \"shop\", \"committed_at\": \"2026-03-01T10:00:00Z\"}},\n\
+         {{\"id\": \"c3\", \"service\": \"shop\", \"committed_at\": \"2026-03-01T11:00:00Z\"}},\n\
+         {{\"id\": \"c5\", \"service\": \"shop\", \"service\": \"cart\", \"committed_at\": \"2026-03-01T10:00:00Z\"}}]"
+    );
+    let (records, problems) = strict(&input, FileKind::Changes, Format::Json);
+    assert_eq!(records.len(), 1, "only the first c3 is fine");
+    assert_eq!(
+        problems,
+        [
+            "f:[0]: service: contains a NUL byte".to_string(),
+            "f:[1]: id: is 513 bytes long; the limit is 512 bytes".to_string(),
+            "f:[3]: id: \"c3\" is already used at [2]; ids are unique within a file".to_string(),
+            "f:[4]: json: the key \"service\" is given twice in one object".to_string(),
+        ]
+    );
+    // In CSV the duplicate names the line of the first.
+    let (_, problems) = strict(
+        "id,service,committed_at\nc1,shop,2026-03-01T10:00:00Z\nc1,shop,2026-03-01T10:00:00Z\n",
+        FileKind::Changes,
+        Format::Csv,
+    );
+    assert_eq!(
+        problems,
+        ["f:3: id: \"c1\" is already used at line 2; ids are unique within a file"]
+    );
+}
+
+#[test]
+fn json_values_are_trimmed_like_csv_values() {
+    let (records, problems) = strict(
+        r#"[{"id": " c1 ", "service": " shop\t", "committed_at": " 2026-03-01T10:00:00Z ", "author": "  "}]"#,
+        FileKind::Changes,
+        Format::Json,
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    let Record::Change(change) = &records[0].record else {
+        panic!("a change")
+    };
+    assert_eq!(
+        (change.id.as_str(), change.service.as_str()),
+        ("c1", "shop")
+    );
+    assert_eq!(change.author, None);
+}

@@ -107,6 +107,25 @@ async fn bad_payload_is_rejected_and_kept(db: TestDb) {
     assert_eq!(bad1["status"], "rejected");
 }
 
+/// A signed delivery whose data the store refuses (a NUL byte reached PostgreSQL as a 500
+/// with the raw database error) is kept as rejected, with the field named, on both.
+async fn signed_but_invalid_data_is_rejected_and_kept(db: TestDb) {
+    let (app, store) = app(&db).await;
+    let mut body: Value =
+        serde_json::from_slice(&push_body("n1", &[("n1", "2026-03-02T08:00:00Z")])).unwrap();
+    body["commits"][0]["message"] = json!("fix\u{0}it");
+    let body = body.to_string().into_bytes();
+    let (status, reply) = send(&app, github_request("push", "nul-1", &body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
+    assert!(reply.contains("title: contains a NUL byte"), "{reply}");
+    assert!(!reply.to_lowercase().contains("database"), "{reply}");
+    assert_eq!(store.delivery_counts().await.unwrap(), (0, 1));
+    let kept = get_json(&app, "/api/v1/deliveries?rejected=true").await;
+    assert_eq!(kept["items"][0]["delivery_id"], "nul-1");
+    let changes = get_json(&app, "/api/v1/changes?per_page=1").await;
+    assert_eq!(changes["total"], 0);
+}
+
 /// Concurrent deliveries and redeliveries: each stored exactly once.
 async fn concurrent_deliveries_are_stored_exactly_once(db: TestDb) {
     let (app, store) = app(&db).await;
@@ -143,6 +162,7 @@ async fn concurrent_deliveries_are_stored_exactly_once(db: TestDb) {
 on_both_backends!(
     push_then_deploy_links_the_commits,
     bad_payload_is_rejected_and_kept,
+    signed_but_invalid_data_is_rejected_and_kept,
     concurrent_deliveries_are_stored_exactly_once,
 );
 
@@ -310,7 +330,8 @@ async fn cdevents_need_the_bearer_token() {
         send(&app, request("Bearer nope")).await.0,
         StatusCode::UNAUTHORIZED
     );
-    let (status, reply) = send(&app, request(&format!("Bearer {CDEVENTS_TOKEN}"))).await;
+    // The scheme is case-insensitive (RFC 9110): `bearer` is as good as `Bearer`.
+    let (status, reply) = send(&app, request(&format!("bearer {CDEVENTS_TOKEN}"))).await;
     assert_eq!(status, StatusCode::OK, "{reply}");
     let page = get_json(&app, "/api/v1/deployments?service=mySubject123").await;
     assert_eq!(page["items"][0]["environment"], "test123");

@@ -62,6 +62,7 @@
 //! # }
 //! ```
 
+mod access;
 mod load;
 mod maps;
 mod outcomes;
@@ -75,11 +76,13 @@ mod write;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 
+pub use access::{AuditEntry, StoredSession, StoredToken};
 pub use load::{Dataset, LoadQuery, TimeRange};
 pub use maps::{Expected, MapFormat, StoredMap, valid_map_id};
 pub use outcomes::StoredOutcome;
@@ -104,6 +107,9 @@ pub enum StoreError {
     /// The location string names no usable database.
     #[error("invalid database location {location:?}: {problem}")]
     Location { location: String, problem: String },
+    /// The database could not be opened or reached (passwords are not shown).
+    #[error("cannot open the database at {location}: {problem}")]
+    Unreachable { location: String, problem: String },
     /// The database refused a statement or could not be reached.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -130,6 +136,74 @@ pub enum StoreError {
     },
 }
 
+/// How long opening a database may take before it counts as unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects once, outside the pool, so that a database that cannot be used fails within
+/// [`CONNECT_TIMEOUT`] with the real reason (a pool retries failed connections silently
+/// until its own timeout, and then only says that it timed out).
+async fn probe(
+    location: &str,
+    backend: Backend,
+    options: &AnyConnectOptions,
+) -> Result<(), StoreError> {
+    let unreachable = |problem: String| StoreError::Unreachable {
+        location: redact_password(location),
+        problem,
+    };
+    let attempt = async {
+        let mut conn = AnyConnection::connect_with(options).await?;
+        if backend == Backend::Sqlite {
+            conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
+        }
+        conn.execute(sqlx::raw_sql("SELECT 1")).await?;
+        conn.close().await
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(unreachable(err.to_string())),
+        Err(_) => Err(unreachable(format!(
+            "no answer within {} s",
+            CONNECT_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+/// A location fit for an error message: a PostgreSQL URL's password is replaced by `***`.
+pub fn redact_password(location: &str) -> String {
+    let Some((scheme, rest)) = location.split_once("://") else {
+        return location.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return location.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => location.to_owned(),
+    }
+}
+
+/// Applies pending migrations with one process at a time.
+///
+/// PostgreSQL: sqlx's migrator holds `pg_advisory_lock` while it migrates. SQLite has no
+/// such lock, and two first-time runs on a new file both created the tables ("table
+/// webhook_deliveries already exists"), so the whole migration runs inside one
+/// `BEGIN IMMEDIATE` transaction: it takes SQLite's write lock up front, a second process
+/// waits for it (busy timeout) and then finds every migration applied. Each migration
+/// runs in a savepoint of that transaction.
+async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+    let migrator = schema::migrator(backend);
+    match backend {
+        Backend::Postgres => migrator.run(pool).await?,
+        Backend::Sqlite => {
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            migrator.run(&mut tx).await?;
+            tx.commit().await?;
+        }
+    }
+    Ok(())
+}
+
 fn expected_text(expected: maps::Expected) -> String {
     match expected {
         maps::Expected::Any => "any version".to_owned(),
@@ -153,9 +227,9 @@ pub struct Store {
 /// writer wait instead of failing at once. For bulk imports (see docs/performance.md):
 /// statement journals stay in memory instead of temporary files, and a page cache of up
 /// to 256 MiB keeps the id index of a million records hot.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; \
+     PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = NORMAL; \
-     PRAGMA busy_timeout = 10000; \
      PRAGMA foreign_keys = ON; \
      PRAGMA temp_store = MEMORY; \
      PRAGMA cache_size = -262144;";
@@ -216,8 +290,12 @@ impl Store {
         } else {
             pool_options = pool_options.max_connections(8);
         }
-        let pool = pool_options.connect_with(options).await?;
-        schema::migrator(backend).run(&pool).await?;
+        probe(location, backend, &options).await?;
+        let pool = pool_options
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options)
+            .await?;
+        migrate(&pool, backend).await?;
         Ok(Store { pool, backend })
     }
 

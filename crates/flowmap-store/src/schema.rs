@@ -45,6 +45,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 include_str!("../migrations/sqlite/0030_map_author.sql"),
             ),
             (
+                40,
+                "access",
+                include_str!("../migrations/sqlite/0040_access.sql"),
+            ),
+            (
                 50,
                 "outcomes",
                 include_str!("../migrations/sqlite/0050_outcomes.sql"),
@@ -80,6 +85,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 30,
                 "map_author",
                 include_str!("../migrations/postgres/0030_map_author.sql"),
+            ),
+            (
+                40,
+                "access",
+                include_str!("../migrations/postgres/0040_access.sql"),
             ),
             (
                 50,

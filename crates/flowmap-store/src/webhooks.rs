@@ -275,6 +275,13 @@ impl DeliveryWriter {
         Ok(flowmap_core::ancestry::shipped_by_pushes(&pushes))
     }
 
+    /// Forgets the delivery and everything written for it, at once (dropping the writer
+    /// does the same, but later).
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        self.writer.tx.rollback().await?;
+        Ok(())
+    }
+
     /// Records what the delivery did and makes it all visible.
     pub async fn commit(mut self, note: &str) -> Result<WriteSummary, StoreError> {
         sqlx::query(

@@ -200,9 +200,57 @@ impl Store {
     }
 }
 
+/// Refuses a batch with a record either backend would treat differently (a NUL byte, an
+/// over-long id, a time out of range) or that cannot have happened, before any SQL runs:
+/// the shared checks of `flowmap_core::checks`, so SQLite and PostgreSQL accept the same
+/// records whichever source wrote them. Importers run the same checks earlier, at the file
+/// line.
+fn check_batch(batch: &Batch) -> Result<(), StoreError> {
+    use flowmap_core::checks;
+    let problems = batch
+        .deployments
+        .iter()
+        .map(|d| ("deployment", d.id.as_str(), checks::deployment_problems(d)))
+        .chain(
+            batch
+                .changes
+                .iter()
+                .map(|c| ("change", c.id.as_str(), checks::change_problems(c))),
+        )
+        .chain(
+            batch
+                .incidents
+                .iter()
+                .map(|i| ("incident", i.id.as_str(), checks::incident_problems(i))),
+        )
+        .chain(
+            batch
+                .builds
+                .iter()
+                .map(|b| ("build", b.id.as_str(), checks::build_problems(b))),
+        )
+        .chain(
+            batch
+                .milestones
+                .iter()
+                .map(|m| ("milestone", m.item.as_str(), checks::milestone_problems(m))),
+        );
+    for (kind, id, found) in problems {
+        if let Some(first) = found.into_iter().next() {
+            let shown: String = id.chars().take(80).collect();
+            return Err(StoreError::Invalid {
+                what: format!("{kind} {shown:?} {}", first.field),
+                problem: first.problem,
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Writer {
     /// Writes `batch` inside this transaction and reports what it changed.
     pub async fn write(&mut self, batch: &Batch) -> Result<WriteSummary, StoreError> {
+        check_batch(batch)?;
         let summary = WriteSummary {
             deployments: self
                 .upsert(&DEPLOYMENTS, batch.mode, &batch.deployments, true)
@@ -232,6 +280,7 @@ impl Writer {
     /// row saves about a fifth of the time of a million-row write. These records are not
     /// part of the totals [`Writer::commit`] returns.
     pub async fn write_bulk(&mut self, batch: &Batch) -> Result<u64, StoreError> {
+        check_batch(batch)?;
         let written = [
             self.upsert(&DEPLOYMENTS, batch.mode, &batch.deployments, false)
                 .await?,

@@ -435,7 +435,50 @@ async fn empty_source_and_ids_are_refused(store: Store) {
     assert_eq!(err.to_string(), "invalid changes id: must not be empty");
 }
 
+/// NUL bytes and over-long ids went into SQLite but failed PostgreSQL (with its own line
+/// number); both refuse them now, before any SQL, with the record and field named.
+async fn both_backends_refuse_the_same_bad_records(store: Store) {
+    let mut nul = change("c1", "shop", "2026-03-01T00:00:00Z");
+    nul.title = Some("fix\0".into());
+    let long_id = change(&"x".repeat(3000), "shop", "2026-03-01T00:00:00Z");
+    let mut self_fix = deployment("d1", "shop", "2026-03-01T00:00:00Z");
+    self_fix.kind = DeploymentKind::Hotfix;
+    self_fix.fixes = Some("d1".into());
+    let cases = [
+        (
+            Batch {
+                changes: vec![nul],
+                ..Batch::default()
+            },
+            "invalid change \"c1\" title: contains a NUL byte",
+        ),
+        (
+            Batch {
+                changes: vec![long_id],
+                ..Batch::default()
+            },
+            "is 3000 bytes long; the limit is 512 bytes",
+        ),
+        (
+            Batch {
+                deployments: vec![self_fix],
+                ..Batch::default()
+            },
+            "invalid deployment \"d1\" fixes: a deployment cannot fix itself",
+        ),
+    ];
+    for (batch, message) in cases {
+        let err = store.write("import", &batch).await.unwrap_err().to_string();
+        assert!(err.contains(message), "{err}");
+    }
+    assert!(
+        store.services().await.unwrap().is_empty(),
+        "nothing was written"
+    );
+}
+
 on_both_backends!(
+    both_backends_refuse_the_same_bad_records,
     empty_store_has_no_services_and_reopens,
     every_field_round_trips,
     rewriting_is_idempotent_and_counts_changes,
@@ -480,6 +523,69 @@ async fn a_missing_directory_is_a_clear_error() {
         .display()
         .to_string();
     let err = Store::open(&location).await.unwrap_err();
-    assert!(err.to_string().starts_with("database error:"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("cannot open the database at {location}:")),
+        "{err}"
+    );
     assert!(Store::open("sqlite:").await.is_err());
+}
+
+#[tokio::test]
+async fn an_unusable_database_fails_within_seconds_and_says_why() {
+    // Both used to wait 30 s for the pool and then only say "pool timed out".
+    let cases = [
+        ("/dev/null", "cannot open the database at /dev/null: "),
+        (
+            "postgres://flowmap:hunter2@127.0.0.1:1/flowmap",
+            "cannot open the database at postgres://flowmap:***@127.0.0.1:1/flowmap: ",
+        ),
+    ];
+    for (location, prefix) in cases {
+        let started = std::time::Instant::now();
+        let err = Store::open(location).await.unwrap_err().to_string();
+        let elapsed = started.elapsed();
+        assert!(err.starts_with(prefix), "{err}");
+        assert!(
+            !err.contains("hunter2") && !err.contains("timed out"),
+            "{err}"
+        );
+        assert!(
+            elapsed < flowmap_store::CONNECT_TIMEOUT,
+            "{location}: {elapsed:?}"
+        );
+    }
+}
+
+/// Opens a fresh database from two pools at once, as two first-time `flowmap import` runs
+/// do: both must succeed and leave one applied schema.
+async fn open_twice_at_once(location: &str) {
+    let (first, second) = tokio::join!(Store::open(location), Store::open(location));
+    let (first, second) = (first.expect("first open"), second.expect("second open"));
+    first.write("import", &full_batch()).await.expect("write");
+    assert_eq!(
+        second.services().await.unwrap(),
+        vec!["checkout".to_string()]
+    );
+    first.close().await;
+    second.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_time_migrations_run_one_at_a_time_on_sqlite() {
+    // Without a lock, 6 of 20 such pairs failed: "table webhook_deliveries already exists".
+    for _ in 0..20 {
+        let db = TestDb::sqlite();
+        open_twice_at_once(&db.location()).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_time_migrations_run_one_at_a_time_on_postgres() {
+    for _ in 0..5 {
+        let Some(db) = TestDb::postgres().await else {
+            return;
+        };
+        open_twice_at_once(&db.location()).await;
+    }
 }

@@ -100,7 +100,7 @@ pub fn run(args: DoraArgs, db: &str) -> anyhow::Result<ExitCode> {
     let report = runtime.block_on(async {
         let store = Store::open(db)
             .await
-            .with_context(|| format!("opening database {db}"))?;
+            .with_context(|| format!("opening database {}", flowmap_store::redact_password(db)))?;
         let report = App::new(store.clone()).reports().dora(&options).await;
         store.close().await;
         match report {
@@ -111,7 +111,7 @@ pub fn run(args: DoraArgs, db: &str) -> anyhow::Result<ExitCode> {
     })?;
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        OutputFormat::Text => print!("{}", render_text(&report)),
+        OutputFormat::Text => print!("{}", crate::terminal::safe_report(&render_text(&report))),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -70,7 +70,7 @@ pub fn run(args: ImportArgs, db: &str, actor: &Actor) -> anyhow::Result<ExitCode
     runtime.block_on(async {
         let store = Store::open(db)
             .await
-            .with_context(|| format!("opening database {db}"))?;
+            .with_context(|| format!("opening database {}", flowmap_store::redact_password(db)))?;
         let app = App::new(store.clone());
         let mut all_imported = true;
         for file in &args.files {
@@ -127,7 +127,7 @@ async fn import_file(
     };
     let outcome = app
         .import(actor, &request, file, &mut |problem| {
-            eprintln!("{}", problem.in_file(&name))
+            eprintln!("{}", crate::terminal::safe(&problem.in_file(&name)))
         })
         .await
         .with_context(|| format!("{name}: writing to the database"))?;

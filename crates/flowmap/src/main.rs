@@ -9,6 +9,8 @@ mod map_cmd;
 mod measure_cmd;
 mod outcome_cmd;
 mod serve_cmd;
+mod terminal;
+mod token_cmd;
 
 use std::process::ExitCode;
 
@@ -50,6 +52,9 @@ enum Command {
     /// Serve a generated demo organisation (a year of data and example maps) from a
     /// temporary database.
     Demo(serve_cmd::ServeArgs),
+    /// Manage the API tokens a server accepts (create, list, revoke).
+    #[command(subcommand)]
+    Token(token_cmd::TokenCommand),
 }
 
 /// The person running the command: the CLI works on a database its user can open, so it
@@ -76,11 +81,12 @@ fn main() -> ExitCode {
         Command::Dora(args) => dora_cmd::run(args, &cli.db),
         Command::Serve(args) => serve_cmd::serve(args, &cli.db),
         Command::Demo(args) => serve_cmd::demo(args),
+        Command::Token(cmd) => token_cmd::run(cmd, &cli.db, &actor),
     };
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", terminal::safe_report(&format!("{err:#}")));
             ExitCode::from(1)
         }
     }

@@ -316,6 +316,9 @@ fn analysis_text(map: &Map, analysis: &Analysis) -> String {
             sim.runs,
             sim.seed
         );
+        if let Some(note) = &sim.note {
+            let _ = writeln!(out, "                {note}");
+        }
     }
     if analysis.steps.iter().any(|s| s.queue_waiting.is_some()) {
         let _ = writeln!(out, "\nQueues (Little's law, {}):", arrivals_text(map));

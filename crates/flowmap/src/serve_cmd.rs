@@ -30,7 +30,7 @@ pub fn serve(args: ServeArgs, db: &str) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let store = Store::open(db)
             .await
-            .with_context(|| format!("opening database {db}"))?;
+            .with_context(|| format!("opening database {}", flowmap_store::redact_password(db)))?;
         run(args.addr, store, &format!("database {db}")).await
     })
 }

@@ -197,4 +197,13 @@ fn bad_arguments_are_usage_errors() {
     let out = ws.flowmap(&["dora", "--since", "2026-03-16", "--until", "2026-03-02"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the window is empty"));
+
+    // Out-of-range bounds exited 101 (a panic in the window arithmetic).
+    for bound in ["--until=-009999-03-03T00:00:00Z", "--since=9999-12-30"] {
+        let out = ws.flowmap(&["dora", bound]);
+        assert_eq!(out.status.code(), Some(2), "{bound}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("out of range"), "{bound}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
 }

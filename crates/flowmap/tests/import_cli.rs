@@ -284,3 +284,110 @@ fn a_killed_import_leaves_all_or_nothing_of_its_file() {
     );
     assert_eq!(ws.load().changes.len(), stored + 2);
 }
+
+#[test]
+fn terminal_escapes_in_data_are_printed_escaped() {
+    let ws = Workspace::new();
+    // A service name carrying "clear screen" and a duplicate id: the error line quotes it.
+    ws.write(
+        "changes.csv",
+        "id,service,committed_at\nc1,\u{1b}[2Jshop,2026-03-01T10:00:00Z\nc1,\u{1b}[2Jshop,2026-03-01T10:00:00Z\n",
+    );
+    let out = ws.import(&["changes.csv"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stderr(&out).contains('\u{1b}'), "{:?}", stderr(&out));
+    ws.write(
+        "changes.csv",
+        "id,service,committed_at\nc1,\u{1b}[2Jshop,2026-03-01T10:00:00Z\n",
+    );
+    assert_eq!(ws.import(&["changes.csv"]).status.code(), Some(0));
+    let dora = Command::new(env!("CARGO_BIN_EXE_flowmap"))
+        .args([
+            "--db",
+            &ws.db(),
+            "dora",
+            "--since",
+            "2026-02-01",
+            "--until",
+            "2026-04-01",
+        ])
+        .output()
+        .unwrap();
+    let text = stdout(&dora);
+    assert!(
+        !text.contains('\u{1b}') && text.contains("\\u{1b}[2Jshop"),
+        "{text}"
+    );
+}
+
+#[test]
+fn two_first_time_imports_on_a_new_file_both_succeed() {
+    // Their migrations raced (6 of 20 pairs failed with "table … already exists").
+    for round in 0..5 {
+        let ws = Workspace::new();
+        ws.write(
+            "changes.csv",
+            "id,service,committed_at\nc1,shop,2026-03-01T10:00:00Z\n",
+        );
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                ws.command(&["changes.csv"])
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "round {round}: {}", stderr(&out));
+        }
+    }
+}
+
+fn token(ws: &Workspace, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flowmap"))
+        .args(["--db", &ws.db(), "token"])
+        .args(args)
+        .env_remove("FLOWMAP_DB")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn tokens_are_created_once_listed_and_revoked() {
+    let ws = Workspace::new();
+    let out = token(
+        &ws,
+        &["create", "ci-bot", "--role", "editor", "--expires", "90d"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let secret = stdout(&out).trim().to_owned();
+    assert!(secret.starts_with("fm_") && secret.len() == 67, "{secret}");
+    // Only the digest is stored.
+    let raw = std::fs::read(ws.path("flowmap.db")).unwrap();
+    assert!(!raw.windows(secret.len()).any(|w| w == secret.as_bytes()));
+
+    let list = stdout(&token(&ws, &["list"]));
+    assert!(
+        list.contains("ci-bot") && list.contains("editor") && list.contains("active"),
+        "{list}"
+    );
+    assert!(!list.contains(&secret));
+    // Names are unique, roles are checked.
+    assert_eq!(
+        token(&ws, &["create", "ci-bot", "--role", "viewer"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        token(&ws, &["create", "x", "--role", "owner"])
+            .status
+            .code(),
+        Some(2)
+    );
+
+    assert!(token(&ws, &["revoke", "ci-bot"]).status.success());
+    assert!(stdout(&token(&ws, &["list"])).contains("revoked"));
+    assert_eq!(token(&ws, &["revoke", "ci-bot"]).status.code(), Some(1));
+}

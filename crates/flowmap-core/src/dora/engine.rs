@@ -26,10 +26,13 @@ use super::{DoraError, DoraInput, DoraOptions, levels, quick_check};
 ///
 /// # Errors
 ///
-/// When the options contradict themselves: an empty or inverted window, a negative
+/// When the options contradict themselves: a window bound outside the years 1900–2999,
+/// an empty or inverted window, a negative
 /// attribution window, no environment, or an unknown Quick Check benchmark. Bad or odd
 /// data is never an error: it is counted, explained and left out where it would distort.
 pub fn compute(input: &DoraInput<'_>, options: &DoraOptions) -> Result<DoraReport, DoraError> {
+    super::check_window_bound(options.since)?;
+    super::check_window_bound(options.until)?;
     if options.since >= options.until {
         return Err(DoraError::EmptyWindow {
             since: options.since,

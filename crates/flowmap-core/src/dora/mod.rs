@@ -156,23 +156,47 @@ pub const DEFAULT_WINDOW: SignedDuration = SignedDuration::from_hours(90 * 24);
 /// ```
 pub fn parse_window_bound(text: &str) -> Result<Timestamp, String> {
     let text = text.trim();
-    if text.len() == 10
+    let bound = if text.len() == 10
         && let Ok(date) = text.parse::<jiff::civil::Date>()
     {
-        return jiff::tz::TimeZone::UTC
+        jiff::tz::TimeZone::UTC
             .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
-            .map_err(|e| e.to_string());
+            .map_err(|e| e.to_string())?
+    } else {
+        text.parse::<Timestamp>().map_err(|e| {
+            format!(
+                "expected a date (2026-01-01) or an RFC 3339 time with offset (2026-01-01T12:00:00Z): {e}"
+            )
+        })?
+    };
+    check_window_bound(bound).map_err(|e| e.to_string())?;
+    Ok(bound)
+}
+
+/// The earliest window bound accepted: 1900-01-01T00:00:00Z.
+pub const EARLIEST_WINDOW_BOUND: Timestamp = Timestamp::constant(-2_208_988_800, 0);
+/// The latest window bound accepted: 3000-01-01T00:00:00Z.
+pub const LATEST_WINDOW_BOUND: Timestamp = Timestamp::constant(32_503_680_000, 0);
+
+/// Checks that a window bound lies in [`EARLIEST_WINDOW_BOUND`, `LATEST_WINDOW_BOUND`].
+///
+/// Report windows are moved by days, weeks and the default 90 days; bounds near the ends
+/// of the representable time range (year −9999) made that arithmetic overflow. Delivery
+/// data lives far inside these years, so the range costs nothing and makes every window
+/// computation safe.
+pub fn check_window_bound(bound: Timestamp) -> Result<(), DoraError> {
+    if (EARLIEST_WINDOW_BOUND..=LATEST_WINDOW_BOUND).contains(&bound) {
+        Ok(())
+    } else {
+        Err(DoraError::BoundOutOfRange(bound))
     }
-    text.parse::<Timestamp>().map_err(|e| {
-        format!(
-            "expected a date (2026-01-01) or an RFC 3339 time with offset (2026-01-01T12:00:00Z): {e}"
-        )
-    })
 }
 
 /// Why a report cannot be computed: the options contradict themselves.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DoraError {
+    #[error("the window bound {0} is out of range: use a time from 1900-01-01 to 3000-01-01")]
+    BoundOutOfRange(Timestamp),
     #[error("the window is empty: since ({since}) must be before until ({until})")]
     EmptyWindow { since: Timestamp, until: Timestamp },
     #[error("the attribution window must not be negative (got {0})")]

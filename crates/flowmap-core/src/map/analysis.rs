@@ -3,7 +3,7 @@
 //! Point values only here: a range counts as its midpoint. The spread a range implies is
 //! the simulation's business (`simulate.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -94,6 +94,15 @@ pub struct SimulationSummary {
     pub p95_hours: f64,
     /// For each step id, the fraction of runs in which it was on the critical path.
     pub critical_frequency: BTreeMap<String, f64>,
+    /// Whether the work budget stopped the simulation early: then `runs` is fewer than
+    /// asked for (or the one run was cut short) and `note` says which.
+    pub capped: bool,
+    /// The runs asked for, when fewer were made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_runs: Option<u32>,
+    /// What the cap means for these numbers, when the simulation was capped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Analyses a map: critical path, totals, ratios, rework, queues, and a simulation when
@@ -101,9 +110,10 @@ pub struct SimulationSummary {
 pub fn analyze(map: &Map, options: &AnalysisOptions) -> Analysis {
     let path = critical_path(map);
     let passes = expected_passes(map);
-    let on_path: Vec<bool> = (0..map.steps.len())
-        .map(|i| path.steps.contains(&i))
-        .collect();
+    let mut on_path = vec![false; map.steps.len()];
+    for &i in &path.steps {
+        on_path[i] = true;
+    }
     let expected_weights: Vec<f64> = map
         .steps
         .iter()
@@ -190,12 +200,13 @@ pub(crate) fn critical_path(map: &Map) -> CriticalPath {
 
 /// Each step's predecessors as indices. Parsing guarantees they are earlier steps.
 pub(crate) fn predecessors(map: &Map) -> Vec<Vec<usize>> {
+    let index = step_indices(map);
     map.steps
         .iter()
         .map(|step| {
             step.after
                 .iter()
-                .filter_map(|id| map.step_index(id))
+                .filter_map(|id| index.get(id.as_str()).copied())
                 .collect()
         })
         .collect()
@@ -232,47 +243,101 @@ pub(crate) fn longest_path(predecessors: &[Vec<usize>], weights: &[f64]) -> (f64
     (finish[end], path)
 }
 
-/// Expected passes through each step with rework, solved exactly.
+/// Expected passes through each step with rework, solved exactly in O(n log n).
 ///
 /// The steps form an absorbing Markov chain in list order: after step i, work moves on
-/// with probability caᵢ and returns to `rework_to` with 1 − caᵢ. The expected visits v
-/// satisfy v = e₀ + Qᵀv, so we solve (I − Qᵀ) v = e₀ by Gaussian elimination. Parsing
-/// guarantees every ca > 0 and rework goes backwards, so the system is non-singular.
+/// with probability caᵢ and returns to `rework_to` rᵢ ≤ i with 1 − caᵢ. Because work only
+/// ever moves forward one step at a time, the first arrivals at steps 1, 2, …, n happen in
+/// order, and the walk splits into *passages*: from arriving at step k to first moving on
+/// to k + 1. In one passage of k, step k itself is tried a geometric number of times
+/// (mean 1/caₖ), and each of its failures (mean (1 − caₖ)/caₖ) sends work back to rₖ, from
+/// where it climbs through one passage of each of rₖ … k − 1 again.
+///
+/// So mₖ, the expected number of passages of k, is one (the walk's own) plus ρᵢ·mᵢ for
+/// every later step i whose loop spans k (rᵢ ≤ k < i), with ρᵢ = (1 − caᵢ)/caᵢ; and
+/// vₖ = mₖ / caₖ. One backward sweep computes every mₖ from later ones, summing the
+/// spanning loops with a Fenwick tree keyed by rᵢ. Every term is positive, so nothing
+/// cancels (a dense elimination lost all precision on long loops and gave negative
+/// passes), and memory is O(n).
+///
+/// Parsing guarantees every ca is in (0, 1] and rework goes backwards; it also rejects
+/// rework so extreme that these numbers overflow (see `limits.rs`).
 pub(crate) fn expected_passes(map: &Map) -> Vec<f64> {
     let n = map.steps.len();
-    // a = I − Qᵀ, as rows of the augmented matrix [a | e₀].
-    let mut a = vec![vec![0.0_f64; n + 1]; n];
-    for (i, row) in a.iter_mut().enumerate() {
-        row[i] = 1.0;
-    }
-    a[0][n] = 1.0;
-    for (i, step) in map.steps.iter().enumerate() {
-        if i + 1 < n {
-            a[i + 1][i] -= step.ca;
+    let rework_targets = rework_targets(map);
+    let mut passages = vec![0.0_f64; n];
+    let mut spanning = PrefixSums::new(n);
+    for k in (0..n).rev() {
+        let later = k + 1;
+        if later < n && rework_targets[later] < later {
+            let ca = map.steps[later].ca;
+            spanning.add(rework_targets[later], (1.0 - ca) / ca * passages[later]);
         }
-        let target = map.step_index(&step.rework_to).unwrap_or(i);
-        a[target][i] -= 1.0 - step.ca;
+        passages[k] = 1.0 + spanning.sum_to(k);
     }
-    for col in 0..n {
-        let pivot = (col..n)
-            .max_by(|&x, &y| a[x][col].abs().total_cmp(&a[y][col].abs()))
-            .expect("col < n");
-        a.swap(col, pivot);
-        let divisor = a[col][col];
-        for value in &mut a[col][col..] {
-            *value /= divisor;
-        }
-        let pivot_row = a[col].clone();
-        for (row, values) in a.iter_mut().enumerate() {
-            let factor = values[col];
-            if row != col && factor != 0.0 {
-                for (value, pivot_value) in values[col..].iter_mut().zip(&pivot_row[col..]) {
-                    *value -= factor * pivot_value;
-                }
-            }
+    passages
+        .iter()
+        .zip(&map.steps)
+        .map(|(m, step)| m / step.ca)
+        .collect()
+}
+
+/// Each step's `rework_to` as an index: the step itself or an earlier one.
+pub(crate) fn rework_targets(map: &Map) -> Vec<usize> {
+    let index = step_indices(map);
+    map.steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            index
+                .get(step.rework_to.as_str())
+                .copied()
+                .unwrap_or(i)
+                .min(i)
+        })
+        .collect()
+}
+
+/// Step id → position, so that resolving references stays linear in the map's size.
+fn step_indices(map: &Map) -> HashMap<&str, usize> {
+    map.steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| (step.id.as_str(), i))
+        .collect()
+}
+
+/// A Fenwick tree of non-negative values: point additions and prefix sums in O(log n),
+/// each sum built only by adding non-negative partial sums.
+struct PrefixSums {
+    tree: Vec<f64>,
+}
+
+impl PrefixSums {
+    fn new(len: usize) -> Self {
+        PrefixSums {
+            tree: vec![0.0; len + 1],
         }
     }
-    a.into_iter().map(|row| row[n]).collect()
+
+    fn add(&mut self, index: usize, value: f64) {
+        let mut i = index + 1;
+        while i < self.tree.len() {
+            self.tree[i] += value;
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// The sum of the values at indices `0..=index`.
+    fn sum_to(&self, index: usize) -> f64 {
+        let mut i = index + 1;
+        let mut sum = 0.0;
+        while i > 0 {
+            sum += self.tree[i];
+            i -= i & i.wrapping_neg();
+        }
+        sum
+    }
 }
 
 fn handoffs(map: &Map) -> usize {

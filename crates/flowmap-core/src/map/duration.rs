@@ -71,6 +71,10 @@ pub fn parse_estimate(text: &str) -> Result<Estimate, String> {
     }
 }
 
+/// The longest duration a map may give: 100 years of 365.25 days. Anything longer is a
+/// typo, and the bound keeps every sum of a map's times finite.
+pub const MAX_DURATION_HOURS: f64 = 100.0 * 365.25 * 24.0;
+
 /// Parses one duration into hours: one or more `<number><unit>` parts (units `s`, `m`,
 /// `h`, `d`, `w`), optionally separated by spaces, or a bare `0`.
 ///
@@ -128,8 +132,10 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
         hours += number * unit_hours;
         rest = rest[unit_len..].trim_start();
     }
-    if !hours.is_finite() {
-        return Err(format!("`{trimmed}` is too large a duration"));
+    if !hours.is_finite() || hours > MAX_DURATION_HOURS {
+        return Err(format!(
+            "`{trimmed}` is longer than 100 years, the longest duration a map may give"
+        ));
     }
     Ok(hours)
 }
@@ -148,6 +154,11 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
 pub fn format_hours(hours: f64) -> String {
     if !hours.is_finite() {
         return "∞".into();
+    }
+    if hours.abs() >= 1e9 {
+        // Beyond a hundred thousand years, weeks and days say nothing; hours in
+        // scientific notation at least say how large.
+        return format!("{hours:.3e}h");
     }
     let seconds = (hours.abs() * 3600.0).round() as u64;
     if seconds < 60 {

@@ -12,6 +12,7 @@ mod analysis;
 mod binding;
 mod diff;
 mod duration;
+mod limits;
 pub(crate) mod node;
 pub(crate) mod parse;
 mod simulate;
@@ -21,10 +22,15 @@ use serde::Serialize;
 pub use analysis::{Analysis, AnalysisOptions, SimulationSummary, StepAnalysis, analyze};
 pub use binding::{CaMeasure, MapMeasure, StepMeasure};
 pub use diff::{MapDiff, MetricDelta, StepChange, diff};
-pub use duration::{Estimate, format_hours, parse_duration, parse_estimate};
+pub use duration::{Estimate, MAX_DURATION_HOURS, format_hours, parse_duration, parse_estimate};
+pub use limits::{
+    ABSURD_PASSES, MAX_DRILL_DOWN_DEPTH, MAX_MAP_BYTES, MAX_MAP_VALUES, MAX_NESTING, MAX_STEPS,
+    MIN_CA,
+};
 pub use node::{Format, Pos};
 pub(crate) use parse::closest as closest_name;
 pub use parse::{Diagnostic, Parsed, Severity, parse_map};
+pub use simulate::SIMULATION_WORK_BUDGET;
 
 /// A value stream map: the steps one unit of work passes through, in flow order.
 #[derive(Clone, Debug, PartialEq, Serialize)]

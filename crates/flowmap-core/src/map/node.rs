@@ -141,7 +141,15 @@ fn parse_yaml(text: &str) -> Result<Node, SyntaxError> {
             pos: Pos { line: 1, column: 1 },
         });
     }
-    serde_saphyr::from_str::<serde_saphyr::Spanned<Tree<Yaml>>>(text)
+    // The parser's own depth and size budget stops a hostile document before recursion
+    // can exhaust the stack (deep flow nesting overflowed a 2 MiB thread at 50 levels).
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: super::limits::MAX_NESTING,
+            max_nodes: super::limits::MAX_MAP_VALUES,
+        },
+    };
+    serde_saphyr::from_str_with_options::<serde_saphyr::Spanned<Tree<Yaml>>>(text, options)
         .map(|spanned| Yaml::node(spanned, &()))
         .map_err(|err| {
             let pos = err
@@ -171,8 +179,26 @@ fn parse_toml(text: &str) -> Result<Node, SyntaxError> {
         })
 }
 
+/// The first line of a parser's message; a parser's depth or size guard is reworded as
+/// the map limit it enforces, so every format says the same thing.
 fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or(message).trim().to_string()
+    let line = message.lines().next().unwrap_or(message).trim();
+    if line.starts_with("budget breached: Depth")
+        || line.starts_with("recursion limit exceeded")
+        || line.contains("max recursion depth")
+    {
+        format!(
+            "lists and mappings nest more than {} levels deep here",
+            super::limits::MAX_NESTING
+        )
+    } else if line.starts_with("budget breached: Nodes") {
+        format!(
+            "the map holds more than {} values; this is the limit",
+            super::limits::MAX_MAP_VALUES
+        )
+    } else {
+        line.to_string()
+    }
 }
 
 /// Byte offset → line and column, for formats whose spans are byte ranges.

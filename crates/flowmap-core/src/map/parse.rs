@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::analysis::critical_path;
 use super::binding::{self, Problem};
 use super::duration::parse_estimate;
+use super::limits;
 use super::node::{self, Format, Key, Node, Pos, Value};
 use super::{Arrivals, Estimate, Map, Period, State, Step, Stream, Team};
 
@@ -78,6 +79,7 @@ pub struct Parsed {
 /// assert!(errors[0].message.contains("did you mean `process`"));
 /// ```
 pub fn parse_map(text: &str, format: Format) -> Result<Parsed, Vec<Diagnostic>> {
+    limits::check_size(text).map_err(|d| vec![d])?;
     let root = node::parse(text, format).map_err(|err| {
         vec![Diagnostic {
             severity: Severity::Error,
@@ -85,8 +87,12 @@ pub fn parse_map(text: &str, format: Format) -> Result<Parsed, Vec<Diagnostic>> 
             message: err.message,
         }]
     })?;
+    limits::check_tree(&root).map_err(|d| vec![d])?;
     let mut checker = Checker::default();
     let map = checker.map(&root);
+    if let Some(map) = map.as_ref().filter(|_| checker.errors.is_empty()) {
+        limits::check_rework(map, &mut checker.errors, &mut checker.warnings);
+    }
     checker.errors.sort_by_key(|d| d.pos);
     match map {
         Some(map) if checker.errors.is_empty() => {
@@ -99,6 +105,9 @@ pub fn parse_map(text: &str, format: Format) -> Result<Parsed, Vec<Diagnostic>> 
         _ => Err(checker.errors),
     }
 }
+
+/// The most items per period `arrivals` may give, so that queue sizes stay finite.
+const MAX_ARRIVALS: f64 = 1e9;
 
 const MAP_FIELDS: &[&str] = &[
     "name", "stream", "state", "unit", "arrivals", "teams", "steps", "service", "measure",
@@ -320,13 +329,14 @@ impl Checker {
                 "month" => Period::Month,
                 _ => return None,
             };
-            (count.is_finite() && count >= 0.0).then_some(Arrivals { count, period })
+            (count.is_finite() && (0.0..=MAX_ARRIVALS).contains(&count))
+                .then_some(Arrivals { count, period })
         });
         if parsed.is_none() {
             self.error(
                 node.pos,
                 format!(
-                    "`arrivals` must look like `30/week` (per day, week or month), found `{text}`"
+                    "`arrivals` must look like `30/week` (per day, week or month, at most {MAX_ARRIVALS:e}), found `{text}`"
                 ),
             );
         }
@@ -698,7 +708,18 @@ impl Checker {
             _ => Err(()),
         };
         match fraction {
-            Ok(f) if f > 0.0 && f <= 1.0 => Some(f),
+            Ok(f) if (limits::MIN_CA..=1.0).contains(&f) => Some(f),
+            Ok(f) if f > 0.0 && f < limits::MIN_CA => {
+                self.error(
+                    node.pos,
+                    format!(
+                        "`ca` {f:e} is too small: an item would be sent back about {:.0e} times; the least a map may give is {:e} (one in a trillion)",
+                        1.0 / f,
+                        limits::MIN_CA
+                    ),
+                );
+                None
+            }
             Ok(0.0) => {
                 self.error(
                     node.pos,

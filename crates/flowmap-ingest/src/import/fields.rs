@@ -148,8 +148,34 @@ impl<'s, S: RowSource> Fields<'s, S> {
         self.problems.push((name.to_owned(), problem.into()));
     }
 
-    pub fn text(&mut self, name: &str) -> Option<String> {
+    /// The value of `name`, trimmed like a CSV cell (JSON and CSV agree on
+    /// `" checkout "`), and absent when nothing is left.
+    fn take(&mut self, name: &str) -> Cell {
         match self.source.take(name) {
+            Cell::Text(text) => {
+                let trimmed = text.trim();
+                if trimmed.is_empty() {
+                    Cell::Absent
+                } else if trimmed.len() == text.len() {
+                    Cell::Text(text)
+                } else {
+                    Cell::Text(trimmed.to_owned())
+                }
+            }
+            Cell::List(items) => Cell::List(
+                items
+                    .iter()
+                    .map(|item| item.trim())
+                    .filter(|item| !item.is_empty())
+                    .map(String::from)
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    pub fn text(&mut self, name: &str) -> Option<String> {
+        match self.take(name) {
             Cell::Absent => None,
             Cell::Text(text) => Some(text),
             Cell::List(_) => {
@@ -164,7 +190,7 @@ impl<'s, S: RowSource> Fields<'s, S> {
     }
 
     pub fn required_text(&mut self, name: &str) -> String {
-        match self.source.take(name) {
+        match self.take(name) {
             Cell::Absent => {
                 self.problem(name, "missing");
                 String::new()
@@ -193,7 +219,7 @@ impl<'s, S: RowSource> Fields<'s, S> {
     }
 
     pub fn required_time(&mut self, name: &str) -> Timestamp {
-        match self.source.take(name) {
+        match self.take(name) {
             Cell::Absent => self.problem(name, "missing"),
             Cell::Text(text) => match parse_time(&text) {
                 Ok(time) => return time,
@@ -207,7 +233,7 @@ impl<'s, S: RowSource> Fields<'s, S> {
 
     /// A list: a JSON array, or text split on `;` (empty items dropped).
     pub fn list(&mut self, name: &str) -> Vec<String> {
-        match self.source.take(name) {
+        match self.take(name) {
             Cell::Absent => Vec::new(),
             Cell::Text(text) => text
                 .split(';')
@@ -249,7 +275,15 @@ impl<'s, S: RowSource> Fields<'s, S> {
 }
 
 /// Parses an RFC 3339 time, insisting on an offset.
+///
+/// The shape is checked strictly first: the time parser underneath also reads offsets up
+/// to ±25:59 and a leap second `:60`, which RFC 3339 timestamps in delivery data never
+/// carry (an offset over 23:59 is invalid, and no source reports leap seconds), so either
+/// is a typo to report rather than a time to guess.
 pub(crate) fn parse_time(text: &str) -> Result<Timestamp, String> {
+    if let Some(problem) = rfc3339_shape_problem(text) {
+        return Err(format!("{text:?} is not an RFC 3339 time: {problem}"));
+    }
     text.parse::<Timestamp>().map_err(|err| {
         let civil = text.parse::<jiff::civil::DateTime>().is_ok()
             || text.parse::<jiff::civil::Date>().is_ok();
@@ -259,6 +293,58 @@ pub(crate) fn parse_time(text: &str) -> Result<Timestamp, String> {
             format!("{text:?} is not an RFC 3339 time like 2026-03-01T12:00:00Z ({err})")
         }
     })
+}
+
+/// What makes a time that looks like `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` invalid: an
+/// hour, minute or second out of range, or an offset beyond ±23:59. `None` when the shape
+/// is fine or is not that shape at all (the full parser then explains).
+fn rfc3339_shape_problem(text: &str) -> Option<&'static str> {
+    let b = text.as_bytes();
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        let digits = b.get(range)?;
+        digits
+            .iter()
+            .all(u8::is_ascii_digit)
+            .then(|| digits.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+    };
+    if b.len() < 20 || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    if hour > 23 || minute > 59 {
+        return Some("the hour must be 00-23 and the minute 00-59");
+    }
+    if second > 59 {
+        return Some("the second must be 00-59 (leap seconds are not accepted)");
+    }
+    let mut rest = 19;
+    if b[rest] == b'.' {
+        rest += 1;
+        while rest < b.len() && b[rest].is_ascii_digit() {
+            rest += 1;
+        }
+    }
+    match b.get(rest) {
+        Some(b'+' | b'-') if b.len() == rest + 6 && b[rest + 3] == b':' => {
+            let (offset_hour, offset_minute) =
+                (number(rest + 1..rest + 3)?, number(rest + 4..rest + 6)?);
+            (offset_hour > 23 || offset_minute > 59)
+                .then_some("the UTC offset must be between -23:59 and +23:59")
+        }
+        _ => None,
+    }
+}
+
+/// The shared record checks of `flowmap_core::checks` for any record.
+pub(crate) fn record_problems(record: &Record) -> Vec<flowmap_core::checks::Problem> {
+    use flowmap_core::checks;
+    match record {
+        Record::Deployment(d) => checks::deployment_problems(d),
+        Record::Change(c) => checks::change_problems(c),
+        Record::Incident(i) => checks::incident_problems(i),
+        Record::Build(b) => checks::build_problems(b),
+        Record::Milestone(m) => checks::milestone_problems(m),
+    }
 }
 
 /// Builds the record of `kind` from `source`, or returns every problem found.
@@ -274,6 +360,13 @@ pub(super) fn build<S: RowSource>(
         Kind::Build => Record::Build(build_run(&mut f)),
         Kind::Milestone => Record::Milestone(milestone(&mut f)),
     };
+    // The limits and orders every source shares, reported with the row's own problems
+    // (a missing field leaves an empty or epoch placeholder, which passes them).
+    f.problems.extend(
+        record_problems(&record)
+            .into_iter()
+            .map(|p| (p.field.to_owned(), p.problem)),
+    );
     if f.problems.is_empty() {
         Ok(record)
     } else {
@@ -311,9 +404,6 @@ fn deployment<S: RowSource>(f: &mut Fields<'_, S>) -> Deployment {
         )
         .unwrap_or_default();
     let fixes = f.text("fixes");
-    if started_at.is_some_and(|started| started > finished_at) {
-        f.problem("finished_at", "is before started_at");
-    }
     if fixes.is_some() && !kind.is_rework() {
         f.problem(
             "fixes",
@@ -398,7 +488,7 @@ fn milestone<S: RowSource>(f: &mut Fields<'_, S>) -> Milestone {
 }
 
 fn incident<S: RowSource>(f: &mut Fields<'_, S>) -> Incident {
-    let incident = Incident {
+    Incident {
         id: f.required_text("id"),
         service: f.required_text("service"),
         started_at: f.required_time("started_at"),
@@ -408,14 +498,7 @@ fn incident<S: RowSource>(f: &mut Fields<'_, S>) -> Incident {
         caused_by: f.text("caused_by"),
         severity: f.text("severity"),
         title: f.text("title"),
-    };
-    if incident
-        .resolved_at
-        .is_some_and(|resolved| resolved < incident.started_at)
-    {
-        f.problem("resolved_at", "is before started_at");
     }
-    incident
 }
 
 #[cfg(test)]

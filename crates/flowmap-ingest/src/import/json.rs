@@ -37,7 +37,7 @@ pub(super) fn parse_ndjson(
         if text.is_empty() {
             continue;
         }
-        match serde_json::from_str::<Value>(text) {
+        match strict_value(text) {
             Ok(value) => emit(record(value, text, location, kind, options)),
             Err(err) => emit(Err(vec![row_error(location, "json", json_problem(&err))])),
         }
@@ -71,7 +71,7 @@ pub(super) fn parse_json(
             let items: Vec<&RawValue> = serde_json::from_str(body).map_err(syntax)?;
             for (index, item) in items.into_iter().enumerate() {
                 let location = Location::Index(index as u64);
-                match serde_json::from_str::<Value>(item.get()) {
+                match strict_value(item.get()) {
                     Ok(value) => emit(record(value, item.get(), location, kind, options)),
                     Err(err) => emit(Err(vec![row_error(location, "json", json_problem(&err))])),
                 }
@@ -90,7 +90,7 @@ pub(super) fn parse_json(
                     .count() as u64;
                 counted = start;
                 let location = Location::Line(line);
-                match serde_json::from_str::<Value>(item.get()) {
+                match strict_value(item.get()) {
                     Ok(value) => emit(record(value, item.get(), location, kind, options)),
                     Err(err) => emit(Err(vec![row_error(location, "json", json_problem(&err))])),
                 }
@@ -102,6 +102,88 @@ pub(super) fn parse_json(
             "json",
             "expected a JSON array of objects or a JSON object",
         )]),
+    }
+}
+
+/// Parses one JSON value, refusing an object that gives a key twice: `serde_json` keeps
+/// the last silently, so `{"status": "success", "status": "failure"}` would be whatever
+/// came last, and another reader might take the first.
+pub(crate) fn strict_value(text: &str) -> Result<Value, serde_json::Error> {
+    serde_json::from_str::<UniqueKeys>(text).map(|unique| unique.0)
+}
+
+/// A JSON value whose objects have unique keys.
+struct UniqueKeys(Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(UniqueKeysVisitor)
+            .map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key {key:?} is given twice in one object"
+                )));
+            }
+            let UniqueKeys(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 

@@ -23,6 +23,7 @@ mod csv;
 pub(crate) mod fields;
 pub(crate) mod json;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
@@ -215,12 +216,77 @@ pub fn parse(
     kind: FileKind,
     format: Format,
     options: Options,
-    emit: impl FnMut(Row),
+    mut emit: impl FnMut(Row),
 ) -> Result<(), Vec<RowError>> {
+    let mut checks = RowChecks::new(kind);
+    let emit = |row: Row| emit(checks.check(row));
     match format {
         Format::Csv => csv::parse(input, kind, options, emit),
         Format::Json => json::parse_json(input, kind, options, emit),
         Format::Ndjson => json::parse_ndjson(input, kind, options, emit),
+    }
+}
+
+/// The checks a row passes once it is a record: a plain record's id must not repeat
+/// within its file, and a CDEvent's record must pass the limits and orders every record
+/// shares (`flowmap_core::checks`; plain rows pass them while their fields are read, so
+/// that they are reported beside the fields' own problems). CDEvents legitimately repeat
+/// an id: a change is created, then merged.
+struct RowChecks {
+    /// Where each id was first seen, for plain records; `None` for CDEvents.
+    seen: Option<HashMap<String, Location>>,
+}
+
+impl RowChecks {
+    fn new(kind: FileKind) -> Self {
+        RowChecks {
+            seen: (kind != FileKind::CdEvents).then(HashMap::new),
+        }
+    }
+
+    fn check(&mut self, row: Row) -> Row {
+        let parsed = row?;
+        let mut problems: Vec<RowError> = Vec::new();
+        if self.seen.is_none() {
+            problems.extend(
+                fields::record_problems(&parsed.record)
+                    .into_iter()
+                    .map(|p| RowError {
+                        location: parsed.location,
+                        field: p.field.to_owned(),
+                        problem: p.problem,
+                    }),
+            );
+        }
+        if let Some(seen) = &mut self.seen {
+            match seen.get(parsed.record.id()) {
+                Some(first) => problems.push(RowError {
+                    location: parsed.location,
+                    field: "id".into(),
+                    problem: format!(
+                        "{:?} is already used at {}; ids are unique within a file",
+                        parsed.record.id(),
+                        describe(*first)
+                    ),
+                }),
+                None => {
+                    seen.insert(parsed.record.id().to_owned(), parsed.location);
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(parsed)
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+/// A location in words: `line 3`, `[2]`.
+fn describe(location: Location) -> String {
+    match location {
+        Location::Line(line) => format!("line {line}"),
+        other => other.to_string(),
     }
 }
 
