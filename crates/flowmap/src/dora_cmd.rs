@@ -66,9 +66,9 @@ enum OutputFormat {
 }
 
 /// A date means midnight UTC; anything else must be an RFC 3339 time with an offset.
-fn parse_window(text: &str) -> Result<SignedDuration, String> {
+fn parse_window(text: &str) -> anyhow::Result<SignedDuration> {
     let hours = parse_duration(text)?;
-    SignedDuration::try_from_secs_f64(hours * 3600.0).map_err(|e| e.to_string())
+    Ok(SignedDuration::try_from_secs_f64(hours * 3600.0)?)
 }
 
 pub fn run(args: DoraArgs, db: &str) -> anyhow::Result<ExitCode> {

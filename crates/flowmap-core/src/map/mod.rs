@@ -19,7 +19,7 @@ use serde::Serialize;
 
 pub use analysis::{Analysis, AnalysisOptions, SimulationSummary, StepAnalysis, analyze};
 pub use diff::{MapDiff, MetricDelta, StepChange, diff};
-pub use duration::{Estimate, format_hours, parse_duration, parse_estimate};
+pub use duration::{DurationError, Estimate, format_hours, parse_duration, parse_estimate};
 pub use node::{Format, Pos};
 pub use parse::{Diagnostic, Parsed, Severity, parse_map};
 
