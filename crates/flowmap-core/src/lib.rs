@@ -6,7 +6,8 @@
 //! ([`ancestry`]), the map held against measured data ([`measure`]), the statistics of
 //! improvement experiments ([`experiment`]), DORA's catalogue of capabilities
 //! ([`capabilities`]), the ranking of a map's steps by what improving each would gain
-//! ([`constraints`]) and outcomes measured against their targets ([`outcome`]).
+//! ([`constraints`]) and outcomes measured against their targets ([`outcome`]);
+//! [`format`] puts numbers and reasons into the words every view shows.
 //!
 //! It must not do I/O: no files, no SQL, no HTTP, no git. Everything here is a pure
 //! function of its inputs, so the SQLite and PostgreSQL backends give identical numbers
@@ -19,6 +20,7 @@ pub mod constraints;
 pub mod dora;
 pub mod events;
 pub mod experiment;
+pub mod format;
 pub mod map;
 pub mod measure;
 pub mod outcome;

@@ -207,7 +207,8 @@ pub fn generate(seed: u64, until: Timestamp) -> Batch {
                 if unit(&mut rng) < profile.fail_rate {
                     let started_at = finished_at + hours(0.2 + 4.0 * unit(&mut rng));
                     let recovery = lognormal(&mut rng, profile.recovery_hours, 0.8).max(0.1);
-                    let resolved_at = finished_at + hours(recovery).max(started_at - finished_at);
+                    // Resolved after it was detected (0.1 h) and acknowledged (0.2 h after its start).
+                    let resolved_at = (finished_at + hours(recovery)).max(started_at + hours(0.3));
                     let incident_id = next_id("inc");
                     // Half of the incidents name their deployment; the rest are blamed
                     // by the attribution window.

@@ -1,10 +1,8 @@
 //! The JSON API, `/metrics` and `/healthz` over a temporary SQLite database.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::*;
 use flowmap_core::dora::{DoraInput, DoraOptions, compute};
 use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus, Incident};
 use flowmap_store::{Batch, LoadQuery, Store};

@@ -1,8 +1,6 @@
 //! Builds and milestones on SQLite and a real PostgreSQL: idempotent writes, windowed
 //! loads, and the same measured map from both backends.
 
-mod common;
-
 use flowmap_core::events::{Build, Change, Deployment, DeploymentStatus, Milestone};
 use flowmap_core::map::{AnalysisOptions, Format, parse_map};
 use flowmap_core::measure::{MeasureData, MeasureOptions, measure_map};

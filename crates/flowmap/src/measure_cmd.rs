@@ -44,7 +44,7 @@ impl WindowArgs {
 }
 
 fn parse_attribution(text: &str) -> Result<SignedDuration, String> {
-    let hours = parse_duration(text)?;
+    let hours = parse_duration(text).map_err(|e| e.to_string())?;
     SignedDuration::try_from_secs_f64(hours * 3600.0).map_err(|e| e.to_string())
 }
 

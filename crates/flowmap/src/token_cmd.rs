@@ -42,7 +42,7 @@ fn parse_role_arg(text: &str) -> Result<flowmap_app::Role, String> {
 }
 
 fn parse_lifetime(text: &str) -> Result<SignedDuration, String> {
-    let hours = parse_duration(text)?;
+    let hours = parse_duration(text).map_err(|e| e.to_string())?;
     if hours <= 0.0 {
         return Err("a token's lifetime must be longer than 0".into());
     }

@@ -154,22 +154,21 @@ pub const DEFAULT_WINDOW: SignedDuration = SignedDuration::from_hours(90 * 24);
 /// assert_eq!(parse_window_bound("2026-01-05T10:00:00+01:00").unwrap().to_string(), "2026-01-05T09:00:00Z");
 /// assert!(parse_window_bound("2026-01-05 10:00").is_err());
 /// ```
-pub fn parse_window_bound(text: &str) -> Result<Timestamp, String> {
+pub fn parse_window_bound(text: &str) -> Result<Timestamp, WindowBoundError> {
     let text = text.trim();
-    let bound = if text.len() == 10
+    // A bare date, with the expanded signed years RFC 3339 allows none of (`-009999-01-01`)
+    // read as dates too, so that they are refused as out of range rather than malformed.
+    let bound = if !text.contains(['T', 't', ' '])
         && let Ok(date) = text.parse::<jiff::civil::Date>()
     {
         jiff::tz::TimeZone::UTC
             .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
-            .map_err(|e| e.to_string())?
+            .map_err(|e| WindowBoundError::OutOfRange(e.to_string()))?
     } else {
-        text.parse::<Timestamp>().map_err(|e| {
-            format!(
-                "expected a date (2026-01-01) or an RFC 3339 time with offset (2026-01-01T12:00:00Z): {e}"
-            )
-        })?
+        text.parse::<Timestamp>()
+            .map_err(|e| WindowBoundError::Malformed(e.to_string()))?
     };
-    check_window_bound(bound).map_err(|e| e.to_string())?;
+    check_window_bound(bound).map_err(|e| WindowBoundError::OutOfRange(e.to_string()))?;
     Ok(bound)
 }
 
@@ -190,6 +189,19 @@ pub fn check_window_bound(bound: Timestamp) -> Result<(), DoraError> {
     } else {
         Err(DoraError::BoundOutOfRange(bound))
     }
+}
+
+/// Why a text is not a window bound.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WindowBoundError {
+    /// Neither a date nor an RFC 3339 time with an offset.
+    #[error(
+        "expected a date (2026-01-01) or an RFC 3339 time with offset (2026-01-01T12:00:00Z): {0}"
+    )]
+    Malformed(String),
+    /// A time outside the years a report window may span.
+    #[error("{0}")]
+    OutOfRange(String),
 }
 
 /// Why a report cannot be computed: the options contradict themselves.

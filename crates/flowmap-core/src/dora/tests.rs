@@ -887,7 +887,11 @@ fn window_bounds_outside_1900_to_3000_are_errors() {
         "3000-01-01T00:00:00.001Z",
     ] {
         let err = parse_window_bound(text).unwrap_err();
-        assert!(err.contains("out of range"), "{text}: {err}");
+        assert!(
+            matches!(err, WindowBoundError::OutOfRange(_)),
+            "{text}: {err}"
+        );
+        assert!(err.to_string().contains("out of range"), "{text}: {err}");
     }
     for text in [
         "1900-01-01",

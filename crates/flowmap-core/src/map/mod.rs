@@ -22,7 +22,9 @@ use serde::Serialize;
 pub use analysis::{Analysis, AnalysisOptions, SimulationSummary, StepAnalysis, analyze};
 pub use binding::{CaMeasure, MapMeasure, StepMeasure};
 pub use diff::{MapDiff, MetricDelta, StepChange, diff};
-pub use duration::{Estimate, MAX_DURATION_HOURS, format_hours, parse_duration, parse_estimate};
+pub use duration::{
+    DurationError, Estimate, MAX_DURATION_HOURS, format_hours, parse_duration, parse_estimate,
+};
 pub use limits::{
     ABSURD_PASSES, MAX_DRILL_DOWN_DEPTH, MAX_MAP_BYTES, MAX_MAP_VALUES, MAX_NESTING, MAX_STEPS,
     MIN_CA,
@@ -81,6 +83,16 @@ pub enum Stream {
     Recovery,
 }
 
+impl Stream {
+    /// `delivery` or `recovery`: the name in map files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Delivery => "delivery",
+            Stream::Recovery => "recovery",
+        }
+    }
+}
+
 /// Whether a map shows how work flows today or how the team wants it to flow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -88,6 +100,16 @@ pub enum State {
     #[default]
     Current,
     Future,
+}
+
+impl State {
+    /// `current` or `future`: the name in map files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Current => "current",
+            State::Future => "future",
+        }
+    }
 }
 
 /// How many items enter the stream per period (`30/week`).

@@ -575,7 +575,7 @@ fn value_in_unit(text: &str, unit: Unit) -> Result<f64, String> {
             if text.ends_with('%') || text.contains('/') {
                 return Err(format!("`{text}` is not a duration"));
             }
-            parse_duration(text)?
+            parse_duration(text).map_err(|e| e.to_string())?
         }
         Unit::PerWeek => {
             let (count, period) = text

@@ -52,6 +52,8 @@
 //! quietly reads the whole history again; [`Outcome::full`] says which happened.
 
 mod decode;
+mod emit;
+mod refs;
 mod state;
 
 use std::collections::HashMap;
@@ -66,7 +68,9 @@ use gix::bstr::ByteSlice;
 use jiff::Timestamp;
 
 use decode::{CommitData, Decoder, Peeled};
+use emit::*;
 use flowmap_core::ancestry::{self, CommitGraph as Dag, UNLINKED};
+use refs::*;
 pub use state::{GitState, StateError};
 
 /// How deployments are inferred from the history.
@@ -275,48 +279,6 @@ fn default_service(path: &Path) -> String {
         _ if name.is_empty() => "repository".to_owned(),
         _ => name,
     }
-}
-
-/// The branch and tag tips, peeled to commits.
-struct Refs {
-    /// Full ref name → commit, for every branch and every tag that names a commit.
-    tips: Vec<(String, ObjectId)>,
-    /// Tags naming commits: short name, commit, tagger time of an annotated tag.
-    tags: Vec<(String, ObjectId, Option<i64>)>,
-}
-
-fn read_refs(repo: &gix::Repository, mailmap: &gix::mailmap::Snapshot) -> Result<Refs, GitError> {
-    let platform = repo
-        .references()
-        .map_err(|err| GitError::read("references", err))?;
-    let mut decoder = Decoder::new(repo, mailmap);
-    let mut refs = Refs {
-        tips: Vec::new(),
-        tags: Vec::new(),
-    };
-    for prefix in ["refs/heads/", "refs/tags/"] {
-        let iter = platform
-            .prefixed(prefix)
-            .map_err(|err| GitError::read(format!("{prefix}*"), err))?;
-        for reference in iter {
-            let reference = reference.map_err(|err| GitError::read(format!("{prefix}*"), err))?;
-            let name = reference.name().as_bstr().to_str_lossy().into_owned();
-            let Some(target) = reference.target().try_id().map(ToOwned::to_owned) else {
-                // A symbolic ref (such as a branch alias) adds no commits of its own.
-                continue;
-            };
-            match decoder.peel_tag(target)? {
-                Peeled::Commit { id, tagged } => {
-                    if let Some(short) = name.strip_prefix("refs/tags/") {
-                        refs.tags.push((short.to_owned(), id, tagged));
-                    }
-                    refs.tips.push((name, id));
-                }
-                Peeled::NotACommit => {}
-            }
-        }
-    }
-    Ok(refs)
 }
 
 /// A deployment before it becomes a record: where it is in the graph and when.
@@ -901,121 +863,6 @@ impl Run<'_> {
             fixes: None,
         })
     }
-}
-
-/// What the emitting workers share: everything needed to turn a node into a change.
-struct Emit<'a> {
-    service: &'a str,
-    mailmap: &'a gix::mailmap::Snapshot,
-    progress: &'a dyn Progress,
-    ids: &'a [ObjectId],
-    marks: &'a [u32],
-    in_scope: &'a [bool],
-    deployments: &'a [Candidate],
-    linking: bool,
-}
-
-/// One emitting worker's findings, merged once all are done.
-struct Tally {
-    /// Per deployment: whether it shipped one of the emitted changes.
-    ships: Vec<bool>,
-    /// Emitted changes no deployment contains.
-    unreleased: u64,
-    /// Commits (emitted or not) no deployment contains, for the next state.
-    unreleased_ids: Vec<ObjectId>,
-}
-
-/// Chunks of `History::data` still to emit, with their chunk number.
-type Chunks<'d> = Mutex<std::iter::Enumerate<std::slice::ChunksMut<'d, Option<CommitData>>>>;
-
-impl Emit<'_> {
-    /// Emits chunks until none is left or the receiver is gone. A read error is sent on
-    /// and ends this worker.
-    fn work(
-        &self,
-        repo: &gix::Repository,
-        chunks: &Chunks<'_>,
-        sender: &mpsc::SyncSender<Result<Vec<Change>, GitError>>,
-    ) -> Tally {
-        let mut decoder = Decoder::new(repo, self.mailmap);
-        let mut tally = Tally {
-            ships: vec![false; self.deployments.len()],
-            unreleased: 0,
-            unreleased_ids: Vec::new(),
-        };
-        let mut parents = Vec::new();
-        loop {
-            let next = chunks.lock().expect("emit workers do not panic").next();
-            let Some((chunk, slots)) = next else {
-                return tally;
-            };
-            let mut changes = Vec::with_capacity(slots.len());
-            let mut read = || -> Result<(), GitError> {
-                for (offset, slot) in slots.iter_mut().enumerate() {
-                    let node = chunk * BATCH + offset;
-                    let mark = self.marks[node];
-                    let id = &self.ids[node];
-                    if mark == UNLINKED && self.linking {
-                        tally.unreleased_ids.push(*id);
-                    }
-                    if !self.in_scope[node] {
-                        continue;
-                    }
-                    let commit = match slot.take() {
-                        Some(commit) => commit,
-                        None => {
-                            parents.clear();
-                            decoder.commit(id, &mut parents)?
-                        }
-                    };
-                    let deployment = (mark != UNLINKED).then(|| {
-                        tally.ships[mark as usize] = true;
-                        self.deployments[mark as usize].id.clone()
-                    });
-                    tally.unreleased += u64::from(deployment.is_none());
-                    changes.push(change(self.service, id, commit, deployment)?);
-                }
-                Ok(())
-            };
-            let result = read();
-            self.progress.advance(slots.len() as u64);
-            let failed = result.is_err();
-            if sender.send(result.map(|()| changes)).is_err() || failed {
-                return tally;
-            }
-        }
-    }
-}
-
-fn change(
-    service: &str,
-    id: &ObjectId,
-    commit: CommitData,
-    deployment: Option<String>,
-) -> Result<Change, GitError> {
-    Ok(Change {
-        id: id.to_string(),
-        service: service.to_owned(),
-        committed_at: timestamp(id, commit.committed)?,
-        authored_at: Some(timestamp(id, commit.authored)?),
-        first_commit_at: None,
-        pr_opened_at: None,
-        first_review_at: None,
-        approved_at: None,
-        merged_at: None,
-        deployment,
-        author: Some(commit.email),
-        title: Some(commit.subject),
-        reverts: commit.reverts,
-    })
-}
-
-/// Worker threads for `chunks` chunks of work: one per core, at most 8, at most one per chunk.
-fn threads(chunks: usize) -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, 8)
-        .min(chunks.max(1))
 }
 
 /// The walk's bookkeeping: which commits have a node, and which still need expanding.

@@ -19,6 +19,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{Html, IntoResponse, Response};
 use flowmap_app::AppError;
 use flowmap_core::dora::DoraOptions;
+use flowmap_core::format;
 use jiff::Timestamp;
 
 use crate::error::ApiError;
@@ -144,31 +145,14 @@ fn level_name(level: Option<flowmap_core::dora::Level>) -> String {
     level.map(|l| l.as_str().to_owned()).unwrap_or_default()
 }
 
-/// A measured duration, short enough for a table cell: `45m`, `5.1h`, `3.2d`, `6.0w`.
+/// The pages' marker for a metric with no data.
+const MISSING: &str = "—";
+
+/// A measured duration, short enough for a table cell (`5.1h`, `3.2d`).
 fn hours_text(hours: Option<f64>) -> String {
-    match hours {
-        None => "—".to_owned(),
-        Some(h) if h < 1.0 => format!("{:.0}m", h * 60.0),
-        Some(h) if h < 48.0 => format!("{h:.1}h"),
-        Some(h) if h < 24.0 * 14.0 => format!("{:.1}d", h / 24.0),
-        Some(h) => format!("{:.1}w", h / 24.0 / 7.0),
-    }
+    format::or_missing(hours, MISSING, format::hours_short)
 }
 
 fn percent_text(fraction: Option<f64>) -> String {
-    fraction.map_or_else(|| "—".to_owned(), |f| format!("{:.1}%", f * 100.0))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_are_short() {
-        assert_eq!(hours_text(None), "—");
-        assert_eq!(hours_text(Some(0.75)), "45m");
-        assert_eq!(hours_text(Some(5.14)), "5.1h");
-        assert_eq!(hours_text(Some(76.8)), "3.2d");
-        assert_eq!(hours_text(Some(1008.0)), "6.0w");
-    }
+    format::or_missing(fraction, MISSING, format::percent)
 }
