@@ -99,17 +99,17 @@ async fn main() {
                 github::status("in_progress", &at(created + 1)),
             ]),
         );
-        if let Some((base, from)) = &previous {
-            if *base != head {
-                let commits = merged[*from..shipped]
-                    .iter()
-                    .map(|(t, s)| github::commit(s, &at(*t), &at(*t)))
-                    .collect();
-                api.put(
-                    &format!("{repo}/compare/{base}...{head}"),
-                    github::compare(commits),
-                );
-            }
+        if let Some((base, from)) = &previous
+            && *base != head
+        {
+            let commits = merged[*from..shipped]
+                .iter()
+                .map(|(t, s)| github::commit(s, &at(*t), &at(*t)))
+                .collect();
+            api.put(
+                &format!("{repo}/compare/{base}...{head}"),
+                github::compare(commits),
+            );
         }
         previous = Some((head, shipped));
     }
