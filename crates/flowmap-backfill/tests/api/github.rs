@@ -560,3 +560,95 @@ async fn deploy_workflows_are_deployments_and_since_limits_the_first_run() {
         "9001 ended before --since; 9004 is a deployment"
     );
 }
+
+#[tokio::test]
+async fn an_earlier_since_reads_further_back_and_ships_in_order_again() {
+    let api = fake().await;
+    let db = TestDb::sqlite();
+    let store = Store::open(&db.location()).await.unwrap();
+    let mut sink = StoreSink::new(&store, SOURCE);
+    let mut options = options(&api);
+    options.environments = vec!["production".into()];
+    options.since = Some(at("2026-03-06T00:00:00Z"));
+    let (client, _) = client(Service::GitHub, TOKEN);
+    github::backfill(&client, &options, SavedState::default(), &mut sink)
+        .await
+        .unwrap();
+    let first = all(&store).await;
+    assert_eq!(first.changes.len(), 2, "#1 is before --since");
+    let d103 = first.deployments.iter().find(|d| d.id == "103").unwrap();
+    assert_eq!(
+        d103.changes,
+        [SHA_B2],
+        "the first deployment read ships its own commit"
+    );
+
+    // The same --since again is an ordinary incremental run: nothing to read.
+    let (client, recorder) = crate::common::client(Service::GitHub, TOKEN);
+    github::backfill(
+        &client,
+        &options,
+        saved_state(&store, SOURCE).await,
+        &mut sink,
+    )
+    .await
+    .unwrap();
+    assert_eq!(recorder.last.lock().unwrap().changes, 0);
+
+    // An earlier --since reads back to it, past the unchanged first pages and the
+    // high-water mark, and ships the deployments in order from there.
+    options.since = Some(at("2026-03-01T00:00:00Z"));
+    let (client, recorder) = crate::common::client(Service::GitHub, TOKEN);
+    github::backfill(
+        &client,
+        &options,
+        saved_state(&store, SOURCE).await,
+        &mut sink,
+    )
+    .await
+    .unwrap();
+    assert_eq!(recorder.last.lock().unwrap().changes, 3);
+    let data = all(&store).await;
+    assert_eq!(data.changes.len(), 3);
+    let d = |id: &str| data.deployments.iter().find(|d| d.id == id).unwrap();
+    assert_eq!(d("101").changes, [SHA_A1]);
+    assert_eq!(d("103").changes, [SHA_B2_FIRST, SHA_B2_SECOND, SHA_B2]);
+    assert_eq!(d("104").changes, [SHA_C4_BRANCH, SHA_C4]);
+    assert_eq!(data.deployments.len(), 4);
+}
+
+#[tokio::test]
+async fn refused_connections_are_retried_then_reported() {
+    // A port nobody listens on: every connection is refused.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let (client, recorder) = client(Service::GitHub, TOKEN);
+    let db = TestDb::sqlite();
+    let store = Store::open(&db.location()).await.unwrap();
+    let mut sink = StoreSink::new(&store, SOURCE);
+    let mut options = GitHubOptions {
+        api_url: url,
+        ..options(&FakeApi::start(Service::GitHub, TOKEN, 2).await)
+    };
+    options.environments = vec!["production".into()];
+    let err = github::backfill(&client, &options, SavedState::default(), &mut sink)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BackfillError::Connection { .. }), "{err}");
+    assert_eq!(
+        client.stats().snapshot().requests,
+        6,
+        "the first try and five retries"
+    );
+    let notices = recorder.notices.lock().unwrap().clone();
+    assert_eq!(notices.len(), 5);
+    assert!(
+        notices[0].contains("could not connect") && notices[0].contains("in 0.0s"),
+        "{notices:?}"
+    );
+    assert!(
+        notices[4].contains("retry 5 of 5") && notices[4].contains("in 0.3s"),
+        "{notices:?}"
+    );
+}
