@@ -18,9 +18,9 @@
 //! - [`analysis`] — map analyses and simulations, run on the blocking pool so they never
 //!   stall the async threads that serve requests.
 //!
-//! Measuring a map against delivery data belongs here too, beside [`Reports`]: it will
-//! load through the same path a DORA report does and hand the records to core's
-//! measurement; it is added when core can measure a map.
+//! - [`Reports::measure`] and [`Reports::map_from_data`] — a map held against the data,
+//!   and a starting map written from it, loaded through the same path as a DORA report
+//!   (plus the service's builds and milestones).
 //!
 //! Every use case that writes takes the [`Actor`] doing it, checks the actor's [`Role`],
 //! and records the actor where the store keeps authors (map versions), so access control
@@ -38,6 +38,7 @@ mod error;
 pub mod import;
 pub mod ingest;
 pub mod maps;
+pub mod measure;
 pub mod reports;
 pub mod webhooks;
 

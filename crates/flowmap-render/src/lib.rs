@@ -17,12 +17,14 @@
 
 pub mod chart;
 mod html;
+mod measured;
 mod mermaid;
 mod palette;
 mod svg;
 mod text;
 
 pub use html::html_report;
+pub use measured::{measured_html_report, measured_table};
 pub use mermaid::mermaid;
-pub use svg::map_svg;
+pub use svg::{map_svg, measured_map_svg};
 pub use text::escape;

@@ -6,6 +6,7 @@ mod dora_cmd;
 mod import_cmd;
 mod ingest_cmd;
 mod map_cmd;
+mod measure_cmd;
 mod serve_cmd;
 
 use std::process::ExitCode;
@@ -58,7 +59,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let actor = local_user();
     let result = match cli.command {
-        Command::Map(cmd) => map_cmd::run(cmd),
+        Command::Map(cmd) => map_cmd::run(cmd, &cli.db),
         Command::Import(args) => import_cmd::run(args, &cli.db, &actor),
         Command::Ingest(cmd) => ingest_cmd::run(cmd, &cli.db, &actor),
         Command::Dora(args) => dora_cmd::run(args, &cli.db),

@@ -10,6 +10,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::analysis::critical_path;
+use super::binding::{self, Problem};
 use super::duration::parse_estimate;
 use super::node::{self, Format, Key, Node, Pos, Value};
 use super::{Arrivals, Estimate, Map, Period, State, Step, Stream, Team};
@@ -100,7 +101,7 @@ pub fn parse_map(text: &str, format: Format) -> Result<Parsed, Vec<Diagnostic>> 
 }
 
 const MAP_FIELDS: &[&str] = &[
-    "name", "stream", "state", "unit", "arrivals", "teams", "steps",
+    "name", "stream", "state", "unit", "arrivals", "teams", "steps", "service", "measure",
 ];
 const TEAM_FIELDS: &[&str] = &["id", "name"];
 const STEP_FIELDS: &[&str] = &[
@@ -116,6 +117,7 @@ const STEP_FIELDS: &[&str] = &[
     "systems",
     "notes",
     "steps",
+    "measure",
 ];
 
 /// The list of steps being checked: the map they belong to and every id it lists.
@@ -143,6 +145,12 @@ impl Checker {
             pos,
             message: message.into(),
         });
+    }
+
+    fn problems(&mut self, problems: Vec<Problem>) {
+        for (pos, message) in problems {
+            self.error(pos, message);
+        }
     }
 
     fn warning(&mut self, pos: Pos, message: impl Into<String>) {
@@ -195,6 +203,13 @@ impl Checker {
             .get("teams")
             .map(|n| self.teams(n))
             .unwrap_or_default();
+        let service = fields.get("service").and_then(|n| self.text(n, "service"));
+        let measure = fields.get("measure").map(|n| {
+            let mut problems = Vec::new();
+            let measure = binding::map_measure(n, stream.unwrap_or_default(), &mut problems);
+            self.problems(problems);
+            measure
+        });
         let mut map = Map {
             name: name.unwrap_or_default(),
             stream: stream.unwrap_or_default(),
@@ -203,6 +218,8 @@ impl Checker {
             arrivals,
             teams,
             steps: Vec::new(),
+            service,
+            measure,
         };
         match fields.get("steps") {
             Some(node) => map.steps = self.steps(node, &map)?,
@@ -494,6 +511,12 @@ impl Checker {
             None => Vec::new(),
         };
         let notes = fields.get("notes").and_then(|n| self.text(n, "notes"));
+        let measure = fields.get("measure").map(|n| {
+            let mut problems = Vec::new();
+            let measure = binding::step_measure(n, map.stream, &mut problems);
+            self.problems(problems);
+            measure
+        });
         let step_name = name.clone().unwrap_or_else(|| own_id.clone());
         let drill_down = fields.get("steps").and_then(|n| {
             self.drill_down(
@@ -520,6 +543,7 @@ impl Checker {
             notes,
             drill_down: drill_down.map(Box::new),
             pos: node.pos,
+            measure,
         })
     }
 
@@ -706,7 +730,7 @@ impl<'n> Fields<'n> {
 }
 
 /// The allowed name closest to a misspelt one, when it is close enough to be a typo.
-fn closest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
     allowed
         .iter()
         .map(|candidate| (edit_distance(name, candidate), *candidate))
