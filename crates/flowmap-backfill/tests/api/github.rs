@@ -5,7 +5,7 @@ use flowmap_backfill::testing::{FakeApi, Fault, Resource, scenarios};
 use flowmap_backfill::{BackfillError, SavedState, Service};
 use flowmap_core::events::DeploymentStatus;
 use flowmap_store::testing::TestDb;
-use flowmap_store::{LoadQuery, Store};
+use flowmap_store::{LoadQuery, Store, TimeRange};
 use scenarios::{SHA_A1, SHA_B2, SHA_B2_FIRST, SHA_B2_SECOND, SHA_C4, SHA_C4_BRANCH};
 
 use crate::common::{StoreSink, at, client, saved_state};
@@ -32,7 +32,11 @@ async fn fake() -> FakeApi {
 }
 
 async fn all(store: &Store) -> flowmap_store::Dataset {
-    store.load(&LoadQuery::default()).await.expect("load")
+    let everything = LoadQuery {
+        builds: Some(TimeRange::ALL),
+        ..LoadQuery::default()
+    };
+    store.load(&everything).await.expect("load")
 }
 
 #[tokio::test]
@@ -102,7 +106,7 @@ async fn a_first_run_maps_pull_requests_deployments_and_runs() {
     assert_eq!(d("201").environment, "staging");
     assert_eq!(d("201").changes, [SHA_B2]);
 
-    let mut builds = sink.builds.clone();
+    let mut builds = data.builds.clone();
     builds.sort_by(|a, b| a.id.cmp(&b.id));
     let summary: Vec<(&str, DeploymentStatus, Option<&str>)> = builds
         .iter()
@@ -498,9 +502,12 @@ async fn killed_and_resumed(store: Store) {
     for data in [&mut got, &mut want] {
         data.changes.sort_by(|a, b| a.id.cmp(&b.id));
         data.deployments.sort_by(|a, b| a.id.cmp(&b.id));
+        data.builds.sort_by(|a, b| a.id.cmp(&b.id));
     }
     assert_eq!(got.changes, want.changes, "nothing lost or doubled");
     assert_eq!(got.deployments, want.deployments);
+    assert_eq!(got.builds.len(), 3);
+    assert_eq!(got.builds, want.builds);
 }
 
 #[tokio::test]
@@ -553,7 +560,7 @@ async fn deploy_workflows_are_deployments_and_since_limits_the_first_run() {
     assert_eq!(d("103").changes, [SHA_B2]);
     assert_eq!(d("104").changes, [SHA_C4_BRANCH, SHA_C4]);
     assert!(run.changes.is_empty());
-    let builds: Vec<&str> = sink.builds.iter().map(|b| b.id.as_str()).collect();
+    let builds: Vec<&str> = data.builds.iter().map(|b| b.id.as_str()).collect();
     assert_eq!(
         builds,
         ["9002"],
