@@ -292,18 +292,33 @@ async fn a_run_killed_while_it_waits_resumes_where_it_stopped() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Killed once it says it is waiting: everything before the runs list is saved.
+    let stderr = child.stderr.take().unwrap();
+    let (said, heard) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if said.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !github.seen().iter().any(|seen| seen.status == 429) {
-        assert!(
-            Instant::now() < deadline,
-            "the run never reached the runs list"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    loop {
+        let line = heard
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the run says it waits for the rate limit");
+        if line.contains("rate limited (HTTP 429)") {
+            assert!(line.contains("waiting 600s"), "{line}");
+            break;
+        }
     }
     child.kill().unwrap();
-    let killed = tokio::task::block_in_place(|| child.wait_with_output().unwrap());
-    assert!(!killed.status.success());
-    assert!(String::from_utf8_lossy(&killed.stderr).contains("rate limited (HTTP 429)"));
+    let killed = tokio::task::block_in_place(|| child.wait().unwrap());
+    assert!(!killed.success());
     let before = github.seen().len();
 
     let out = tokio::task::block_in_place(|| ingest_github(&db, &github));
