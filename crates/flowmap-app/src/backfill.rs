@@ -39,8 +39,6 @@ pub struct Backfilled {
     pub outcome: Outcome,
     /// What the writes did to the stored records, over all pages.
     pub written: WriteSummary,
-    /// Builds read but not kept: this store has no build records yet.
-    pub builds_not_stored: u64,
 }
 
 impl App {
@@ -59,7 +57,6 @@ impl App {
             store: self.store.clone(),
             source,
             written: WriteSummary::default(),
-            builds_not_stored: 0,
         };
         let outcome = match &request {
             BackfillRequest::GitHub(options) => {
@@ -76,7 +73,6 @@ impl App {
         Ok(Backfilled {
             outcome,
             written: sink.written,
-            builds_not_stored: sink.builds_not_stored,
         })
     }
 }
@@ -110,20 +106,19 @@ pub struct StoreSink {
     store: Store,
     source: String,
     written: WriteSummary,
-    builds_not_stored: u64,
 }
 
 impl StoreSink {
     async fn write(&mut self, checkpoint: Checkpoint) -> Result<(), StoreError> {
         let mut writer = self.store.begin(&self.source).await?;
         let records = checkpoint.records;
-        self.builds_not_stored += records.builds.len() as u64;
         self.written += writer
             .write(&Batch {
                 mode: WriteMode::Replace,
                 deployments: records.deployments,
                 changes: records.changes,
                 incidents: records.incidents,
+                builds: records.builds,
                 ..Batch::default()
             })
             .await?;

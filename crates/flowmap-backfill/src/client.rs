@@ -20,6 +20,10 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 
 use crate::BackfillError;
 
+/// The longest single rate-limit wait a run sits through: GitHub's quota resets within
+/// the hour, so a longer wait means something else is wrong.
+const MAX_WAIT: Duration = Duration::from_secs(2 * 60 * 60);
+
 /// Which API a client talks to: decides the authentication header and the messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Service {
@@ -298,6 +302,18 @@ impl Client {
                         let wait = rate_limit_wait(&headers, Timestamp::now());
                         let message = error_message(response.text().await.ok());
                         match wait {
+                            Some(wait) if wait > MAX_WAIT => {
+                                return Err(BackfillError::Status {
+                                    url: url.to_owned(),
+                                    status: status.as_u16(),
+                                    message: format!(
+                                        "rate limited for {:.0}s, longer than the {}s a run \
+                                         waits; run again later: {message}",
+                                        wait.as_secs_f64(),
+                                        MAX_WAIT.as_secs()
+                                    ),
+                                });
+                            }
                             Some(wait) if rate_waits < self.options.max_rate_limit_waits => {
                                 rate_waits += 1;
                                 self.wait(url, status, wait).await;
@@ -486,7 +502,28 @@ fn describe(err: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn rate_limit_headers_never_panic(
+            after in ".{0,40}",
+            remaining in ".{0,5}",
+            reset in ".{0,25}",
+            now in any::<i32>(),
+        ) {
+            let mut map = HeaderMap::new();
+            for (name, value) in [("retry-after", &after), ("x-ratelimit-remaining", &remaining), ("x-ratelimit-reset", &reset)] {
+                if let Ok(value) = HeaderValue::from_str(value) {
+                    map.insert(name, value);
+                }
+            }
+            let now = Timestamp::from_second(i64::from(now)).unwrap_or(Timestamp::UNIX_EPOCH);
+            let _ = rate_limit_wait(&map, now);
+        }
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();

@@ -279,11 +279,13 @@ impl GitHub {
                 .iter()
                 .any(|pull| run.window.before(pull.updated_at));
             // An unchanged page was written when it was first read; an unchanged first page
-            // means no pull request was updated since.
-            let stop = reaches_back || (page.unchanged && url == first);
+            // means no pull request was updated since (unless this run reaches further back).
+            let stop = reaches_back || (page.unchanged && url == first && !run.window.extends);
             let mut etags: Vec<PageEtag> = page.etag.into_iter().collect();
             let mut changes = Vec::new();
-            if !page.unchanged {
+            // An unchanged page was written when first read, but only its items inside that
+            // run's window: a run reaching further back reads them all.
+            if !page.unchanged || run.window.extends {
                 let merged: Vec<&PullItem> = page
                     .items
                     .iter()
@@ -392,6 +394,12 @@ impl GitHub {
                     encode_query(environment)
                 )),
             };
+            if run.window.extends {
+                // Reaching further back: every deployment from `since` on is read and
+                // shipped again in order, so the older ones join the timeline correctly.
+                cursor.high_water = 0;
+                cursor.last_shipped = None;
+            }
             cursor.run_high = cursor.high_water;
             cursor.rechecked = false;
         }
@@ -416,6 +424,11 @@ impl GitHub {
             for item in page.items {
                 if item.id <= cursor.high_water || run.window.before(item.created_at) {
                     stop = true;
+                    continue;
+                }
+                // Already waiting for its final status, or already read by this run.
+                let known = |id: &str| cursor.finished.iter().any(|f| f.id == id);
+                if cursor.running.iter().any(|r| r.id == item.id) || known(&item.id.to_string()) {
                     continue;
                 }
                 cursor.run_high = cursor.run_high.max(item.id);
@@ -506,7 +519,9 @@ impl GitHub {
                 .items
                 .iter()
                 .any(|item| lookback.is_some_and(|lookback| item.created_at < lookback));
-            let stop = reaches_back || page.items.is_empty() || (page.unchanged && url == first);
+            let stop = reaches_back
+                || page.items.is_empty()
+                || (page.unchanged && url == first && !run.window.extends);
             let mut builds = Vec::new();
             let mut environment: EnvironmentCursor =
                 run.cursor(&deploy_resource).unwrap_or_default();

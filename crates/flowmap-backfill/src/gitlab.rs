@@ -231,10 +231,12 @@ impl GitLab {
             )
             .await?;
             let reaches_back = page.items.iter().any(|mr| run.window.before(mr.updated_at));
-            let stop = reaches_back || (page.unchanged && url == first);
+            let stop = reaches_back || (page.unchanged && url == first && !run.window.extends);
             let mut etags: Vec<PageEtag> = page.etag.into_iter().collect();
             let mut changes = Vec::new();
-            if !page.unchanged {
+            // An unchanged page was written when first read, but only its items inside that
+            // run's window: a run reaching further back reads them all.
+            if !page.unchanged || run.window.extends {
                 let merged: Vec<&MergeRequestItem> = page
                     .items
                     .iter()
@@ -336,7 +338,7 @@ impl GitLab {
                 .items
                 .iter()
                 .any(|pipeline| run.window.before(pipeline.updated_at));
-            let stop = reaches_back || (page.unchanged && url == first);
+            let stop = reaches_back || (page.unchanged && url == first && !run.window.extends);
             let mut builds = Vec::new();
             for pipeline in &page.items {
                 let status = match pipeline.status.as_str() {
@@ -401,10 +403,12 @@ impl GitLab {
                 .items
                 .iter()
                 .any(|deployment| run.window.before(deployment.updated_at));
-            let stop = reaches_back || (page.unchanged && url == first);
+            let stop = reaches_back || (page.unchanged && url == first && !run.window.extends);
             let mut etags: Vec<PageEtag> = page.etag.into_iter().collect();
             let mut deployments = Vec::new();
-            if !page.unchanged {
+            // An unchanged page was written when first read, but only its items inside that
+            // run's window: a run reaching further back reads them all.
+            if !page.unchanged || run.window.extends {
                 let finished: Vec<&DeploymentItem> = page
                     .items
                     .iter()

@@ -237,7 +237,31 @@ pub(crate) fn with_query(url: &str, params: &[(&str, &str)]) -> Result<String, B
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn link_headers_never_panic(link in ".{0,200}") {
+            let _ = link_next(&link);
+        }
+
+        #[test]
+        fn bodies_are_parsed_or_refused_never_panic(body in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = parse_items::<serde_json::Value>("http://x.test/p", &body, Shape::Array);
+            let _ = parse_items::<serde_json::Value>("http://x.test/p", &body, Shape::Field("commits"));
+        }
+
+        #[test]
+        fn next_page_headers_never_panic(page in ".{0,20}") {
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = reqwest::header::HeaderValue::from_str(&page) {
+                headers.insert("x-next-page", value);
+            }
+            let _ = next_page("http://x.test/p?page=1", &headers, Paging::NextPageHeader);
+        }
+    }
 
     #[test]
     fn link_headers_name_the_next_page() {

@@ -31,6 +31,11 @@ struct SyncMeta {
 pub(crate) struct Window {
     pub started: Timestamp,
     pub threshold: Option<Timestamp>,
+    /// Whether this run reads further back than earlier runs did (`since` before what
+    /// they covered): then an unchanged first page does not mean "nothing to read", and
+    /// high-water marks of earlier runs do not bound it.
+    #[serde(default)]
+    pub extends: bool,
 }
 
 impl Window {
@@ -77,6 +82,7 @@ impl<'a, S: Sink> Run<'a, S> {
             window: Window {
                 started: Timestamp::now(),
                 threshold: since,
+                extends: false,
             },
             source,
         };
@@ -94,6 +100,7 @@ impl<'a, S: Sink> Run<'a, S> {
             (Some(since), Some(_))
                 if run.meta.covered_from.is_some_and(|covered| since < covered) =>
             {
+                run.window.extends = true;
                 Some(since)
             }
             (_, Some(last)) => Some(last),

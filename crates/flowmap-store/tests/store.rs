@@ -2,7 +2,10 @@
 
 use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus, Incident};
 use flowmap_store::testing::TestDb;
-use flowmap_store::{Batch, Counts, LoadQuery, RawRecord, RecordKind, Store, TimeRange, WriteMode};
+use flowmap_store::{
+    Batch, Counts, LoadQuery, RawRecord, RecordKind, Store, StoredEtag, SyncSnapshot, TimeRange,
+    WriteMode,
+};
 use jiff::Timestamp;
 
 fn t(s: &str) -> Timestamp {
@@ -475,8 +478,79 @@ async fn both_backends_refuse_the_same_bad_records(store: Store) {
     );
 }
 
+/// Backfill progress: cursors and ETags per source, saved with the records of a page, gone
+/// with a dropped writer, replaced in place, and forgotten on request.
+async fn sync_state_is_kept_per_source_in_the_writers_transaction(store: Store) {
+    assert_eq!(
+        store.load_sync("github:a/b").await.unwrap(),
+        SyncSnapshot::default()
+    );
+    let etag = |url: &str, etag: &str| StoredEtag {
+        url: url.into(),
+        etag: etag.into(),
+        extract: format!("{{\"items\":[],\"next\":\"{url}?page=2\"}}"),
+    };
+
+    let mut writer = store.begin("github:a/b").await.unwrap();
+    writer.write(&full_batch()).await.unwrap();
+    writer
+        .save_cursor("pulls", Some("{\"next\":null}"))
+        .await
+        .unwrap();
+    writer
+        .save_etags(&[etag("https://x/pulls", "\"e1\"")])
+        .await
+        .unwrap();
+    drop(writer);
+    assert_eq!(
+        store.load_sync("github:a/b").await.unwrap(),
+        SyncSnapshot::default()
+    );
+
+    let mut writer = store.begin("github:a/b").await.unwrap();
+    writer.save_cursor("pulls", Some("one")).await.unwrap();
+    writer
+        .save_cursor("deployments:production", Some("two"))
+        .await
+        .unwrap();
+    writer
+        .save_etags(&[etag("https://x/pulls", "\"e1\"")])
+        .await
+        .unwrap();
+    writer.commit().await.unwrap();
+    let mut writer = store.begin("github:c/d").await.unwrap();
+    writer
+        .save_cursor("pulls", Some("other source"))
+        .await
+        .unwrap();
+    writer.commit().await.unwrap();
+
+    let mut writer = store.begin("github:a/b").await.unwrap();
+    writer.save_cursor("pulls", Some("three")).await.unwrap();
+    writer
+        .save_cursor("deployments:production", None)
+        .await
+        .unwrap();
+    writer
+        .save_etags(&[etag("https://x/pulls", "\"e2\"")])
+        .await
+        .unwrap();
+    writer.commit().await.unwrap();
+    let saved = store.load_sync("github:a/b").await.unwrap();
+    assert_eq!(
+        saved.cursors,
+        vec![("pulls".to_string(), "three".to_string())]
+    );
+    assert_eq!(saved.etags, vec![etag("https://x/pulls", "\"e2\"")]);
+    assert_eq!(
+        store.load_sync("github:c/d").await.unwrap().cursors,
+        vec![("pulls".to_string(), "other source".to_string())]
+    );
+}
+
 on_both_backends!(
     both_backends_refuse_the_same_bad_records,
+    sync_state_is_kept_per_source_in_the_writers_transaction,
     empty_store_has_no_services_and_reopens,
     every_field_round_trips,
     rewriting_is_idempotent_and_counts_changes,

@@ -244,28 +244,22 @@ fn backfill(
     let done = result?;
     runtime.block_on(store.close());
     let stats = done.outcome.stats;
-    let builds = if done.builds_not_stored > 0 {
-        format!(
-            "{} builds (not stored: this database keeps no builds yet)",
-            stats.builds
-        )
-    } else {
-        format!("{} builds", stats.builds)
-    };
     println!(
-        "{}: {} changes, {} deployments, {}, {} incidents read ({} new, {} updated); \
+        "{}: {} changes, {} deployments, {} builds, {} incidents read ({} new, {} updated); \
          {} requests ({} unchanged, {} retried, {} rate-limit waits of {:.0}s) in {:.1}s ({} run)",
         done.outcome.source,
         stats.changes,
         stats.deployments,
-        builds,
+        stats.builds,
         stats.incidents,
         done.written.changes.inserted
             + done.written.deployments.inserted
-            + done.written.incidents.inserted,
+            + done.written.incidents.inserted
+            + done.written.builds.inserted,
         done.written.changes.updated
             + done.written.deployments.updated
-            + done.written.incidents.updated,
+            + done.written.incidents.updated
+            + done.written.builds.updated,
         stats.requests,
         stats.not_modified,
         stats.retries,

@@ -1,5 +1,6 @@
 //! `flowmap ingest github|pagerduty` end to end: the real binary against local fake APIs
-//! serving the services' documented examples, then `flowmap dora` on what it stored.
+//! serving the services' documented examples, then `flowmap dora` and `flowmap map
+//! measure` on what it stored.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -126,6 +127,81 @@ fn assert_shop_numbers(report: &Value) {
     assert_eq!(report["rework_rate"]["rework"], 0);
 }
 
+/// The measured value stream of the same story, window 1–16 March:
+///
+/// - review wait (`pr_opened..first_review`): #2 09:00 → 12:00 on 03-04 = 3 h; #4 03-09
+///   09:00 → 03-10 10:00 = 25 h; #1 has no review (it waits, not measured): n = 2,
+///   p50 = mean = 14 h.
+/// - review (`first_review..approved`): #2 03-04 12:00 → 03-05 14:00 = 26 h; #4 approved
+///   with its first review = 0 h: n = 2, p50 = 13 h.
+/// - build (`build_started..build_finished`): #2's build is run 9001 on its merge commit,
+///   15:05 → 15:15 = 1/6 h; #4's is run 9004 on its merge commit, 09:00 → 10:00 = 1 h; #1
+///   has no successful build of its commit or of its deployment's commit: n = 2, p50 =
+///   7/12 h.
+/// - deploy (`merged..deployed`): #1 03-02 08:00 → 101 13:00 = 5 h; #2 03-05 15:00 → 103
+///   03-06 12:00 = 21 h; #4 03-10 11:00 → 104 03-11 10:00 = 23 h: n = 3, p50 = 21 h, mean
+///   49/3 h.
+const MAP: &str = "name: shop delivery
+service: shop
+steps:
+  - id: review
+    wait: 1d
+    process: 2h
+    measure:
+      wait: pr_opened..first_review
+      process: first_review..approved
+  - id: build
+    process: 30m
+    measure: { process: build_started..build_finished }
+  - id: deploy
+    process: 1h
+    measure: { process: merged..deployed }
+";
+
+fn assert_shop_measure(db: &Path, dir: &Path) {
+    let map = dir.join("shop.yaml");
+    std::fs::write(&map, MAP).unwrap();
+    let out = flowmap(
+        db,
+        &[
+            "map",
+            "measure",
+            map.to_str().unwrap(),
+            "--since",
+            "2026-03-01",
+            "--until",
+            "2026-03-16",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("measure JSON");
+    let step = |id: &str| {
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|step| step["id"] == id)
+            .unwrap_or_else(|| panic!("no step {id}: {report}"))
+            .clone()
+    };
+    let review = step("review");
+    assert_eq!(review["wait"]["n"], 2);
+    close(&review["wait"]["p50_hours"], 14.0);
+    close(&review["wait"]["mean_hours"], 14.0);
+    assert_eq!(review["process"]["n"], 2);
+    close(&review["process"]["p50_hours"], 13.0);
+    let build = step("build");
+    assert_eq!(build["process"]["n"], 2);
+    close(&build["process"]["p50_hours"], 7.0 / 12.0);
+    let deploy = step("deploy");
+    assert_eq!(deploy["process"]["n"], 3);
+    close(&deploy["process"]["p50_hours"], 21.0);
+    close(&deploy["process"]["mean_hours"], 49.0 / 3.0);
+}
+
 fn assert_no_token_in(dir: &Path) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
@@ -172,6 +248,7 @@ async fn a_year_from_github_and_pagerduty_gives_the_hand_computed_dora_numbers()
 
     let report = tokio::task::block_in_place(|| dora(&db));
     assert_shop_numbers(&report);
+    tokio::task::block_in_place(|| assert_shop_measure(&db, dir.path()));
 
     // A second run only asks whether the first pages changed.
     let out = tokio::task::block_in_place(|| ingest_github(&db, &github));
@@ -215,18 +292,33 @@ async fn a_run_killed_while_it_waits_resumes_where_it_stopped() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Killed once it says it is waiting: everything before the runs list is saved.
+    let stderr = child.stderr.take().unwrap();
+    let (said, heard) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if said.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !github.seen().iter().any(|seen| seen.status == 429) {
-        assert!(
-            Instant::now() < deadline,
-            "the run never reached the runs list"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    loop {
+        let line = heard
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the run says it waits for the rate limit");
+        if line.contains("rate limited (HTTP 429)") {
+            assert!(line.contains("waiting 600s"), "{line}");
+            break;
+        }
     }
     child.kill().unwrap();
-    let killed = tokio::task::block_in_place(|| child.wait_with_output().unwrap());
-    assert!(!killed.status.success());
-    assert!(String::from_utf8_lossy(&killed.stderr).contains("rate limited (HTTP 429)"));
+    let killed = tokio::task::block_in_place(|| child.wait().unwrap());
+    assert!(!killed.success());
     let before = github.seen().len();
 
     let out = tokio::task::block_in_place(|| ingest_github(&db, &github));

@@ -8,15 +8,12 @@ use flowmap_backfill::{
     Checkpoint, Client, ClientOptions, Progress, SavedState, Service, Sink, SinkError,
     StatsSnapshot, Token,
 };
-use flowmap_core::events::Build;
 use flowmap_store::{Batch, Store, StoredEtag, WriteMode};
 
-/// Writes every checkpoint in one store transaction; keeps builds aside (they are checked
-/// by the tests until the store holds them).
+/// Writes every checkpoint in one store transaction, as the application layer does.
 pub struct StoreSink {
     pub store: Store,
     pub source: String,
-    pub builds: Vec<Build>,
     pub checkpoints: usize,
 }
 
@@ -25,7 +22,6 @@ impl StoreSink {
         StoreSink {
             store: store.clone(),
             source: source.to_owned(),
-            builds: Vec::new(),
             checkpoints: 0,
         }
     }
@@ -45,6 +41,7 @@ impl Sink for StoreSink {
                 deployments: records.deployments,
                 changes: records.changes,
                 incidents: records.incidents,
+                builds: records.builds,
                 ..Batch::default()
             })
             .await
@@ -66,7 +63,6 @@ impl Sink for StoreSink {
             .collect();
         writer.save_etags(&etags).await.map_err(sink_error)?;
         writer.commit().await.map_err(sink_error)?;
-        self.builds.extend(records.builds);
         self.checkpoints += 1;
         Ok(())
     }

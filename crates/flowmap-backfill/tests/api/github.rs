@@ -5,7 +5,7 @@ use flowmap_backfill::testing::{FakeApi, Fault, Resource, scenarios};
 use flowmap_backfill::{BackfillError, SavedState, Service};
 use flowmap_core::events::DeploymentStatus;
 use flowmap_store::testing::TestDb;
-use flowmap_store::{LoadQuery, Store};
+use flowmap_store::{LoadQuery, Store, TimeRange};
 use scenarios::{SHA_A1, SHA_B2, SHA_B2_FIRST, SHA_B2_SECOND, SHA_C4, SHA_C4_BRANCH};
 
 use crate::common::{StoreSink, at, client, saved_state};
@@ -32,7 +32,11 @@ async fn fake() -> FakeApi {
 }
 
 async fn all(store: &Store) -> flowmap_store::Dataset {
-    store.load(&LoadQuery::default()).await.expect("load")
+    let everything = LoadQuery {
+        builds: Some(TimeRange::ALL),
+        ..LoadQuery::default()
+    };
+    store.load(&everything).await.expect("load")
 }
 
 #[tokio::test]
@@ -102,7 +106,7 @@ async fn a_first_run_maps_pull_requests_deployments_and_runs() {
     assert_eq!(d("201").environment, "staging");
     assert_eq!(d("201").changes, [SHA_B2]);
 
-    let mut builds = sink.builds.clone();
+    let mut builds = data.builds.clone();
     builds.sort_by(|a, b| a.id.cmp(&b.id));
     let summary: Vec<(&str, DeploymentStatus, Option<&str>)> = builds
         .iter()
@@ -498,9 +502,12 @@ async fn killed_and_resumed(store: Store) {
     for data in [&mut got, &mut want] {
         data.changes.sort_by(|a, b| a.id.cmp(&b.id));
         data.deployments.sort_by(|a, b| a.id.cmp(&b.id));
+        data.builds.sort_by(|a, b| a.id.cmp(&b.id));
     }
     assert_eq!(got.changes, want.changes, "nothing lost or doubled");
     assert_eq!(got.deployments, want.deployments);
+    assert_eq!(got.builds.len(), 3);
+    assert_eq!(got.builds, want.builds);
 }
 
 #[tokio::test]
@@ -553,10 +560,102 @@ async fn deploy_workflows_are_deployments_and_since_limits_the_first_run() {
     assert_eq!(d("103").changes, [SHA_B2]);
     assert_eq!(d("104").changes, [SHA_C4_BRANCH, SHA_C4]);
     assert!(run.changes.is_empty());
-    let builds: Vec<&str> = sink.builds.iter().map(|b| b.id.as_str()).collect();
+    let builds: Vec<&str> = data.builds.iter().map(|b| b.id.as_str()).collect();
     assert_eq!(
         builds,
         ["9002"],
         "9001 ended before --since; 9004 is a deployment"
+    );
+}
+
+#[tokio::test]
+async fn an_earlier_since_reads_further_back_and_ships_in_order_again() {
+    let api = fake().await;
+    let db = TestDb::sqlite();
+    let store = Store::open(&db.location()).await.unwrap();
+    let mut sink = StoreSink::new(&store, SOURCE);
+    let mut options = options(&api);
+    options.environments = vec!["production".into()];
+    options.since = Some(at("2026-03-06T00:00:00Z"));
+    let (client, _) = client(Service::GitHub, TOKEN);
+    github::backfill(&client, &options, SavedState::default(), &mut sink)
+        .await
+        .unwrap();
+    let first = all(&store).await;
+    assert_eq!(first.changes.len(), 2, "#1 is before --since");
+    let d103 = first.deployments.iter().find(|d| d.id == "103").unwrap();
+    assert_eq!(
+        d103.changes,
+        [SHA_B2],
+        "the first deployment read ships its own commit"
+    );
+
+    // The same --since again is an ordinary incremental run: nothing to read.
+    let (client, recorder) = crate::common::client(Service::GitHub, TOKEN);
+    github::backfill(
+        &client,
+        &options,
+        saved_state(&store, SOURCE).await,
+        &mut sink,
+    )
+    .await
+    .unwrap();
+    assert_eq!(recorder.last.lock().unwrap().changes, 0);
+
+    // An earlier --since reads back to it, past the unchanged first pages and the
+    // high-water mark, and ships the deployments in order from there.
+    options.since = Some(at("2026-03-01T00:00:00Z"));
+    let (client, recorder) = crate::common::client(Service::GitHub, TOKEN);
+    github::backfill(
+        &client,
+        &options,
+        saved_state(&store, SOURCE).await,
+        &mut sink,
+    )
+    .await
+    .unwrap();
+    assert_eq!(recorder.last.lock().unwrap().changes, 3);
+    let data = all(&store).await;
+    assert_eq!(data.changes.len(), 3);
+    let d = |id: &str| data.deployments.iter().find(|d| d.id == id).unwrap();
+    assert_eq!(d("101").changes, [SHA_A1]);
+    assert_eq!(d("103").changes, [SHA_B2_FIRST, SHA_B2_SECOND, SHA_B2]);
+    assert_eq!(d("104").changes, [SHA_C4_BRANCH, SHA_C4]);
+    assert_eq!(data.deployments.len(), 4);
+}
+
+#[tokio::test]
+async fn refused_connections_are_retried_then_reported() {
+    // A port nobody listens on: every connection is refused.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let (client, recorder) = client(Service::GitHub, TOKEN);
+    let db = TestDb::sqlite();
+    let store = Store::open(&db.location()).await.unwrap();
+    let mut sink = StoreSink::new(&store, SOURCE);
+    let mut options = GitHubOptions {
+        api_url: url,
+        ..options(&FakeApi::start(Service::GitHub, TOKEN, 2).await)
+    };
+    options.environments = vec!["production".into()];
+    let err = github::backfill(&client, &options, SavedState::default(), &mut sink)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BackfillError::Connection { .. }), "{err}");
+    assert_eq!(
+        client.stats().snapshot().requests,
+        6,
+        "the first try and five retries"
+    );
+    let notices = recorder.notices.lock().unwrap().clone();
+    assert_eq!(notices.len(), 5);
+    assert!(
+        notices[0].contains("could not connect") && notices[0].contains("in 0.0s"),
+        "{notices:?}"
+    );
+    assert!(
+        notices[4].contains("retry 5 of 5") && notices[4].contains("in 0.3s"),
+        "{notices:?}"
     );
 }

@@ -5,7 +5,7 @@ use flowmap_backfill::testing::{FakeApi, Fault, scenarios};
 use flowmap_backfill::{BackfillError, SavedState, Service};
 use flowmap_core::events::DeploymentStatus;
 use flowmap_store::testing::TestDb;
-use flowmap_store::{LoadQuery, Store};
+use flowmap_store::{LoadQuery, Store, TimeRange};
 use scenarios::{SHA_A1, SHA_B2};
 
 use crate::common::{StoreSink, at, client, saved_state};
@@ -47,7 +47,11 @@ async fn merge_requests_pipelines_and_deployments_are_read() {
     gitlab::backfill(&client, &options(&api), SavedState::default(), &mut sink)
         .await
         .expect("backfill");
-    let data = store.load(&LoadQuery::default()).await.unwrap();
+    let everything = LoadQuery {
+        builds: Some(TimeRange::ALL),
+        ..LoadQuery::default()
+    };
+    let data = store.load(&everything).await.unwrap();
 
     let mut changes = data.changes.clone();
     changes.sort_by(|a, b| a.id.cmp(&b.id));
@@ -89,7 +93,7 @@ async fn merge_requests_pipelines_and_deployments_are_read() {
             .all(|d| d.environment == "production" && d.service == "shop")
     );
 
-    let mut builds = sink.builds.clone();
+    let mut builds = data.builds.clone();
     builds.sort_by(|a, b| a.id.cmp(&b.id));
     let summary: Vec<(&str, DeploymentStatus)> =
         builds.iter().map(|b| (b.id.as_str(), b.status)).collect();
