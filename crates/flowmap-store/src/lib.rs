@@ -66,6 +66,7 @@ mod load;
 mod maps;
 mod schema;
 mod scope;
+mod sources;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod webhooks;
@@ -80,6 +81,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use load::{Dataset, LoadQuery, TimeRange};
 pub use maps::{Expected, MapFormat, StoredMap, valid_map_id};
+pub use sources::{Deleted, Extent, SourceSummary};
 pub use webhooks::{Delivery, DeliveryWriter, StoredDelivery};
 pub use write::{Batch, Counts, RawRecord, RecordKind, WriteMode, WriteSummary, Writer};
 
@@ -115,6 +117,10 @@ pub enum StoreError {
         expected: maps::Expected,
         latest: u32,
     },
+    /// A read-only command found no database where it looked (an SQLite file that
+    /// does not exist); nothing was created.
+    #[error("there is no database at {path}")]
+    Missing { path: String },
     /// A stored row no longer decodes into a domain value (edited by hand, or a newer schema).
     #[error("stored {table} row {id:?} is unreadable: {problem}")]
     Corrupt {
@@ -139,6 +145,19 @@ fn expected_text(expected: maps::Expected) -> String {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+}
+
+/// The file an SQLite `location` names, or `None` for a PostgreSQL URL.
+fn sqlite_path(location: &str) -> Option<&str> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        return None;
+    }
+    Some(
+        location
+            .strip_prefix("sqlite://")
+            .or_else(|| location.strip_prefix("sqlite:"))
+            .unwrap_or(location),
+    )
 }
 
 /// SQLite settings applied to every connection. WAL lets readers (a dashboard) run beside
@@ -178,10 +197,7 @@ impl Store {
                 AnyConnectOptions::from_str(location).map_err(|e| invalid(e.to_string()))?;
             (Backend::Postgres, options)
         } else {
-            let path = location
-                .strip_prefix("sqlite://")
-                .or_else(|| location.strip_prefix("sqlite:"))
-                .unwrap_or(location);
+            let path = sqlite_path(location).unwrap_or(location);
             if path.is_empty() {
                 return Err(invalid("no file name".into()));
             }
@@ -213,6 +229,20 @@ impl Store {
         let pool = pool_options.connect_with(options).await?;
         schema::migrator(backend).run(&pool).await?;
         Ok(Store { pool, backend })
+    }
+
+    /// Opens the database at `location` like [`Store::open`], but never creates one: a
+    /// missing SQLite file is [`StoreError::Missing`]. For commands that only read.
+    pub async fn open_existing(location: &str) -> Result<Store, StoreError> {
+        if let Some(path) = sqlite_path(location)
+            && !path.is_empty()
+            && !Path::new(path).exists()
+        {
+            return Err(StoreError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        Store::open(location).await
     }
 
     /// Which backend this store uses.

@@ -4,6 +4,7 @@
 //! into one store transaction, with the run's incremental state in the same transaction)
 //! and draws its progress; this module reads flags and prints.
 
+use crate::output::outln;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use flowmap_app::ingest::TagSummary;
 use flowmap_app::{Actor, App, AppError};
 use flowmap_ingest::git::{self, DeployRule, GitOptions, Phase};
 use flowmap_store::Store;
@@ -55,7 +57,7 @@ pub fn run(command: IngestCommand, db: &str, actor: &Actor) -> anyhow::Result<Ex
 
 fn ingest_git(args: GitArgs, db: &str, actor: &Actor) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let rule = match (args.deploy_tags, args.deploy_merges) {
+    let rule = match (args.deploy_tags.clone(), args.deploy_merges) {
         (Some(glob), _) => DeployRule::Tags(glob),
         (None, Some(branch)) => DeployRule::Merges {
             branch,
@@ -63,6 +65,7 @@ fn ingest_git(args: GitArgs, db: &str, actor: &Actor) -> anyhow::Result<ExitCode
         },
         (None, None) => DeployRule::None,
     };
+    let is_merges = matches!(rule, DeployRule::Merges { .. });
     let options = GitOptions {
         service: args.service,
         rule,
@@ -90,8 +93,15 @@ fn ingest_git(args: GitArgs, db: &str, actor: &Actor) -> anyhow::Result<ExitCode
     for warning in &ingested.warnings {
         eprintln!("warning: {warning}");
     }
-    let outcome = ingested.outcome;
-    println!(
+    if let Some(replaced) = ingested.replaced.as_ref().filter(|r| r.deployments > 0) {
+        eprintln!(
+            "note: this source was ingested before with another deployment rule or --path; \
+             its {} deployments from that rule were replaced by this run's",
+            replaced.deployments
+        );
+    }
+    let outcome = &ingested.outcome;
+    outln!(
         "{}: {} commits, {} deployments, {} unreleased commits ({} read) in {:.1}s",
         outcome.source,
         outcome.changes,
@@ -99,8 +109,63 @@ fn ingest_git(args: GitArgs, db: &str, actor: &Actor) -> anyhow::Result<ExitCode
         outcome.unreleased,
         if outcome.full { "full" } else { "incremental" },
         started.elapsed().as_secs_f64()
-    );
+    )?;
+    if let Some(tags) = &ingested.tags {
+        eprintln!(
+            "{}",
+            no_deployments_hint(args.deploy_tags.as_deref(), is_merges, tags)
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why a run recorded no deployment, and the rule to try.
+fn no_deployments_hint(glob: Option<&str>, merges: bool, tags: &TagSummary) -> String {
+    let patterns = tags
+        .patterns
+        .iter()
+        .map(|(pattern, n)| format!("{pattern} ({n})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let try_tags = match tags.suggestion() {
+        Some(glob) => format!("--deploy-tags '{glob}'"),
+        None => "--deploy-tags GLOB".to_owned(),
+    };
+    let tag_text = match tags.count {
+        0 => "the repository has no tags".to_owned(),
+        1 => format!("the repository has 1 tag: {patterns}"),
+        n => format!("the repository has {n} tags, mostly {patterns}"),
+    };
+    match glob {
+        Some(glob) => format!(
+            "note: no tag matched --deploy-tags '{glob}', so no deployment was recorded; \
+             {tag_text}.{}",
+            if tags.count > 0 {
+                format!(" Try {try_tags}.")
+            } else {
+                " Try --deploy-merges BRANCH (each merge to the branch is a deployment).".to_owned()
+            }
+        ),
+        None if merges => format!(
+            "note: no merge was found on the branch, so no deployment was recorded; \
+             {tag_text}.{}",
+            if tags.count > 0 {
+                format!(" Try {try_tags}, or --deploy-merges --all-commits.")
+            } else {
+                " Try --all-commits (every commit on the branch is a deployment).".to_owned()
+            }
+        ),
+        None => format!(
+            "note: no deployment rule was given, so only changes were recorded (no \
+             deployments, so no DORA metric beyond counts); {tag_text}. Add a rule: {} \
+             (release tags) or --deploy-merges main (each merge is a deployment).",
+            if tags.count > 0 {
+                try_tags
+            } else {
+                "--deploy-tags GLOB".to_owned()
+            }
+        ),
+    }
 }
 
 /// The progress bar: drawn on a terminal, silent when stderr is piped.

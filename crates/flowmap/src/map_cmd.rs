@@ -1,5 +1,6 @@
 //! `flowmap map …`: check, analyse, render and compare map files.
 
+use crate::output::{out, outln};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -79,8 +80,8 @@ pub fn run(command: MapCommand) -> anyhow::Result<ExitCode> {
             let map = load(&args.file)?;
             let analysis = map::analyze(&map, &args.simulation.options());
             match args.format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&analysis)?),
-                OutputFormat::Text => print!("{}", analysis_text(&map, &analysis)),
+                OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&analysis)?)?,
+                OutputFormat::Text => out!("{}", analysis_text(&map, &analysis))?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -118,8 +119,8 @@ pub fn run(command: MapCommand) -> anyhow::Result<ExitCode> {
             );
             let diff = map::diff((&old_map, &a), (&new_map, &b));
             match format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&diff)?),
-                OutputFormat::Text => print!("{}", diff_text(&diff)),
+                OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&diff)?)?,
+                OutputFormat::Text => out!("{}", diff_text(&diff))?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -130,7 +131,7 @@ fn check(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for file in files {
         match load(file) {
-            Ok(map) => println!("{}: ok ({} steps)", file.display(), map.steps.len()),
+            Ok(map) => outln!("{}: ok ({} steps)", file.display(), map.steps.len())?,
             Err(err) => {
                 eprintln!("error: {err:#}");
                 failed += 1;

@@ -21,7 +21,7 @@ pub use analysis::{Analysis, AnalysisOptions, SimulationSummary, StepAnalysis, a
 pub use diff::{MapDiff, MetricDelta, StepChange, diff};
 pub use duration::{Estimate, format_hours, parse_duration, parse_estimate};
 pub use node::{Format, Pos};
-pub use parse::{Diagnostic, Parsed, Severity, parse_map};
+pub use parse::{Diagnostic, Parsed, Severity, closest, parse_map};
 
 /// A value stream map: the steps one unit of work passes through, in flow order.
 #[derive(Clone, Debug, PartialEq, Serialize)]

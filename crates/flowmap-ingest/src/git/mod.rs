@@ -54,6 +54,7 @@
 mod dag;
 mod decode;
 mod state;
+mod tags;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -69,6 +70,7 @@ use jiff::Timestamp;
 use dag::{Dag, UNLINKED};
 use decode::{CommitData, Decoder, Peeled};
 pub use state::{GitState, StateError};
+pub use tags::{tag_names, tag_pattern, tag_patterns};
 
 /// How deployments are inferred from the history.
 #[derive(Clone, Debug, PartialEq, Eq)]
