@@ -118,6 +118,12 @@ impl App {
         if !is_empty(report) {
             return Ok(None);
         }
+        self.data_extent(options).await
+    }
+
+    /// Where the data of `options`' scope (services, environments) lies in time, as
+    /// whole days; `None` when the scope holds no deployment or change.
+    pub async fn data_extent(&self, options: &DoraOptions) -> Result<Option<DataRange>, AppError> {
         let Some(extent) = self
             .store
             .extent(&options.services, &options.environments)

@@ -111,12 +111,55 @@ async fn service_names_are_escaped() {
     let db = TestDb::sqlite();
     let (app, _store) = app(&db).await;
     let (status, html) = get(&app, "/services/%3Cscript%3E").await;
-    assert_eq!(status, StatusCode::OK);
+    // No such service: a 404 page that names it, escaped.
+    assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(!html.contains("<script>"));
     assert!(
         html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"),
         "{html}"
     );
+}
+
+#[tokio::test]
+async fn unknown_services_are_404_with_the_nearest_name() {
+    let db = TestDb::sqlite();
+    let app = demo_app(&db).await;
+    let (status, html) = get(&app, "/services/chekout").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("did you mean &#34;checkout&#34;?"), "{html}");
+    let (status, body) = get(&app, "/api/v1/dora?service=nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("known services"), "{body}");
+}
+
+#[tokio::test]
+async fn every_dora_page_has_a_window_picker_in_the_url() {
+    let db = TestDb::sqlite();
+    let app = demo_app(&db).await;
+    for path in ["/", "/services/checkout"] {
+        let (status, html) = get(&app, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(
+            html.contains("Showing <strong>the last 90 days ("),
+            "{path}"
+        );
+        assert!(html.contains("name=\"since\""), "{path}");
+        assert!(html.contains("All data"), "{path}");
+    }
+    // A chosen window is stated and kept in the form.
+    let (_, html) = get(&app, "/services/checkout?since=2026-01-05&until=2026-02-02").await;
+    assert!(
+        html.contains("2026-01-05 to 2026-02-01 · production"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"2026-01-05\""));
+    // Long before the demo's data: the page says where the data is and links to it.
+    let (_, html) = get(&app, "/?since=2001-01-01&until=2001-02-01").await;
+    assert!(
+        html.contains("Nothing was deployed or shipped in this window"),
+        "{html}"
+    );
+    assert!(html.contains("Show that range"));
 }
 
 #[tokio::test]
