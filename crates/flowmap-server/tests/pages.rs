@@ -342,3 +342,54 @@ async fn import_page_reports_every_row() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn import_page_takes_a_source_offers_templates_and_counts_rows_and_problems_alike() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    // Row 3 has two problems (no service, a bad time); row 4 has one.
+    let csv =
+        "id,service,committed_at\nc1,shop,2026-03-01T12:00:00Z\nc2,,yesterday\nc3,shop,soon\n";
+    let (status, html) = send(
+        &app,
+        multipart(
+            "/import",
+            &[
+                ("file", Some("changes.csv"), csv),
+                ("source", None, "spreadsheet"),
+                ("skip_invalid", None, "1"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("imported into source &#34;spreadsheet&#34;, 2 invalid rows skipped"),
+        "{html}"
+    );
+    assert!(html.contains("3 problems in 2 rows"), "{html}");
+    assert!(
+        html.contains("value=\"spreadsheet\""),
+        "the form keeps the source"
+    );
+    let sources = store.sources().await.unwrap();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(
+        (sources[0].name.as_str(), sources[0].changes),
+        ("spreadsheet", 1)
+    );
+
+    let (status, body) = get(&app, "/import/templates/deployments.csv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.starts_with("id,service,"), "{body}");
+    assert_eq!(body.lines().count(), 1);
+    let (status, _) = get(&app, "/import/templates/secrets.csv").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, form) = get(&app, "/import").await;
+    for kind in ["deployments", "changes", "incidents"] {
+        assert!(
+            form.contains(&format!("/import/templates/{kind}.csv")),
+            "{kind}"
+        );
+    }
+}

@@ -23,7 +23,7 @@ use jiff::Timestamp;
 use crate::error::ApiError;
 
 pub use dora::{overview, service};
-pub use import::{import_form, import_upload};
+pub use import::{import_form, import_template, import_upload};
 pub use maps::{create_map, edit_map, export_map, map, maps, preview_map, save_map};
 
 const STYLE: &str = include_str!("../../static/style.css");
