@@ -101,13 +101,14 @@ impl App {
             received_at: Timestamp::now(),
             body: &text,
         };
-        let parsed = if incoming.event.is_empty() {
-            Err("X-GitHub-Event: missing".to_owned())
-        } else {
-            webhooks::github::parse(incoming.event, incoming.body, config)
-                .map_err(|e| e.to_string())
-        };
-        self.apply(&delivery, parsed).await
+        if incoming.event.is_empty() {
+            let problem = "X-GitHub-Event: missing".to_owned();
+            return Err(self.reject(&delivery, problem).await);
+        }
+        match webhooks::github::parse(incoming.event, incoming.body, config) {
+            Ok(effect) => self.apply(&delivery, effect).await,
+            Err(problem) => Err(self.reject(&delivery, problem.to_string()).await),
+        }
     }
 
     /// Applies a GitLab delivery whose token the caller has checked.
@@ -127,8 +128,10 @@ impl App {
             received_at: Timestamp::now(),
             body: &text,
         };
-        let parsed = webhooks::gitlab::parse(incoming.body, config).map_err(|e| e.to_string());
-        self.apply(&delivery, parsed).await
+        match webhooks::gitlab::parse(incoming.body, config) {
+            Ok(effect) => self.apply(&delivery, effect).await,
+            Err(problem) => Err(self.reject(&delivery, problem.to_string()).await),
+        }
     }
 
     /// Applies a CDEvent whose bearer token the caller has checked; its delivery id is the
@@ -136,8 +139,8 @@ impl App {
     pub async fn receive_cdevents(&self, actor: &Actor, body: &[u8]) -> Result<Receipt, AppError> {
         actor.require(Role::Editor, "write webhook deliveries")?;
         let text = String::from_utf8_lossy(body);
-        let value: Result<serde_json::Value, String> =
-            serde_json::from_slice(body).map_err(|e| format!("body: not JSON: {e}"));
+        let value = serde_json::from_slice::<serde_json::Value>(body)
+            .map_err(|e| format!("body: not JSON: {e}"));
         let event_type = value
             .as_ref()
             .ok()
@@ -210,15 +213,7 @@ impl App {
     }
 
     /// Applies a GitHub or GitLab effect in the delivery's transaction.
-    async fn apply(
-        &self,
-        delivery: &Delivery<'_>,
-        parsed: Result<Effect, String>,
-    ) -> Result<Receipt, AppError> {
-        let effect = match parsed {
-            Ok(effect) => effect,
-            Err(problem) => return Err(self.reject(delivery, problem).await),
-        };
+    async fn apply(&self, delivery: &Delivery<'_>, effect: Effect) -> Result<Receipt, AppError> {
         let Some(mut tx) = self.store.begin_delivery(delivery).await? else {
             return Ok(Receipt::duplicate());
         };

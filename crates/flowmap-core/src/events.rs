@@ -29,7 +29,26 @@ pub enum DeploymentKind {
     Rollback,
 }
 
+impl DeploymentStatus {
+    /// `success` or `failure`: the name in files, JSON and pages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentStatus::Success => "success",
+            DeploymentStatus::Failure => "failure",
+        }
+    }
+}
+
 impl DeploymentKind {
+    /// `normal`, `hotfix` or `rollback`: the name in files, JSON and pages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentKind::Normal => "normal",
+            DeploymentKind::Hotfix => "hotfix",
+            DeploymentKind::Rollback => "rollback",
+        }
+    }
+
     /// Hotfixes and rollbacks are rework: unplanned deployments that repair production.
     pub fn is_rework(self) -> bool {
         matches!(self, DeploymentKind::Hotfix | DeploymentKind::Rollback)

@@ -20,10 +20,10 @@
 //! assert_eq!(svg.matches("class=\"bar\"").count(), 2); // the missing week is a gap
 //! ```
 
-use crate::format;
 use crate::palette::{INK, MUTED, RED};
 use crate::svg::{FONT, HALO};
 use crate::text::{escape, num, text_width};
+use flowmap_core::format;
 
 const SERIES_COLOR: &str = "#2563eb";
 const GRID: &str = "#e2e8f0";

@@ -16,7 +16,6 @@
 //!   so it can be embedded inline in any page without leaking styles or colliding ids.
 
 pub mod chart;
-pub mod format;
 mod html;
 mod mermaid;
 mod palette;

@@ -1,10 +1,8 @@
 //! Webhook receivers, fed real GitHub payloads, against SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::*;
 use serde_json::{Value, json};
 
 /// A push of two commits to the default branch, built on the real example's envelope.

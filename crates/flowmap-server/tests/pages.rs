@@ -1,10 +1,8 @@
 //! The pages, rendered over the demo organisation and read as HTML.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::*;
 use jiff::Timestamp;
 
 async fn demo_app(db: &TestDb) -> axum::Router {

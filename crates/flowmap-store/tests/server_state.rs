@@ -1,8 +1,6 @@
 //! What the server keeps besides delivery records: versioned maps and webhook deliveries,
 //! run against SQLite and a real PostgreSQL.
 
-mod common;
-
 use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus};
 use flowmap_store::{Batch, Delivery, LoadQuery, MapFormat, Store, WriteMode};
 use jiff::Timestamp;

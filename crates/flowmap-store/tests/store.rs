@@ -1,7 +1,5 @@
 //! The store's contract, run against SQLite and a real PostgreSQL.
 
-mod common;
-
 use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus, Incident};
 use flowmap_store::testing::TestDb;
 use flowmap_store::{Batch, Counts, LoadQuery, RawRecord, RecordKind, Store, TimeRange, WriteMode};

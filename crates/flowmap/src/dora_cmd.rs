@@ -14,11 +14,10 @@ use flowmap_app::{App, AppError};
 use flowmap_app::{DataRange, Window};
 use flowmap_core::dora::quick_check::{BenchmarkGroup, Edition, QuickCheckOptions};
 use flowmap_core::dora::{
-    DEFAULT_ENVIRONMENT, DoraOptions, DoraReport, Explain, FailureReason, Level, Metrics,
-    parse_window_bound,
+    DEFAULT_ENVIRONMENT, DoraOptions, DoraReport, Explain, Level, Metrics, parse_window_bound,
 };
-use flowmap_core::events::DeploymentKind;
-use flowmap_core::map::{format_hours, parse_duration};
+use flowmap_core::format::{self, failure_reason, or_missing};
+use flowmap_core::map::parse_duration;
 use jiff::{SignedDuration, Timestamp};
 
 /// How many entries of each evidence list the text output shows.
@@ -71,9 +70,9 @@ enum OutputFormat {
 }
 
 /// A date means midnight UTC; anything else must be an RFC 3339 time with an offset.
-fn parse_window(text: &str) -> Result<SignedDuration, String> {
+fn parse_window(text: &str) -> anyhow::Result<SignedDuration> {
     let hours = parse_duration(text)?;
-    SignedDuration::try_from_secs_f64(hours * 3600.0).map_err(|e| e.to_string())
+    Ok(SignedDuration::try_from_secs_f64(hours * 3600.0)?)
 }
 
 pub fn run(args: DoraArgs, db: &str) -> anyhow::Result<ExitCode> {
@@ -170,7 +169,7 @@ fn render_text(report: &DoraReport, window: &Window) -> String {
         "DORA metrics: {who}, {}, {} (attribution window {})\n",
         report.environment,
         window.describe(),
-        format_hours(report.attribution_window_hours)
+        format::duration(report.attribution_window_hours)
     );
 
     let _ = writeln!(
@@ -260,7 +259,12 @@ fn table_row(name: &str, m: &Metrics) -> String {
     let cfr = &m.change_failure_rate;
     let rt = &m.recovery_time;
     let change_fail = match cfr.rate {
-        Some(rate) => format!("{}/{} {:.1}%", cfr.failed, cfr.deployments, rate * 100.0),
+        Some(rate) => format!(
+            "{}/{} {}",
+            cfr.failed,
+            cfr.deployments,
+            format::percent(rate)
+        ),
         None => "–".to_owned(),
     };
     let levels = [m.lead_time.level, Some(f.level), cfr.level, rt.level]
@@ -279,22 +283,25 @@ fn table_row(name: &str, m: &Metrics) -> String {
         format!("{}/{}", rt.recovered, rt.failures),
         m.rework_rate
             .rate
-            .map_or("–".to_owned(), |r| format!("{:.1}%", r * 100.0)),
+            .map_or(MISSING.to_owned(), format::percent),
         levels
     )
 }
 
+/// The table's marker for a metric with no data.
+const MISSING: &str = "–";
+
 fn hours(value: Option<f64>) -> String {
-    value.map_or("–".to_owned(), |h| format!("{h:.1}h"))
+    or_missing(value, MISSING, format::duration)
 }
 
 fn score(value: Option<f64>) -> String {
-    value.map_or("–".to_owned(), |s| format!("{s:.1}"))
+    or_missing(value, MISSING, |s| format!("{s:.1}"))
 }
 
 fn render_explain(out: &mut String, e: &Explain) {
     section(out, "Failed deployments", &e.failed_deployments, |f| {
-        let reasons: Vec<String> = f.reasons.iter().map(reason_text).collect();
+        let reasons: Vec<String> = f.reasons.iter().map(failure_reason).collect();
         let recovery = match (f.recovered, f.recovery_hours) {
             (true, Some(h)) => format!("recovered in {h:.1}h"),
             (true, None) => format!(
@@ -403,24 +410,5 @@ fn section<T>(out: &mut String, title: &str, items: &[T], line: impl Fn(&T) -> S
             "  … and {} more (all of them with --format json --explain)",
             items.len() - EVIDENCE_SHOWN
         );
-    }
-}
-
-/// A failure reason in words.
-fn reason_text(reason: &FailureReason) -> String {
-    match reason {
-        FailureReason::CausedBy { incident } => format!("incident {incident} names it"),
-        FailureReason::IncidentInWindow {
-            incident,
-            hours_after_deployment,
-        } => format!("incident {incident} started {hours_after_deployment:.1}h after it"),
-        FailureReason::FixedBy { deployment, kind } => {
-            let kind = match kind {
-                DeploymentKind::Hotfix => "hotfix",
-                DeploymentKind::Rollback => "rollback",
-                DeploymentKind::Normal => "deployment",
-            };
-            format!("{kind} {deployment} fixes it")
-        }
     }
 }

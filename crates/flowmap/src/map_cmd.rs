@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use flowmap_core::format;
 use flowmap_core::map::{
     self, Analysis, AnalysisOptions, Format, Map, MapDiff, StepChange, format_hours,
 };
-use flowmap_render::format;
 
 #[derive(Subcommand)]
 pub enum MapCommand {
@@ -187,18 +187,14 @@ fn hours(h: f64) -> String {
     format!("{} ({h:.1} h)", format_hours(h))
 }
 
-fn percent(fraction: f64) -> String {
-    format!("{:.1}%", fraction * 100.0)
-}
-
 fn analysis_text(map: &Map, analysis: &Analysis) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{} ({} stream, {} state; unit: {})\n",
         analysis.name,
-        json_name(&analysis.stream),
-        json_name(&map.state),
+        analysis.stream.as_str(),
+        map.state.as_str(),
         map.unit
     );
     let _ = writeln!(
@@ -224,7 +220,7 @@ fn analysis_text(map: &Map, analysis: &Analysis) -> String {
             step.wait.to_string(),
             step.process.to_string(),
             format_hours(numbers.lead_time_hours),
-            percent(numbers.ca),
+            format::percent(numbers.ca),
             numbers.expected_passes,
             marks.join(", ")
         );
@@ -234,8 +230,8 @@ fn analysis_text(map: &Map, analysis: &Analysis) -> String {
         ("Lead time", hours(analysis.lead_time_hours)),
         ("Process time", hours(analysis.process_time_hours)),
         ("Wait time", hours(analysis.wait_time_hours)),
-        ("Activity ratio", percent(analysis.activity_ratio)),
-        ("Rolled %C&A", percent(analysis.rolled_ca)),
+        ("Activity ratio", format::percent(analysis.activity_ratio)),
+        ("Rolled %C&A", format::percent(analysis.rolled_ca)),
         ("Handoffs", analysis.handoffs.to_string()),
         ("Bottleneck", analysis.bottleneck.clone()),
         ("Longest step", analysis.longest_step.clone()),
@@ -274,20 +270,12 @@ fn analysis_text(map: &Map, analysis: &Analysis) -> String {
     out
 }
 
-/// A unit enum's name as it appears in the map file and the JSON output.
-fn json_name(value: &impl serde::Serialize) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// A number from a diff, in the unit its name says.
 fn metric_value(metric: &str, value: f64) -> String {
     if metric.ends_with("_hours") {
         format::duration(value)
     } else if is_ratio(metric) {
-        percent(value)
+        format::percent(value)
     } else if value.fract() == 0.0 {
         format!("{}", value as i64)
     } else {

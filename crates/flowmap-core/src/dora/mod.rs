@@ -152,20 +152,30 @@ pub const DEFAULT_WINDOW: SignedDuration = SignedDuration::from_hours(90 * 24);
 /// assert_eq!(parse_window_bound("2026-01-05T10:00:00+01:00").unwrap().to_string(), "2026-01-05T09:00:00Z");
 /// assert!(parse_window_bound("2026-01-05 10:00").is_err());
 /// ```
-pub fn parse_window_bound(text: &str) -> Result<Timestamp, String> {
+pub fn parse_window_bound(text: &str) -> Result<Timestamp, WindowBoundError> {
     let text = text.trim();
     if text.len() == 10
         && let Ok(date) = text.parse::<jiff::civil::Date>()
     {
         return jiff::tz::TimeZone::UTC
             .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
-            .map_err(|e| e.to_string());
+            .map_err(|e| WindowBoundError::OutOfRange(e.to_string()));
     }
-    text.parse::<Timestamp>().map_err(|e| {
-        format!(
-            "expected a date (2026-01-01) or an RFC 3339 time with offset (2026-01-01T12:00:00Z): {e}"
-        )
-    })
+    text.parse::<Timestamp>()
+        .map_err(|e| WindowBoundError::Malformed(e.to_string()))
+}
+
+/// Why a text is not a window bound.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WindowBoundError {
+    /// Neither a date nor an RFC 3339 time with an offset.
+    #[error(
+        "expected a date (2026-01-01) or an RFC 3339 time with offset (2026-01-01T12:00:00Z): {0}"
+    )]
+    Malformed(String),
+    /// A date outside the times flowmap can represent.
+    #[error("{0}")]
+    OutOfRange(String),
 }
 
 /// Why a report cannot be computed: the options contradict themselves.

@@ -56,16 +56,19 @@ impl Edition {
     }
 }
 
-impl std::str::FromStr for Edition {
-    type Err = String;
+/// A Quick Check edition flowmap does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown Quick Check edition {0:?}; expected 2024 or 2025")]
+pub struct UnknownEdition(pub String);
 
-    fn from_str(s: &str) -> Result<Edition, String> {
+impl std::str::FromStr for Edition {
+    type Err = UnknownEdition;
+
+    fn from_str(s: &str) -> Result<Edition, UnknownEdition> {
         match s {
             "2024" => Ok(Edition::E2024),
             "2025" => Ok(Edition::E2025),
-            other => Err(format!(
-                "unknown Quick Check edition {other:?}; expected 2024 or 2025"
-            )),
+            other => Err(UnknownEdition(other.to_owned())),
         }
     }
 }

@@ -47,6 +47,27 @@ impl fmt::Display for Estimate {
     }
 }
 
+/// Why a text is not a duration or an estimate.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("expected a duration such as `30m`, `4h`, `2d` or `1d 4h`")]
+    Empty,
+    #[error(
+        "`{text}` is not a duration: expected a number before `{found}` (e.g. `30m`, `4h`, `1d 4h`)"
+    )]
+    NoNumber { text: String, found: char },
+    #[error("`{0}` is not a number")]
+    BadNumber(String),
+    #[error("`{text}` needs a unit: s, m, h, d or w (e.g. `{number}h`)")]
+    NoUnit { text: String, number: String },
+    #[error("`{0}` is not a duration unit: use s, m, h, d (24h) or w (7d)")]
+    BadUnit(String),
+    #[error("`{0}` is too large a duration")]
+    TooLarge(String),
+    #[error("range `{0}` runs backwards: its start must not exceed its end")]
+    Backwards(String),
+}
+
 /// Parses an estimate: a duration, or a range `a..b` of two durations with `a ≤ b`.
 ///
 /// ```
@@ -54,16 +75,13 @@ impl fmt::Display for Estimate {
 /// assert_eq!(parse_estimate("1d..3d"), Ok(Estimate { low: 24.0, high: 72.0 }));
 /// assert_eq!(parse_estimate("30m"), Ok(Estimate::exact(0.5)));
 /// ```
-pub fn parse_estimate(text: &str) -> Result<Estimate, String> {
+pub fn parse_estimate(text: &str) -> Result<Estimate, DurationError> {
     match text.split_once("..") {
         Some((low, high)) => {
             let low = parse_duration(low)?;
             let high = parse_duration(high)?;
             if low > high {
-                return Err(format!(
-                    "range `{}` runs backwards: its start must not exceed its end",
-                    text.trim()
-                ));
+                return Err(DurationError::Backwards(text.trim().to_owned()));
             }
             Ok(Estimate { low, high })
         }
@@ -81,10 +99,10 @@ pub fn parse_estimate(text: &str) -> Result<Estimate, String> {
 /// assert_eq!(parse_duration("0"), Ok(0.0));
 /// assert!(parse_duration("4").is_err());
 /// ```
-pub fn parse_duration(text: &str) -> Result<f64, String> {
+pub fn parse_duration(text: &str) -> Result<f64, DurationError> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return Err("expected a duration such as `30m`, `4h`, `2d` or `1d 4h`".into());
+        return Err(DurationError::Empty);
     }
     if trimmed.parse::<f64>() == Ok(0.0) {
         return Ok(0.0);
@@ -96,14 +114,14 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
         if number_len == 0 {
-            return Err(format!(
-                "`{trimmed}` is not a duration: expected a number before `{}` (e.g. `30m`, `4h`, `1d 4h`)",
-                rest.chars().next().unwrap_or_default()
-            ));
+            return Err(DurationError::NoNumber {
+                text: trimmed.to_owned(),
+                found: rest.chars().next().unwrap_or_default(),
+            });
         }
         let number: f64 = rest[..number_len]
             .parse()
-            .map_err(|_| format!("`{}` is not a number", &rest[..number_len]))?;
+            .map_err(|_| DurationError::BadNumber(rest[..number_len].to_owned()))?;
         rest = rest[number_len..].trim_start();
         let unit_len = rest
             .find(|c: char| !c.is_ascii_alphabetic())
@@ -115,21 +133,20 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
             "d" => 24.0,
             "w" => 168.0,
             "" => {
-                return Err(format!(
-                    "`{trimmed}` needs a unit: s, m, h, d or w (e.g. `{number}h`)"
-                ));
+                return Err(DurationError::NoUnit {
+                    text: trimmed.to_owned(),
+                    number: number.to_string(),
+                });
             }
             other => {
-                return Err(format!(
-                    "`{other}` is not a duration unit: use s, m, h, d (24h) or w (7d)"
-                ));
+                return Err(DurationError::BadUnit(other.to_owned()));
             }
         };
         hours += number * unit_hours;
         rest = rest[unit_len..].trim_start();
     }
     if !hours.is_finite() {
-        return Err(format!("`{trimmed}` is too large a duration"));
+        return Err(DurationError::TooLarge(trimmed.to_owned()));
     }
     Ok(hours)
 }
@@ -197,16 +214,27 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_duration() {
-        assert!(parse_duration("4").unwrap_err().contains("needs a unit"));
+        assert!(
+            parse_duration("4")
+                .unwrap_err()
+                .to_string()
+                .contains("needs a unit")
+        );
         assert!(
             parse_duration("4y")
                 .unwrap_err()
+                .to_string()
                 .contains("not a duration unit")
         );
         assert!(parse_duration("h").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("1..2..3h").is_err());
-        assert!(parse_estimate("3d..1d").unwrap_err().contains("backwards"));
+        assert!(
+            parse_estimate("3d..1d")
+                .unwrap_err()
+                .to_string()
+                .contains("backwards")
+        );
     }
 
     #[test]

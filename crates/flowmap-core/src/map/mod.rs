@@ -19,7 +19,7 @@ use serde::Serialize;
 
 pub use analysis::{Analysis, AnalysisOptions, SimulationSummary, StepAnalysis, analyze};
 pub use diff::{MapDiff, MetricDelta, StepChange, diff};
-pub use duration::{Estimate, format_hours, parse_duration, parse_estimate};
+pub use duration::{DurationError, Estimate, format_hours, parse_duration, parse_estimate};
 pub use node::{Format, Pos};
 pub use parse::{Diagnostic, Parsed, Severity, closest, parse_map};
 
@@ -68,6 +68,16 @@ pub enum Stream {
     Recovery,
 }
 
+impl Stream {
+    /// `delivery` or `recovery`: the name in map files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Delivery => "delivery",
+            Stream::Recovery => "recovery",
+        }
+    }
+}
+
 /// Whether a map shows how work flows today or how the team wants it to flow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -75,6 +85,16 @@ pub enum State {
     #[default]
     Current,
     Future,
+}
+
+impl State {
+    /// `current` or `future`: the name in map files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Current => "current",
+            State::Future => "future",
+        }
+    }
 }
 
 /// How many items enter the stream per period (`30/week`).

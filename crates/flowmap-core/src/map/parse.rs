@@ -620,7 +620,7 @@ impl Checker {
             Value::Float(f) if *f == 0.0 => Ok(Estimate::exact(0.0)),
             Value::Int(i) => Err(format!("needs a unit: write `{i}h`, `{i}d`, `{i}m`...")),
             Value::Float(f) => Err(format!("needs a unit: write `{f}h`, `{f}d`...")),
-            Value::Str(s) => parse_estimate(s),
+            Value::Str(s) => parse_estimate(s).map_err(|e| e.to_string()),
             other => Err(format!(
                 "expected a duration like `4h` or a range like `2h..6h`, found {}",
                 other.kind()

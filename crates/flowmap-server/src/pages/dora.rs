@@ -6,10 +6,9 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use flowmap_app::scope::is_empty;
-use flowmap_core::dora::{DoraOptions, DoraReport, FailureReason, Metrics, ServiceMetrics};
-use flowmap_core::map::format_hours;
+use flowmap_core::dora::{DoraOptions, DoraReport, Metrics, ServiceMetrics};
+use flowmap_core::format::{self, failure_reason};
 use flowmap_render::chart::{self, ChartOptions, Marker, Point, SeriesStyle, ValueKind};
-use flowmap_render::format;
 use jiff::Timestamp;
 
 use super::{
@@ -139,26 +138,6 @@ struct ServicePage {
     histogram: String,
     deployments: Vec<DeploymentRow>,
     notes: Vec<String>,
-}
-
-fn reason_text(reason: &FailureReason) -> String {
-    match reason {
-        FailureReason::CausedBy { incident } => format!("incident {incident} names it"),
-        FailureReason::IncidentInWindow {
-            incident,
-            hours_after_deployment,
-        } => format!(
-            "incident {incident} began {} after",
-            format_hours(*hours_after_deployment)
-        ),
-        FailureReason::FixedBy { deployment, kind } => {
-            let kind = serde_json::to_value(kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            format!("{kind} {deployment} fixes it")
-        }
-    }
 }
 
 pub async fn service(
@@ -329,7 +308,7 @@ pub async fn service(
             e.failed_deployments
                 .iter()
                 .map(|f| {
-                    let text: Vec<String> = f.reasons.iter().map(reason_text).collect();
+                    let text: Vec<String> = f.reasons.iter().map(failure_reason).collect();
                     (f.deployment.as_str(), text.join("; "))
                 })
                 .collect()
@@ -344,10 +323,7 @@ pub async fn service(
                 .map(|d| DeploymentRow {
                     finished_at: time_text(d.finished_at),
                     id: d.deployment.clone(),
-                    kind: serde_json::to_value(d.kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
+                    kind: d.kind.as_str().to_owned(),
                     changes: d.changes,
                     failed: d.failed,
                     reasons: reasons

@@ -18,6 +18,7 @@ use axum::response::{Html, IntoResponse, Response};
 use flowmap_app::AppError;
 use flowmap_app::{DataRange, Window};
 use flowmap_core::dora::DoraOptions;
+use flowmap_core::format;
 use jiff::Timestamp;
 
 use crate::error::ApiError;
@@ -258,14 +259,17 @@ fn level_name(level: Option<flowmap_core::dora::Level>) -> String {
     level.map(|l| l.as_str().to_owned()).unwrap_or_default()
 }
 
+/// The pages' marker for a metric with no data.
+const MISSING: &str = "—";
+
 /// A measured duration, the way every card, table and chart writes it: `45m`,
 /// `5h 8m`, `3d 5h`, `6w`.
 fn hours_text(hours: Option<f64>) -> String {
-    flowmap_render::format::maybe_duration(hours)
+    format::or_missing(hours, MISSING, format::duration)
 }
 
 fn percent_text(fraction: Option<f64>) -> String {
-    flowmap_render::format::maybe_percent(fraction)
+    format::or_missing(fraction, MISSING, format::percent)
 }
 
 #[cfg(test)]

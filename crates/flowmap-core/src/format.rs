@@ -1,11 +1,62 @@
-//! The one way flowmap writes durations, rates, percentages and counts for people, so a
-//! card, a chart axis, a table and the command line say the same thing the same way.
+//! Numbers and reasons as people read them: the one place durations, rates, percents and
+//! failure reasons are put into words, so the CLI, the pages and the report agree.
+//!
+//! Durations are `f64` hours, rates and shares fractions in [0, 1], as everywhere in
+//! flowmap. A missing value is shown as the caller's `missing` marker, never as 0.
 //!
 //! - Durations use at most two units, largest first: `45s`, `12m`, `5h 30m`, `3d 4h`,
-//!   `1w 6d`, `2y 3w`. They never show a negative or non-finite value as a measurement.
+//!   `1w 6d`, `2y 3w` — on cards, in tables and on chart axes alike. They never show a
+//!   negative or non-finite value as a measurement.
 //! - Rates stay honest when small: `3.2 / week`, `2.5 / month`, `1 per 5 months`, never
 //!   `0.0 / week` for something that does happen.
-//! - Percentages have at most one decimal; differences of ratios are percentage points.
+//! - Differences of ratios are percentage points.
+
+use crate::dora::FailureReason;
+use crate::map::format_hours;
+
+/// A duration short enough for a table cell, in at most two units ([`duration`]):
+/// `45m`, `5h 8m`, `3d 5h`, `6w`.
+pub fn hours_short(hours: f64) -> String {
+    duration(hours)
+}
+
+/// A duration in hours with one decimal: `5.1h`.
+pub fn hours_decimal(hours: f64) -> String {
+    format!("{hours:.1}h")
+}
+
+/// A fraction as a percent with one decimal: `0.125` → `12.5%`.
+pub fn percent(fraction: f64) -> String {
+    format!("{:.1}%", fraction * 100.0)
+}
+
+/// `value` formatted by `format`, or `missing` when there is no value.
+pub fn or_missing(value: Option<f64>, missing: &str, format: impl Fn(f64) -> String) -> String {
+    value.map_or_else(|| missing.to_owned(), format)
+}
+
+/// Why a deployment counts as failed, in words: `incident i7 names it`, `incident i7
+/// started 2h after it`, `hotfix d9 fixes it`.
+pub fn failure_reason(reason: &FailureReason) -> String {
+    match reason {
+        FailureReason::CausedBy { incident } => format!("incident {incident} names it"),
+        FailureReason::IncidentInWindow {
+            incident,
+            hours_after_deployment,
+        } => format!(
+            "incident {incident} started {} after it",
+            format_hours(*hours_after_deployment)
+        ),
+        FailureReason::FixedBy { deployment, kind } => {
+            let kind = if kind.is_rework() {
+                kind.as_str()
+            } else {
+                "deployment"
+            };
+            format!("{kind} {deployment} fixes it")
+        }
+    }
+}
 
 /// Seconds in each unit a duration may be written in, largest first.
 const UNITS: [(&str, f64); 6] = [
@@ -25,7 +76,7 @@ const MONTH_DAYS: f64 = 365.25 / 12.0;
 /// non-finite value (never a measurement) is `—`.
 ///
 /// ```
-/// use flowmap_render::format::duration;
+/// use flowmap_core::format::duration;
 /// assert_eq!(duration(316.0), "1w 6d");
 /// assert_eq!(duration(12.9), "12h 54m");
 /// assert_eq!(duration(0.75), "45m");
@@ -88,7 +139,7 @@ pub fn maybe_duration(hours: Option<f64>) -> String {
 /// `1 per 2 years`. Zero is `none`.
 ///
 /// ```
-/// use flowmap_render::format::rate;
+/// use flowmap_core::format::rate;
 /// assert_eq!(rate(5, 730.0), "1 per 5 months");
 /// assert_eq!(rate(40, 91.0), "3.1 / week");
 /// assert_eq!(rate(0, 91.0), "none");
@@ -135,17 +186,9 @@ pub fn decimal(value: f64) -> String {
     }
 }
 
-/// A fraction as a percentage with at most one decimal: `0.125` → `12.5%`, `0.5` → `50%`.
-pub fn percent(fraction: f64) -> String {
-    if !fraction.is_finite() {
-        return "—".to_owned();
-    }
-    format!("{}%", trimmed(fraction * 100.0, 1))
-}
-
 /// An optional fraction as a percentage: `—` when there is none.
 pub fn maybe_percent(fraction: Option<f64>) -> String {
-    fraction.map_or_else(|| "—".to_owned(), percent)
+    or_missing(fraction, "—", percent)
 }
 
 /// The difference of two fractions in percentage points, signed: `+3.2 pp`, `-10 pp`,
@@ -178,7 +221,7 @@ pub fn trimmed(value: f64, decimals: usize) -> String {
 /// one before (`2027 W01`), so a chart across New Year stays readable.
 ///
 /// ```
-/// use flowmap_render::format::week_labels;
+/// use flowmap_core::format::week_labels;
 /// assert_eq!(week_labels(&["2026-W52", "2026-W53", "2027-W01"]), ["2026 W52", "W53", "2027 W01"]);
 /// ```
 pub fn week_labels<S: AsRef<str>>(weeks: &[S]) -> Vec<String> {
@@ -204,6 +247,50 @@ pub fn week_labels<S: AsRef<str>>(weeks: &[S]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::DeploymentKind;
+
+    #[test]
+    fn durations_are_short() {
+        assert_eq!(or_missing(None, "—", hours_short), "—");
+        assert_eq!(hours_short(0.75), "45m");
+        assert_eq!(hours_short(5.14), "5h 8m");
+        assert_eq!(hours_short(76.8), "3d 5h");
+        assert_eq!(hours_short(1008.0), "6w");
+        assert_eq!(hours_decimal(5.14), "5.1h");
+        assert_eq!(percent(0.125), "12.5%");
+    }
+
+    #[test]
+    fn reasons_read_as_sentences() {
+        let reason = |r: FailureReason| failure_reason(&r);
+        assert_eq!(
+            reason(FailureReason::CausedBy {
+                incident: "i7".into()
+            }),
+            "incident i7 names it"
+        );
+        assert_eq!(
+            reason(FailureReason::IncidentInWindow {
+                incident: "i7".into(),
+                hours_after_deployment: 2.0
+            }),
+            "incident i7 started 2h after it"
+        );
+        assert_eq!(
+            reason(FailureReason::FixedBy {
+                deployment: "d9".into(),
+                kind: DeploymentKind::Hotfix
+            }),
+            "hotfix d9 fixes it"
+        );
+        assert_eq!(
+            reason(FailureReason::FixedBy {
+                deployment: "d9".into(),
+                kind: DeploymentKind::Normal
+            }),
+            "deployment d9 fixes it"
+        );
+    }
 
     #[test]
     fn durations_use_two_units_at_most() {
@@ -250,10 +337,8 @@ mod tests {
 
     #[test]
     fn percentages_and_points() {
-        assert_eq!(percent(0.125), "12.5%");
-        assert_eq!(percent(0.5), "50%");
-        assert_eq!(percent(1.0), "100%");
-        assert_eq!(percent(0.0), "0%");
+        assert_eq!(maybe_percent(Some(0.125)), "12.5%");
+        assert_eq!(maybe_percent(None), "—");
         assert_eq!(percentage_points(0.032), "+3.2 pp");
         assert_eq!(percentage_points(-0.1), "-10 pp");
         assert_eq!(percentage_points(-0.00001), "0 pp");
