@@ -391,3 +391,80 @@ async fn import_page_takes_a_source_offers_templates_and_counts_rows_and_problem
         );
     }
 }
+
+/// Runs git in `dir` with author and committer time `at`.
+fn git_at(dir: &std::path::Path, at: Timestamp, args: &[&str]) {
+    let date = format!("@{} +0000", at.as_second());
+    let output = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date)
+        .output()
+        .expect("git runs");
+    assert!(output.status.success(), "git {args:?}: {output:?}");
+}
+
+#[tokio::test]
+async fn a_repository_ingested_with_default_options_shows_on_the_overview() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("tinyrepo");
+    std::fs::create_dir(&repo).unwrap();
+    let now = Timestamp::now();
+    let day = jiff::SignedDuration::from_hours(24);
+    let first = now - day * 20;
+    git_at(&repo, first, &["init", "--quiet", "--initial-branch=main"]);
+    for k in 0..4 {
+        git_at(
+            &repo,
+            first + day * (k * 5),
+            &[
+                "commit",
+                "--quiet",
+                "--allow-empty",
+                "-m",
+                &format!("Change {k}"),
+            ],
+        );
+    }
+    let ingested = flowmap_app::App::new(store.clone())
+        .ingest_git(
+            &flowmap_app::Actor::local_user("test"),
+            repo.clone(),
+            // What `flowmap ingest git PATH` does with no flags.
+            flowmap_ingest::git::GitOptions {
+                service: None,
+                rule: flowmap_ingest::git::DeployRule::None,
+                path: None,
+            },
+            std::sync::Arc::new(flowmap_ingest::git::NoProgress),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ingested.outcome.changes, 4);
+    assert_eq!(ingested.outcome.deployments, 0);
+
+    let (status, html) = get(&app, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    // The service is listed with what is known: no deployments, nothing pretending to
+    // be a measurement, and where its data lies.
+    assert!(html.contains("href=\"/services/tinyrepo\""), "{html}");
+    assert!(html.contains(">none <span class=\"badge low\">"), "{html}");
+    let first_day = first.strftime("%Y-%m-%d").to_string();
+    let last_day = (first + day * 15).strftime("%Y-%m-%d").to_string();
+    assert!(
+        html.contains(&format!("Data from {first_day} to {last_day}")),
+        "{html}"
+    );
+    let (status, service) = get(&app, "/services/tinyrepo").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(service.contains("0 deployments"), "{service}");
+}
