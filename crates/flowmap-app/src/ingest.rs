@@ -20,6 +20,55 @@ pub struct Ingested {
     /// Problems that cost time but not correctness (an unreadable earlier state, so the
     /// whole history was read).
     pub warnings: Vec<String>,
+    /// When the source was last ingested with another deployment rule (or `--path`):
+    /// that rule, and how many of its deployments this run removed. A source's inferred
+    /// deployments always come from one rule, the latest run's.
+    pub replaced: Option<Replaced>,
+    /// When the run recorded no deployment: the repository's tags, to suggest a rule.
+    pub tags: Option<TagSummary>,
+}
+
+/// Deployments of an earlier rule that a run replaced.
+#[derive(Debug)]
+pub struct Replaced {
+    /// How many deployments the earlier rule had produced.
+    pub deployments: u64,
+}
+
+/// The tags of a repository in which a run found no deployment.
+#[derive(Debug)]
+pub struct TagSummary {
+    /// How many tags the repository has.
+    pub count: usize,
+    /// Their most common shapes as globs (`14.*`, `v*`) with how many tags each covers,
+    /// most common first; at most five.
+    pub patterns: Vec<(String, usize)>,
+}
+
+impl TagSummary {
+    fn of(names: &[String]) -> TagSummary {
+        let mut patterns = git::tag_patterns(names);
+        patterns.truncate(5);
+        TagSummary {
+            count: names.len(),
+            patterns,
+        }
+    }
+
+    /// A glob to try: the most common pattern, or `*` when the patterns are many and
+    /// alike (every tag starts with a number, like `14.1.0` and `13.0.0`).
+    pub fn suggestion(&self) -> Option<String> {
+        let (first, covered) = self.patterns.first()?;
+        let numeric = self
+            .patterns
+            .iter()
+            .all(|(p, _)| p.starts_with(|c: char| c.is_ascii_digit()));
+        if numeric && *covered < self.count {
+            Some("[0-9]*".to_owned())
+        } else {
+            Some(first.clone())
+        }
+    }
 }
 
 impl App {
@@ -43,7 +92,21 @@ impl App {
                 .ok(),
             None => None,
         };
+        let rule_changed = previous
+            .as_ref()
+            .is_some_and(|state| state.made_with_other_options(&options));
         let mut writer = self.store.begin(&source).await?;
+        // The whole history is read again under the new rule (the state no longer
+        // matches), so the old rule's deployments go in the same transaction: the source
+        // never holds deployments of two rules at once.
+        let replaced = if rule_changed {
+            Some(Replaced {
+                deployments: writer.delete_deployments().await?,
+            })
+        } else {
+            None
+        };
+        let repository = path.clone();
 
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<git::Batch>(2);
         let reader = tokio::task::spawn_blocking(move || {
@@ -93,6 +156,19 @@ impl App {
             .set_meta(&state_key, &outcome.state.to_json())
             .await?;
         writer.commit().await?;
-        Ok(Ingested { outcome, warnings })
+        let tags = if outcome.deployments == 0 && outcome.full {
+            let names = tokio::task::spawn_blocking(move || git::tag_names(&repository))
+                .await
+                .map_err(|_| AppError::Background("the tag reader"))??;
+            Some(TagSummary::of(&names))
+        } else {
+            None
+        };
+        Ok(Ingested {
+            outcome,
+            warnings,
+            replaced,
+            tags,
+        })
     }
 }

@@ -44,6 +44,8 @@ pub mod maps;
 pub mod measure;
 pub mod outcomes;
 pub mod reports;
+pub mod scope;
+pub mod sources;
 pub mod webhooks;
 
 use flowmap_store::Store;
@@ -51,6 +53,7 @@ use flowmap_store::Store;
 pub use actor::{Actor, Role};
 pub use error::AppError;
 pub use reports::Reports;
+pub use scope::{DataRange, Window};
 
 /// The application: the store and the services over it. Cheap to clone.
 #[derive(Clone, Debug)]

@@ -116,9 +116,10 @@ fn csv_header_problems_stop_the_file_unless_unknown_columns_are_ignored() {
     let (records, problems) = strict(csv, FileKind::Changes, Format::Csv);
     assert!(records.is_empty());
     assert_eq!(problems.len(), 2);
-    assert!(
-        problems[0]
-            .starts_with("f:1: comitted_at: unknown column (expected: id, service, committed_at,")
+    // A misspelt column names the one it probably means.
+    assert_eq!(
+        problems[0],
+        "f:1: comitted_at: unknown column: did you mean `committed_at`?"
     );
     assert_eq!(problems[1], "f:1: committed_at: required column missing");
 

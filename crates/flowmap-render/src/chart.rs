@@ -23,6 +23,7 @@
 use crate::palette::{INK, MUTED, RED};
 use crate::svg::{FONT, HALO};
 use crate::text::{escape, num, text_width};
+use flowmap_core::format;
 
 const SERIES_COLOR: &str = "#2563eb";
 const GRID: &str = "#e2e8f0";
@@ -36,6 +37,9 @@ pub struct Point {
     /// `None` when there is no data for this label; drawn as a gap. Non-finite values
     /// are treated the same way.
     pub value: Option<f64>,
+    /// The period is not over yet (the current week): its value is drawn faint and
+    /// outlined as "so far", so an unfinished week never looks like a drop.
+    pub partial: bool,
 }
 
 impl Point {
@@ -44,8 +48,30 @@ impl Point {
         Point {
             label: label.into(),
             value,
+            partial: false,
         }
     }
+
+    /// A point of a period still in progress (see [`Point::partial`]).
+    pub fn in_progress(label: impl Into<String>, value: Option<f64>) -> Self {
+        Point {
+            partial: true,
+            ..Point::new(label, value)
+        }
+    }
+}
+
+/// What the values of a chart are, which decides its ticks and labels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ValueKind {
+    /// Plain numbers: ticks at 1, 2 or 5 × 10ⁿ with as many decimals as the step needs.
+    #[default]
+    Number,
+    /// Counts: whole-number ticks only.
+    Count,
+    /// Durations in hours: ticks at human steps (15m, 1h, 6h, 1d, 1w, …), labelled
+    /// like `1d 12h`.
+    Hours,
 }
 
 /// How [`series_chart`] draws its points.
@@ -67,8 +93,12 @@ pub struct ChartOptions {
     pub height: f64,
     /// Drawn above the plot and used as the SVG's accessible name.
     pub title: String,
-    /// The unit of the values, shown above the value axis (e.g. `hours`); may be empty.
+    /// The unit of the values, shown above the value axis (e.g. `per week`); may be
+    /// empty.
     pub unit: String,
+    /// What the values are (for a [`histogram`]: what the binned values are; its
+    /// heights are counts).
+    pub values: ValueKind,
 }
 
 impl Default for ChartOptions {
@@ -79,6 +109,7 @@ impl Default for ChartOptions {
             height: 240.0,
             title: String::new(),
             unit: String::new(),
+            values: ValueKind::Number,
         }
     }
 }
@@ -128,31 +159,90 @@ struct Axis {
     low: f64,
     high: f64,
     step: f64,
+    kind: ValueKind,
+}
+
+/// Tick steps for durations, in hours: minutes, hours, days, weeks, a quarter, half a
+/// year, then years.
+const DURATION_STEPS: [f64; 22] = [
+    1.0 / 60.0,
+    2.0 / 60.0,
+    5.0 / 60.0,
+    10.0 / 60.0,
+    0.25,
+    0.5,
+    1.0,
+    2.0,
+    3.0,
+    6.0,
+    12.0,
+    24.0,
+    48.0,
+    96.0,
+    168.0,
+    336.0,
+    672.0,
+    1344.0,
+    2184.0,
+    4368.0,
+    8760.0,
+    17520.0,
+];
+
+/// The smallest of 1, 2 or 5 × 10ⁿ that is at least `rough`.
+fn nice_step(rough: f64) -> f64 {
+    let magnitude = 10f64.powf(rough.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|&s| s >= rough * (1.0 - 1e-9))
+        .unwrap_or(10.0 * magnitude)
 }
 
 impl Axis {
-    /// The smallest axis with round ticks (1, 2, 2.5 or 5 × 10ⁿ, about four of them) that
-    /// holds `min`, `max` and zero.
-    fn covering(min: f64, max: f64) -> Self {
+    /// The smallest axis with round ticks (about four of them) that holds `min`, `max`
+    /// and zero: 1, 2 or 5 × 10ⁿ; whole numbers for counts; human steps for durations.
+    fn covering(min: f64, max: f64, kind: ValueKind) -> Self {
         let (min, max) = (min.min(0.0), max.max(0.0));
         if max - min <= 0.0 {
+            let step = match kind {
+                ValueKind::Number => 0.25,
+                ValueKind::Count | ValueKind::Hours => 1.0,
+            };
             return Axis {
                 low: 0.0,
-                high: 1.0,
-                step: 0.25,
+                high: 4.0 * step,
+                step,
+                kind,
             };
         }
         let rough = (max - min) / 4.0;
-        let magnitude = 10f64.powf(rough.log10().floor());
-        let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-            .into_iter()
-            .map(|m| m * magnitude)
-            .find(|&s| s >= rough)
-            .unwrap_or(10.0 * magnitude);
+        let step = match kind {
+            ValueKind::Number => nice_step(rough),
+            ValueKind::Count => nice_step(rough).max(1.0),
+            ValueKind::Hours => DURATION_STEPS
+                .into_iter()
+                .find(|&s| s >= rough)
+                .unwrap_or_else(|| 8760.0 * nice_step(rough / 8760.0)),
+        };
         Axis {
             low: (min / step).floor() * step,
             high: (max / step).ceil() * step,
             step,
+            kind,
+        }
+    }
+
+    /// A tick's label: whole numbers for counts, durations for hours, and for plain
+    /// numbers as many decimals as the step needs, so no two ticks read the same.
+    fn label(&self, value: f64) -> String {
+        match self.kind {
+            ValueKind::Count => format!("{}", value.round() as i64),
+            ValueKind::Hours => format::duration(value),
+            ValueKind::Number => {
+                let decimals = (-self.step.log10().floor()).max(0.0) as usize;
+                format::trimmed(value, decimals)
+            }
         }
     }
 
@@ -199,7 +289,7 @@ pub fn series_chart(points: &[Point], style: SeriesStyle, options: &ChartOptions
     }
     let min = known.iter().copied().fold(f64::INFINITY, f64::min);
     let max = known.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let axis = Axis::covering(min, max);
+    let axis = Axis::covering(min, max, options.values);
     value_axis(&mut out, &plot, &axis);
 
     let slot = plot.width / points.len() as f64;
@@ -211,22 +301,34 @@ pub fn series_chart(points: &[Point], style: SeriesStyle, options: &ChartOptions
             for (i, (point, value)) in points.iter().zip(&values).enumerate() {
                 let Some(v) = *value else { continue };
                 let y = axis.y(&plot, v);
+                // A period in progress is an outline with a faint fill: "so far".
+                let (class, look) = if point.partial {
+                    (
+                        "bar partial",
+                        format!(
+                            "fill=\"{SERIES_COLOR}\" fill-opacity=\"0.25\" stroke=\"{SERIES_COLOR}\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\""
+                        ),
+                    )
+                } else {
+                    ("bar", format!("fill=\"{SERIES_COLOR}\""))
+                };
                 out.push_str(&format!(
-                    "<rect class=\"bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{SERIES_COLOR}\" rx=\"2\"><title>{}</title></rect>\n",
+                    "<rect class=\"{class}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" {look} rx=\"2\"><title>{}</title></rect>\n",
                     num2(center(i) - bar / 2.0),
                     num2(y.min(zero)),
                     num2(bar),
                     num2((zero - y).abs()),
-                    escape(&format!("{}: {}", point.label, tick_label(v)))
+                    escape(&point_title(point, &axis.label(v)))
                 ));
             }
         }
         SeriesStyle::Line => {
             let mut d = String::new();
             let mut pen_down = false;
-            for (i, value) in values.iter().enumerate() {
+            // A period in progress stays off the line: its point is drawn on its own.
+            for (i, (point, value)) in points.iter().zip(&values).enumerate() {
                 match value {
-                    Some(v) => {
+                    Some(v) if !point.partial => {
                         d.push_str(&format!(
                             "{}{} {} ",
                             if pen_down { "L" } else { "M" },
@@ -235,7 +337,7 @@ pub fn series_chart(points: &[Point], style: SeriesStyle, options: &ChartOptions
                         ));
                         pen_down = true;
                     }
-                    None => pen_down = false,
+                    _ => pen_down = false,
                 }
             }
             out.push_str(&format!(
@@ -244,11 +346,19 @@ pub fn series_chart(points: &[Point], style: SeriesStyle, options: &ChartOptions
             ));
             for (i, (point, value)) in points.iter().zip(&values).enumerate() {
                 let Some(v) = *value else { continue };
+                let (class, dash) = if point.partial {
+                    (
+                        "point partial",
+                        " stroke-dasharray=\"2 2\" stroke-opacity=\"0.6\"",
+                    )
+                } else {
+                    ("point", "")
+                };
                 out.push_str(&format!(
-                    "<circle class=\"point\" cx=\"{}\" cy=\"{}\" r=\"3.5\" fill=\"#ffffff\" stroke=\"{SERIES_COLOR}\" stroke-width=\"2\"><title>{}</title></circle>\n",
+                    "<circle class=\"{class}\" cx=\"{}\" cy=\"{}\" r=\"3.5\" fill=\"#ffffff\" stroke=\"{SERIES_COLOR}\" stroke-width=\"2\"{dash}><title>{}</title></circle>\n",
                     num2(center(i)),
                     num2(axis.y(&plot, v)),
-                    escape(&format!("{}: {}", point.label, tick_label(v)))
+                    escape(&point_title(point, &axis.label(v)))
                 ));
             }
         }
@@ -387,7 +497,11 @@ pub fn histogram(
         let k = (((v - low) / width).floor() as usize).min(bins - 1);
         counts[k] += 1;
     }
-    let axis = Axis::covering(0.0, counts.iter().copied().max().unwrap_or(0) as f64);
+    let axis = Axis::covering(
+        0.0,
+        counts.iter().copied().max().unwrap_or(0) as f64,
+        ValueKind::Count,
+    );
     value_axis(&mut out, &plot, &axis);
     let x = |v: f64| plot.left + (v - low) / (high - low) * plot.width;
     for (k, &count) in counts.iter().enumerate() {
@@ -399,7 +513,11 @@ pub fn histogram(
             num2(y),
             num2(x(to) - x(from)),
             num2(plot.bottom() - y),
-            escape(&format!("{} – {}: {count}", tick_label(from), tick_label(to)))
+            escape(&format!(
+                "{} – {}: {count}",
+                value_label(options.values, from),
+                value_label(options.values, to)
+            ))
         ));
     }
     for (k, v) in [(0, low), (1, (low + high) / 2.0), (2, high)] {
@@ -408,7 +526,7 @@ pub fn histogram(
             "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{MUTED}\" text-anchor=\"{anchor}\">{}</text>\n",
             num2(x(v)),
             num2(plot.bottom() + 16.0),
-            escape(&tick_label(v))
+            escape(&value_label(options.values, v))
         ));
     }
     for (k, marker) in markers.iter().enumerate() {
@@ -492,7 +610,7 @@ fn value_axis(out: &mut String, plot: &Plot, axis: &Axis) {
             num2(plot.left + plot.width),
             num2(plot.left - 6.0),
             num2(y + 4.0),
-            escape(&tick_label(tick))
+            escape(&axis.label(tick))
         ));
     }
 }
@@ -529,46 +647,120 @@ fn num2(x: f64) -> String {
     }
 }
 
-/// A value for a tick or tooltip: up to two decimals, trailing zeros dropped.
-fn tick_label(value: f64) -> String {
-    num2(value)
+/// A value that is not on a tick (a bin edge): a duration, a whole count, or up to two
+/// decimals.
+fn value_label(kind: ValueKind, value: f64) -> String {
+    match kind {
+        ValueKind::Hours => format::duration(value),
+        ValueKind::Count => format!("{}", value.round() as i64),
+        ValueKind::Number => num2(value),
+    }
+}
+
+/// A point's tooltip: its label and value, and "so far" for a period in progress.
+fn point_title(point: &Point, value: &str) -> String {
+    if point.partial {
+        format!("{}: {value} so far (in progress)", point.label)
+    } else {
+        format!("{}: {value}", point.label)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn axis(low: f64, high: f64, step: f64, kind: ValueKind) -> Axis {
+        Axis {
+            low,
+            high,
+            step,
+            kind,
+        }
+    }
+
+    fn labels(axis: &Axis) -> Vec<String> {
+        axis.ticks().iter().map(|&t| axis.label(t)).collect()
+    }
+
     #[test]
-    fn axis_ends_on_round_numbers() {
+    fn axis_ends_on_one_two_five_steps() {
+        let n = ValueKind::Number;
+        assert_eq!(Axis::covering(1.0, 4.0, n), axis(0.0, 4.0, 1.0, n));
+        assert_eq!(Axis::covering(0.0, 37.0, n), axis(0.0, 40.0, 10.0, n));
+        assert_eq!(Axis::covering(-3.0, 7.0, n), axis(-5.0, 10.0, 5.0, n));
+        assert_eq!(Axis::covering(0.0, 0.0, n).high, 1.0);
         assert_eq!(
-            Axis::covering(1.0, 4.0),
-            Axis {
-                low: 0.0,
-                high: 4.0,
-                step: 1.0
-            }
-        );
-        assert_eq!(
-            Axis::covering(0.0, 37.0),
-            Axis {
-                low: 0.0,
-                high: 40.0,
-                step: 10.0
-            }
-        );
-        assert_eq!(
-            Axis::covering(-3.0, 7.0),
-            Axis {
-                low: -5.0,
-                high: 7.5,
-                step: 2.5
-            }
-        );
-        assert_eq!(Axis::covering(0.0, 0.0).high, 1.0);
-        assert_eq!(
-            Axis::covering(0.0, 4.0).ticks(),
+            Axis::covering(0.0, 4.0, n).ticks(),
             vec![0.0, 1.0, 2.0, 3.0, 4.0]
         );
+        // Extremes: tiny and huge ranges still give a handful of ticks.
+        let tiny = Axis::covering(0.0, 3e-9, n);
+        assert!((3..=6).contains(&tiny.ticks().len()), "{tiny:?}");
+        assert_eq!(Axis::covering(0.0, 7e15, n).step, 2e15);
+    }
+
+    #[test]
+    fn count_ticks_are_distinct_whole_numbers() {
+        let c = ValueKind::Count;
+        for max in [1.0, 2.0, 3.0, 5.0, 7.0, 13.0, 1000.0] {
+            let axis = Axis::covering(0.0, max, c);
+            let labels = labels(&axis);
+            let mut unique = labels.clone();
+            unique.dedup();
+            assert_eq!(labels, unique, "max {max}");
+            assert!(
+                labels.iter().all(|l| l.parse::<i64>().is_ok()),
+                "{labels:?}"
+            );
+        }
+        assert_eq!(Axis::covering(0.0, 1.0, c).ticks(), vec![0.0, 1.0]);
+        assert_eq!(Axis::covering(0.0, 0.0, c), axis(0.0, 4.0, 1.0, c));
+    }
+
+    #[test]
+    fn duration_ticks_are_human_steps() {
+        let h = ValueKind::Hours;
+        // The issue's example: a lead time of 913.06 hours.
+        let weeks = Axis::covering(0.0, 913.06, h);
+        assert_eq!(weeks.step, 336.0);
+        assert_eq!(labels(&weeks), ["0m", "2w", "4w", "6w"]);
+        let short = Axis::covering(0.0, 0.7, h);
+        assert_eq!(short.step, 0.25);
+        assert_eq!(labels(&short), ["0m", "15m", "30m", "45m"]);
+        let long = Axis::covering(0.0, 24.0 * 365.0 * 30.0, h);
+        assert_eq!(long.step, 8760.0 * 10.0);
+        assert_eq!(labels(&long)[1], "10y");
+    }
+
+    #[test]
+    fn number_ticks_keep_enough_decimals_to_differ() {
+        let axis = Axis::covering(0.0, 0.07, ValueKind::Number);
+        assert_eq!(labels(&axis), ["0", "0.02", "0.04", "0.06", "0.08"]);
+    }
+
+    #[test]
+    fn a_week_in_progress_is_drawn_as_partial() {
+        let points = [
+            Point::new("W1", Some(4.0)),
+            Point::in_progress("W2", Some(1.0)),
+        ];
+        let options = ChartOptions {
+            values: ValueKind::Count,
+            ..ChartOptions::default()
+        };
+        let bars = series_chart(&points, SeriesStyle::Bars, &options);
+        assert_eq!(bars.matches("class=\"bar partial\"").count(), 1);
+        assert!(bars.contains("W2: 1 so far (in progress)"));
+        let line = series_chart(&points, SeriesStyle::Line, &options);
+        let path = line
+            .split(" d=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        assert_eq!(path.matches(['M', 'L']).count(), 1, "{path}");
     }
 
     #[test]

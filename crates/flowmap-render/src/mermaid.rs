@@ -47,7 +47,7 @@ pub fn mermaid(map: &Map) -> String {
     ));
     out.push_str("flowchart LR\n");
     for k in 0..map.teams.len() {
-        let (color, tint) = palette::team(Some(k));
+        let (color, tint) = palette::team(Some(&map.teams[k].id));
         out.push_str(&format!(
             "    classDef team{k} fill:{tint},stroke:{color},stroke-width:2px,color:#1f2937\n"
         ));

@@ -10,7 +10,7 @@ pub(crate) const RED: &str = "#dc2626";
 pub(crate) const RED_DARK: &str = "#991b1b";
 pub(crate) const REWORK: &str = "#7c3aed";
 
-/// Header colour and body tint of each team, in the order teams are listed.
+/// Header colours and body tints teams are drawn in.
 const TEAMS: [(&str, &str); 8] = [
     ("#1d4ed8", "#eff4ff"),
     ("#047857", "#ecfdf5"),
@@ -25,10 +25,18 @@ const TEAMS: [(&str, &str); 8] = [
 /// For steps without a team.
 const NO_TEAM: (&str, &str) = ("#334155", "#f8fafc");
 
-/// The (header, tint) colours of the team at `index` in the map's team list; more teams
-/// than colours reuse them in order.
-pub(crate) fn team(index: Option<usize>) -> (&'static str, &'static str) {
-    index.map_or(NO_TEAM, |i| TEAMS[i % TEAMS.len()])
+/// The (header, tint) colours of the team with id `id`.
+///
+/// The colour follows from the id alone (a stable FNV-1a hash of it), not from the
+/// team's place in a map's list, so a team has the same colour on every map and in every
+/// export. Two teams can share a colour (eight colours); their names tell them apart.
+pub(crate) fn team(id: Option<&str>) -> (&'static str, &'static str) {
+    id.map_or(NO_TEAM, |id| {
+        let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+        TEAMS[(hash % TEAMS.len() as u64) as usize]
+    })
 }
 
 #[cfg(test)]
@@ -36,9 +44,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn teams_cycle_and_no_team_differs() {
-        assert_eq!(team(Some(0)), team(Some(8)));
-        assert_ne!(team(Some(0)), team(Some(1)));
+    fn a_team_keeps_its_colour_and_no_team_differs() {
+        // Keyed by the id, so the same on every map, whatever the team's position.
+        assert_eq!(team(Some("platform")), team(Some("platform")));
+        // FNV-1a of "a" is 0xaf63dc4c8601ec8c; mod 8 = 4.
+        assert_eq!(team(Some("a")), TEAMS[4]);
+        let spread: std::collections::HashSet<_> = ["dev", "ops", "qa", "security", "product"]
+            .iter()
+            .map(|id| team(Some(id)))
+            .collect();
+        assert!(spread.len() >= 3, "{spread:?}");
         assert!(TEAMS.iter().all(|&c| c != team(None)));
     }
 }

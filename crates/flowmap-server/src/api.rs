@@ -42,6 +42,7 @@ pub async fn dora(
     Query(params): Query<WindowParams>,
 ) -> Result<Json<DoraReport>, ApiError> {
     let options = params.options(Timestamp::now())?;
+    state.app().check_services(&options).await?;
     Ok(Json(state.app().reports().dora(&options).await?))
 }
 

@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
             "/import",
             get(pages::import_form).post(pages::import_upload),
         )
+        .route("/import/templates/{file}", get(pages::import_template))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/static/editor.js", get(pages::editor_script))
         .route("/healthz", get(metrics::healthz))

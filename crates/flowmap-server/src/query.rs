@@ -1,6 +1,7 @@
 //! Query parameters shared by the API and the pages: the DORA window and paging.
 
-use flowmap_core::dora::{DEFAULT_WINDOW, DoraOptions, parse_window_bound};
+use flowmap_app::Window;
+use flowmap_core::dora::{DoraOptions, parse_window_bound};
 use jiff::Timestamp;
 use serde::Deserialize;
 
@@ -24,17 +25,24 @@ fn parse_time(name: &str, text: &str) -> Result<Timestamp, ApiError> {
 }
 
 impl WindowParams {
-    /// The DORA options these parameters ask for, with `flowmap dora`'s defaults.
-    pub fn options(&self, now: Timestamp) -> Result<DoraOptions, ApiError> {
+    /// The window these parameters ask for: the one default window (the 90 days before
+    /// now) unless `since` or `until` is given.
+    pub fn window(&self, now: Timestamp) -> Result<Window, ApiError> {
         let until = match self.until.as_deref().filter(|s| !s.is_empty()) {
-            Some(text) => parse_time("until", text)?,
-            None => now,
+            Some(text) => Some(parse_time("until", text)?),
+            None => None,
         };
         let since = match self.since.as_deref().filter(|s| !s.is_empty()) {
-            Some(text) => parse_time("since", text)?,
-            None => until - DEFAULT_WINDOW,
+            Some(text) => Some(parse_time("since", text)?),
+            None => None,
         };
-        let mut options = DoraOptions::new(since, until);
+        Ok(Window::choose(since, until, now))
+    }
+
+    /// The DORA options these parameters ask for, with `flowmap dora`'s defaults.
+    pub fn options(&self, now: Timestamp) -> Result<DoraOptions, ApiError> {
+        let window = self.window(now)?;
+        let mut options = DoraOptions::new(window.since, window.until);
         if let Some(service) = self.service.as_deref().filter(|s| !s.is_empty()) {
             options.services = vec![service.to_owned()];
         }

@@ -109,12 +109,55 @@ async fn service_names_are_escaped() {
     let db = TestDb::sqlite();
     let (app, _store) = app(&db).await;
     let (status, html) = get(&app, "/services/%3Cscript%3E").await;
-    assert_eq!(status, StatusCode::OK);
+    // No such service: a 404 page that names it, escaped.
+    assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(!html.contains("<script>"));
     assert!(
         html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"),
         "{html}"
     );
+}
+
+#[tokio::test]
+async fn unknown_services_are_404_with_the_nearest_name() {
+    let db = TestDb::sqlite();
+    let app = demo_app(&db).await;
+    let (status, html) = get(&app, "/services/chekout").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("did you mean &#34;checkout&#34;?"), "{html}");
+    let (status, body) = get(&app, "/api/v1/dora?service=nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("known services"), "{body}");
+}
+
+#[tokio::test]
+async fn every_dora_page_has_a_window_picker_in_the_url() {
+    let db = TestDb::sqlite();
+    let app = demo_app(&db).await;
+    for path in ["/", "/services/checkout"] {
+        let (status, html) = get(&app, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(
+            html.contains("Showing <strong>the last 90 days ("),
+            "{path}"
+        );
+        assert!(html.contains("name=\"since\""), "{path}");
+        assert!(html.contains("All data"), "{path}");
+    }
+    // A chosen window is stated and kept in the form.
+    let (_, html) = get(&app, "/services/checkout?since=2026-01-05&until=2026-02-02").await;
+    assert!(
+        html.contains("2026-01-05 to 2026-02-01 · production"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"2026-01-05\""));
+    // Long before the demo's data: the page says where the data is and links to it.
+    let (_, html) = get(&app, "/?since=2001-01-01&until=2001-02-01").await;
+    assert!(
+        html.contains("Nothing was deployed or shipped in this window"),
+        "{html}"
+    );
+    assert!(html.contains("Show that range"));
 }
 
 #[tokio::test]
@@ -296,4 +339,132 @@ async fn import_page_reports_every_row() {
         html.contains("changes: 0 inserted, 0 updated, 2 unchanged"),
         "{html}"
     );
+}
+
+#[tokio::test]
+async fn import_page_takes_a_source_offers_templates_and_counts_rows_and_problems_alike() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    // Row 3 has two problems (no service, a bad time); row 4 has one.
+    let csv =
+        "id,service,committed_at\nc1,shop,2026-03-01T12:00:00Z\nc2,,yesterday\nc3,shop,soon\n";
+    let (status, html) = send(
+        &app,
+        multipart(
+            "/import",
+            &[
+                ("file", Some("changes.csv"), csv),
+                ("source", None, "spreadsheet"),
+                ("skip_invalid", None, "1"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("imported into source &#34;spreadsheet&#34;, 2 invalid rows skipped"),
+        "{html}"
+    );
+    assert!(html.contains("3 problems in 2 rows"), "{html}");
+    assert!(
+        html.contains("value=\"spreadsheet\""),
+        "the form keeps the source"
+    );
+    let sources = store.sources().await.unwrap();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(
+        (sources[0].name.as_str(), sources[0].changes),
+        ("spreadsheet", 1)
+    );
+
+    let (status, body) = get(&app, "/import/templates/deployments.csv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.starts_with("id,service,"), "{body}");
+    assert_eq!(body.lines().count(), 1);
+    let (status, _) = get(&app, "/import/templates/secrets.csv").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, form) = get(&app, "/import").await;
+    for kind in ["deployments", "changes", "incidents"] {
+        assert!(
+            form.contains(&format!("/import/templates/{kind}.csv")),
+            "{kind}"
+        );
+    }
+}
+
+/// Runs git in `dir` with author and committer time `at`.
+fn git_at(dir: &std::path::Path, at: Timestamp, args: &[&str]) {
+    let date = format!("@{} +0000", at.as_second());
+    let output = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date)
+        .output()
+        .expect("git runs");
+    assert!(output.status.success(), "git {args:?}: {output:?}");
+}
+
+#[tokio::test]
+async fn a_repository_ingested_with_default_options_shows_on_the_overview() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("tinyrepo");
+    std::fs::create_dir(&repo).unwrap();
+    let now = Timestamp::now();
+    let day = jiff::SignedDuration::from_hours(24);
+    let first = now - day * 20;
+    git_at(&repo, first, &["init", "--quiet", "--initial-branch=main"]);
+    for k in 0..4 {
+        git_at(
+            &repo,
+            first + day * (k * 5),
+            &[
+                "commit",
+                "--quiet",
+                "--allow-empty",
+                "-m",
+                &format!("Change {k}"),
+            ],
+        );
+    }
+    let ingested = flowmap_app::App::new(store.clone())
+        .ingest_git(
+            &flowmap_app::Actor::local_user("test"),
+            repo.clone(),
+            // What `flowmap ingest git PATH` does with no flags.
+            flowmap_ingest::git::GitOptions {
+                service: None,
+                rule: flowmap_ingest::git::DeployRule::None,
+                path: None,
+            },
+            std::sync::Arc::new(flowmap_ingest::git::NoProgress),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ingested.outcome.changes, 4);
+    assert_eq!(ingested.outcome.deployments, 0);
+
+    let (status, html) = get(&app, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    // The service is listed with what is known: no deployments, nothing pretending to
+    // be a measurement, and where its data lies.
+    assert!(html.contains("href=\"/services/tinyrepo\""), "{html}");
+    assert!(html.contains(">none <span class=\"badge low\">"), "{html}");
+    let first_day = first.strftime("%Y-%m-%d").to_string();
+    let last_day = (first + day * 15).strftime("%Y-%m-%d").to_string();
+    assert!(
+        html.contains(&format!("Data from {first_day} to {last_day}")),
+        "{html}"
+    );
+    let (status, service) = get(&app, "/services/tinyrepo").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(service.contains("0 deployments"), "{service}");
 }

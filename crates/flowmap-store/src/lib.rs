@@ -69,6 +69,7 @@ mod outcomes;
 mod schema;
 mod scope;
 mod sync;
+mod sources;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod webhooks;
@@ -87,6 +88,7 @@ pub use load::{Dataset, LoadQuery, TimeRange};
 pub use maps::{Expected, MapFormat, StoredMap, valid_map_id};
 pub use outcomes::StoredOutcome;
 pub use sync::{StoredEtag, SyncSnapshot};
+pub use sources::{Deleted, Extent, SourceSummary};
 pub use webhooks::{Delivery, DeliveryWriter, StoredDelivery};
 pub use write::{
     Batch, Counts, RawRecord, RecordKind, WriteMode, WriteSummary, Writer, milestone_id,
@@ -127,6 +129,10 @@ pub enum StoreError {
         expected: maps::Expected,
         latest: u32,
     },
+    /// A read-only command found no database where it looked (an SQLite file that
+    /// does not exist); nothing was created.
+    #[error("there is no database at {path}")]
+    Missing { path: String },
     /// A stored row no longer decodes into a domain value (edited by hand, or a newer schema).
     #[error("stored {table} row {id:?} is unreadable: {problem}")]
     Corrupt {
@@ -221,6 +227,19 @@ pub struct Store {
     backend: Backend,
 }
 
+/// The file an SQLite `location` names, or `None` for a PostgreSQL URL.
+fn sqlite_path(location: &str) -> Option<&str> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        return None;
+    }
+    Some(
+        location
+            .strip_prefix("sqlite://")
+            .or_else(|| location.strip_prefix("sqlite:"))
+            .unwrap_or(location),
+    )
+}
+
 /// SQLite settings applied to every connection. WAL lets readers (a dashboard) run beside
 /// a long import; `synchronous = NORMAL` is durable for committed transactions in WAL mode
 /// against application crashes and much faster than FULL; the busy timeout makes a second
@@ -258,10 +277,7 @@ impl Store {
                 AnyConnectOptions::from_str(location).map_err(|e| invalid(e.to_string()))?;
             (Backend::Postgres, options)
         } else {
-            let path = location
-                .strip_prefix("sqlite://")
-                .or_else(|| location.strip_prefix("sqlite:"))
-                .unwrap_or(location);
+            let path = sqlite_path(location).unwrap_or(location);
             if path.is_empty() {
                 return Err(invalid("no file name".into()));
             }
@@ -297,6 +313,20 @@ impl Store {
             .await?;
         migrate(&pool, backend).await?;
         Ok(Store { pool, backend })
+    }
+
+    /// Opens the database at `location` like [`Store::open`], but never creates one: a
+    /// missing SQLite file is [`StoreError::Missing`]. For commands that only read.
+    pub async fn open_existing(location: &str) -> Result<Store, StoreError> {
+        if let Some(path) = sqlite_path(location)
+            && !path.is_empty()
+            && !Path::new(path).exists()
+        {
+            return Err(StoreError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        Store::open(location).await
     }
 
     /// Which backend this store uses.

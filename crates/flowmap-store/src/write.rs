@@ -166,6 +166,8 @@ pub struct Writer {
     backend: Backend,
     pub(crate) source: String,
     total: WriteSummary,
+    /// Whether committing records the source's last update time.
+    pub(crate) record_update: bool,
 }
 
 impl Store {
@@ -189,6 +191,7 @@ impl Store {
             backend: self.backend,
             source: source.to_owned(),
             total: WriteSummary::default(),
+            record_update: true,
         })
     }
 
@@ -303,7 +306,13 @@ impl Writer {
     }
 
     /// Makes everything written visible and returns the totals of all writes.
-    pub async fn commit(self) -> Result<WriteSummary, StoreError> {
+    /// The source's last update time (see [`Store::sources`]) is written with it.
+    pub async fn commit(mut self) -> Result<WriteSummary, StoreError> {
+        if self.record_update {
+            let now = jiff::Timestamp::now().as_millisecond().to_string();
+            let key = crate::sources::updated_key(&self.source);
+            set_meta(&mut *self.tx, &key, &now).await?;
+        }
         self.tx.commit().await?;
         Ok(self.total)
     }

@@ -2,19 +2,22 @@
 //! people or JSON for scripts. The numbers come from `flowmap_core::dora`; this module only
 //! reads flags, loads the data and prints.
 
+use crate::output::{out, outln};
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
+use flowmap_app::scope::is_empty;
+use flowmap_app::sources::open_for_reading;
 use flowmap_app::{App, AppError};
+use flowmap_app::{DataRange, Window};
 use flowmap_core::dora::quick_check::{BenchmarkGroup, Edition, QuickCheckOptions};
 use flowmap_core::dora::{
-    DEFAULT_WINDOW, DoraOptions, DoraReport, Explain, Level, Metrics, parse_window_bound,
+    DEFAULT_ENVIRONMENT, DoraOptions, DoraReport, Explain, Level, Metrics, parse_window_bound,
 };
 use flowmap_core::format::{self, failure_reason, or_missing};
 use flowmap_core::map::parse_duration;
-use flowmap_store::Store;
 use jiff::{SignedDuration, Timestamp};
 
 /// How many entries of each evidence list the text output shows.
@@ -30,7 +33,8 @@ pub struct DoraArgs {
     #[arg(long = "env", value_name = "E", default_value = "production")]
     environments: Vec<String>,
     /// Start of the window, inclusive: a date (`2026-01-01`, midnight UTC) or an RFC 3339
-    /// time with offset. Default: 90 days before --until.
+    /// time with offset. Default: 90 days before --until (the one default window of
+    /// every report, page and /metrics).
     #[arg(long, value_name = "T", value_parser = parse_window_bound)]
     since: Option<Timestamp>,
     /// End of the window, exclusive: a date or an RFC 3339 time. Default: now.
@@ -72,9 +76,8 @@ fn parse_window(text: &str) -> anyhow::Result<SignedDuration> {
 }
 
 pub fn run(args: DoraArgs, db: &str) -> anyhow::Result<ExitCode> {
-    let until = args.until.unwrap_or_else(Timestamp::now);
-    let since = args.since.unwrap_or_else(|| until - DEFAULT_WINDOW);
-    let mut options = DoraOptions::new(since, until);
+    let window = Window::choose(args.since, args.until, Timestamp::now());
+    let mut options = DoraOptions::new(window.since, window.until);
     options.services = args.services;
     options.environments = args.environments;
     options.attribution_window = args.attribution_window;
@@ -96,30 +99,67 @@ pub fn run(args: DoraArgs, db: &str) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let report = runtime.block_on(async {
-        let store = Store::open(db)
-            .await
-            .with_context(|| format!("opening database {}", flowmap_store::redact_password(db)))?;
-        let report = App::new(store.clone()).reports().dora(&options).await;
+    let (report, data_range) = runtime.block_on(async {
+        let store = open_for_reading(db).await?;
+        let app = App::new(store.clone());
+        let answer = async {
+            app.check_services(&options).await?;
+            let report = app.reports().dora(&options).await?;
+            let data_range = app.data_range(&options, &report).await?;
+            Ok::<_, AppError>((report, data_range))
+        }
+        .await;
         store.close().await;
-        match report {
-            Ok(report) => Ok(report),
+        match answer {
+            Ok(answer) => Ok(answer),
             Err(AppError::Store(err)) => Err(anyhow::Error::new(err).context("loading events")),
-            Err(err) => Err(err.into()),
+            Err(err) => Err(anyhow::Error::new(err)),
         }
     })?;
     match args.format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        OutputFormat::Text => print!("{}", crate::terminal::safe_report(&render_text(&report))),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?)?,
+        OutputFormat::Text => out!(
+            "{}",
+            crate::terminal::safe_report(&render_text(&report, &window))
+        )?,
+    }
+    if let Some(range) = data_range {
+        eprintln!("{}", empty_window_hint(&window, &range, &options));
+    } else if is_empty(&report) && args.format == OutputFormat::Text {
+        eprintln!(
+            "note: nothing was deployed to {} in this window, and there is no data for \
+             this scope at any time; {}",
+            options.environments.join(", "),
+            flowmap_app::sources::HOW_TO_FILL
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// Where the data is when the window holds none of it, with the flags that show it.
+fn empty_window_hint(window: &Window, range: &DataRange, options: &DoraOptions) -> String {
+    let mut flags = format!("--since {} --until {}", range.since, range.until);
+    for service in &options.services {
+        flags.push_str(&format!(" --service {service}"));
+    }
+    if options.environments != [DEFAULT_ENVIRONMENT] {
+        for env in &options.environments {
+            flags.push_str(&format!(" --env {env}"));
+        }
+    }
+    format!(
+        "note: nothing was deployed or shipped in {}; this scope's data runs from {} to {}.\n\
+         To see it: flowmap dora {flags}",
+        window.describe(),
+        range.first.strftime("%Y-%m-%d %H:%M UTC"),
+        range.last.strftime("%Y-%m-%d %H:%M UTC"),
+    )
+}
+
 /// The report as a compact table with levels, the Quick Check, notes and (with
 /// `--explain`) the evidence.
-fn render_text(report: &DoraReport) -> String {
+fn render_text(report: &DoraReport, window: &Window) -> String {
     let mut out = String::new();
-    let days = report.until.duration_since(report.since).as_secs_f64() / 86_400.0;
     let who = match &report.service {
         Some(service) => service.clone(),
         None => format!(
@@ -129,8 +169,10 @@ fn render_text(report: &DoraReport) -> String {
     };
     let _ = writeln!(
         out,
-        "DORA metrics: {who}, {}, {} to {} ({days:.0} days, attribution window {}h)\n",
-        report.environment, report.since, report.until, report.attribution_window_hours
+        "DORA metrics: {who}, {}, {} (attribution window {})\n",
+        report.environment,
+        window.describe(),
+        format::duration(report.attribution_window_hours)
     );
 
     let _ = writeln!(
@@ -253,7 +295,7 @@ fn table_row(name: &str, m: &Metrics) -> String {
 const MISSING: &str = "–";
 
 fn hours(value: Option<f64>) -> String {
-    or_missing(value, MISSING, format::hours_decimal)
+    or_missing(value, MISSING, format::duration)
 }
 
 fn score(value: Option<f64>) -> String {

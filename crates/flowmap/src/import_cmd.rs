@@ -4,6 +4,7 @@
 //! the rows already read are written), so either all of it is imported or (on any bad
 //! row, unless `--skip-invalid`) none of it. This module reads flags and prints.
 
+use crate::output::outln;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -144,7 +145,7 @@ async fn import_file(
             Ok(false)
         }
         Imported::Written { summary, skipped } => {
-            report(&name, kind, &summary);
+            report(&name, kind, &summary)?;
             if skipped > 0 {
                 eprintln!(
                     "{name}: skipped {skipped} invalid {}",
@@ -157,7 +158,7 @@ async fn import_file(
 }
 
 /// One line per kind: the file's own kind always, other kinds (from CDEvents) when seen.
-fn report(name: &str, kind: FileKind, summary: &WriteSummary) {
+fn report(name: &str, kind: FileKind, summary: &WriteSummary) -> std::io::Result<()> {
     let lines: [(&str, Counts, bool); 5] = [
         (
             "deployments",
@@ -175,10 +176,12 @@ fn report(name: &str, kind: FileKind, summary: &WriteSummary) {
     ];
     for &(label, counts, own_kind) in &lines {
         if own_kind || counts.total() > 0 {
-            println!(
+            outln!(
                 "{name}: {label}: {} inserted, {} updated, {} unchanged",
-                counts.inserted, counts.updated, counts.unchanged
-            );
+                counts.inserted,
+                counts.updated,
+                counts.unchanged
+            )?;
         }
     }
     if kind == FileKind::CdEvents
@@ -188,8 +191,9 @@ fn report(name: &str, kind: FileKind, summary: &WriteSummary) {
             .sum::<u64>()
             == 0
     {
-        println!("{name}: no events");
+        outln!("{name}: no events")?;
     }
+    Ok(())
 }
 
 fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {

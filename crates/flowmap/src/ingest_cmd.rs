@@ -5,6 +5,7 @@
 //! and draws its progress; `ingest github|gitlab|pagerduty` run its API backfill with the
 //! token from the environment. This module reads flags and prints.
 
+use crate::output::outln;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use flowmap_app::backfill::BackfillRequest;
+use flowmap_app::ingest::TagSummary;
 use flowmap_app::{Actor, App, AppError};
 use flowmap_backfill::github::GitHubOptions;
 use flowmap_backfill::gitlab::GitLabOptions;
@@ -173,7 +175,7 @@ pub fn run(command: IngestCommand, db: &str, actor: &Actor) -> anyhow::Result<Ex
 
 fn ingest_git(args: GitArgs, db: &str, actor: &Actor) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let rule = match (args.deploy_tags, args.deploy_merges) {
+    let rule = match (args.deploy_tags.clone(), args.deploy_merges) {
         (Some(glob), _) => DeployRule::Tags(glob),
         (None, Some(branch)) => DeployRule::Merges {
             branch,
@@ -181,6 +183,7 @@ fn ingest_git(args: GitArgs, db: &str, actor: &Actor) -> anyhow::Result<ExitCode
         },
         (None, None) => DeployRule::None,
     };
+    let is_merges = matches!(rule, DeployRule::Merges { .. });
     let options = GitOptions {
         service: args.service,
         rule,
@@ -208,8 +211,15 @@ fn ingest_git(args: GitArgs, db: &str, actor: &Actor) -> anyhow::Result<ExitCode
     for warning in &ingested.warnings {
         eprintln!("warning: {warning}");
     }
-    let outcome = ingested.outcome;
-    println!(
+    if let Some(replaced) = ingested.replaced.as_ref().filter(|r| r.deployments > 0) {
+        eprintln!(
+            "note: this source was ingested before with another deployment rule or --path; \
+             its {} deployments from that rule were replaced by this run's",
+            replaced.deployments
+        );
+    }
+    let outcome = &ingested.outcome;
+    outln!(
         "{}: {} commits, {} deployments, {} unreleased commits ({} read) in {:.1}s",
         outcome.source,
         outcome.changes,
@@ -217,7 +227,13 @@ fn ingest_git(args: GitArgs, db: &str, actor: &Actor) -> anyhow::Result<ExitCode
         outcome.unreleased,
         if outcome.full { "full" } else { "incremental" },
         started.elapsed().as_secs_f64()
-    );
+    )?;
+    if let Some(tags) = &ingested.tags {
+        eprintln!(
+            "{}",
+            no_deployments_hint(args.deploy_tags.as_deref(), is_merges, tags)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -348,6 +364,55 @@ impl Progress for BackfillProgress {
             Some(bar) => bar.println(message),
             None => eprintln!("{message}"),
         }
+    }
+}
+
+/// Why a run recorded no deployment, and the rule to try.
+fn no_deployments_hint(glob: Option<&str>, merges: bool, tags: &TagSummary) -> String {
+    let patterns = tags
+        .patterns
+        .iter()
+        .map(|(pattern, n)| format!("{pattern} ({n})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let try_tags = match tags.suggestion() {
+        Some(glob) => format!("--deploy-tags '{glob}'"),
+        None => "--deploy-tags GLOB".to_owned(),
+    };
+    let tag_text = match tags.count {
+        0 => "the repository has no tags".to_owned(),
+        1 => format!("the repository has 1 tag: {patterns}"),
+        n => format!("the repository has {n} tags, mostly {patterns}"),
+    };
+    match glob {
+        Some(glob) => format!(
+            "note: no tag matched --deploy-tags '{glob}', so no deployment was recorded; \
+             {tag_text}.{}",
+            if tags.count > 0 {
+                format!(" Try {try_tags}.")
+            } else {
+                " Try --deploy-merges BRANCH (each merge to the branch is a deployment).".to_owned()
+            }
+        ),
+        None if merges => format!(
+            "note: no merge was found on the branch, so no deployment was recorded; \
+             {tag_text}.{}",
+            if tags.count > 0 {
+                format!(" Try {try_tags}, or --deploy-merges --all-commits.")
+            } else {
+                " Try --all-commits (every commit on the branch is a deployment).".to_owned()
+            }
+        ),
+        None => format!(
+            "note: no deployment rule was given, so only changes were recorded (no \
+             deployments, so no DORA metric beyond counts); {tag_text}. Add a rule: {} \
+             (release tags) or --deploy-merges main (each merge is a deployment).",
+            if tags.count > 0 {
+                try_tags
+            } else {
+                "--deploy-tags GLOB".to_owned()
+            }
+        ),
     }
 }
 

@@ -8,7 +8,9 @@ mod ingest_cmd;
 mod map_cmd;
 mod measure_cmd;
 mod outcome_cmd;
+mod output;
 mod serve_cmd;
+mod source_cmd;
 mod terminal;
 mod token_cmd;
 
@@ -45,6 +47,9 @@ enum Command {
     /// Read delivery history from a source (a git repository) into the database.
     #[command(subcommand)]
     Ingest(ingest_cmd::IngestCommand),
+    /// List the sources of data in the database, or delete one.
+    #[command(subcommand)]
+    Source(source_cmd::SourceCommand),
     /// DORA's five delivery metrics from the stored events, with levels and evidence.
     Dora(dora_cmd::DoraArgs),
     /// Serve the dashboard, the JSON API, webhooks and /metrics over the database.
@@ -78,6 +83,7 @@ fn main() -> ExitCode {
         Command::Capabilities { format } => outcome_cmd::capabilities(format),
         Command::Import(args) => import_cmd::run(args, &cli.db, &actor),
         Command::Ingest(cmd) => ingest_cmd::run(cmd, &cli.db, &actor),
+        Command::Source(cmd) => source_cmd::run(cmd, &cli.db, &actor),
         Command::Dora(args) => dora_cmd::run(args, &cli.db),
         Command::Serve(args) => serve_cmd::serve(args, &cli.db),
         Command::Demo(args) => serve_cmd::demo(args),
@@ -85,6 +91,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of stdout went away (`| head`): stop quietly, as Unix tools do.
+        Err(err) if output::is_broken_pipe(&err) => ExitCode::from(output::BROKEN_PIPE_STATUS),
         Err(err) => {
             eprintln!("error: {}", terminal::safe_report(&format!("{err:#}")));
             ExitCode::from(1)

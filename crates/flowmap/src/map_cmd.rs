@@ -1,5 +1,6 @@
 //! `flowmap map …`: check, analyse, render and compare map files.
 
+use crate::output::{out, outln};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -94,8 +95,8 @@ pub fn run(command: MapCommand, db: &str) -> anyhow::Result<ExitCode> {
             let map = load(&args.file)?;
             let analysis = map::analyze(&map, &args.simulation.options());
             match args.format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&analysis)?),
-                OutputFormat::Text => print!("{}", analysis_text(&map, &analysis)),
+                OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&analysis)?)?,
+                OutputFormat::Text => out!("{}", analysis_text(&map, &analysis))?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -140,10 +141,20 @@ pub fn run(command: MapCommand, db: &str) -> anyhow::Result<ExitCode> {
                 map::analyze(&old_map, &options),
                 map::analyze(&new_map, &options),
             );
+            if old_map.stream != new_map.stream {
+                eprintln!(
+                    "warning: {} is a {} map and {} a {} map: they describe different streams, \
+                     so the differences compare unlike things",
+                    old.display(),
+                    stream_name(&old_map),
+                    new.display(),
+                    stream_name(&new_map)
+                );
+            }
             let diff = map::diff((&old_map, &a), (&new_map, &b));
             match format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&diff)?),
-                OutputFormat::Text => print!("{}", diff_text(&diff)),
+                OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&diff)?)?,
+                OutputFormat::Text => out!("{}", diff_text(&diff))?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -201,7 +212,7 @@ fn check(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for file in files {
         match load(file) {
-            Ok(map) => println!("{}: ok ({} steps)", file.display(), map.steps.len()),
+            Ok(map) => outln!("{}: ok ({} steps)", file.display(), map.steps.len())?,
             Err(err) => {
                 eprintln!("error: {err:#}");
                 failed += 1;
@@ -335,11 +346,11 @@ fn analysis_text(map: &Map, analysis: &Analysis) -> String {
 /// A number from a diff, in the unit its name says.
 fn metric_value(metric: &str, value: f64) -> String {
     if metric.ends_with("_hours") {
-        format_hours(value)
-    } else if matches!(metric, "ca" | "activity_ratio" | "rolled_ca") {
+        format::duration(value)
+    } else if is_ratio(metric) {
         format::percent(value)
     } else if value.fract() == 0.0 {
-        format!("{value}")
+        format!("{}", value as i64)
     } else {
         format!("{value:.2}")
     }
@@ -351,24 +362,66 @@ fn arrivals_text(map: &Map) -> String {
     })
 }
 
+/// The stream a map describes, in words.
+fn stream_name(map: &Map) -> String {
+    serde_json::to_value(map.stream)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "value stream".to_owned())
+}
+
+/// What a diff's metric key means, for people.
+fn metric_label(metric: &str) -> &str {
+    match metric {
+        "lead_time_hours" => "lead time",
+        "process_time_hours" => "process time",
+        "wait_time_hours" => "wait time",
+        "activity_ratio" => "activity ratio",
+        "rolled_ca" => "rolled %C&A",
+        "handoffs" => "handoffs",
+        "expected_lead_time_hours" => "expected lead time (with rework)",
+        "steps" => "steps",
+        "wait_hours" => "wait",
+        "process_hours" => "process",
+        "ca" => "%C&A",
+        "expected_passes" => "expected passes",
+        other => other,
+    }
+}
+
+/// A change of a metric: durations in time units, ratios in percentage points, counts
+/// as whole numbers.
+fn delta_text(metric: &str, delta: f64) -> String {
+    if delta.abs() < 1e-12 {
+        return "unchanged".to_owned();
+    }
+    let sign = if delta < 0.0 { "-" } else { "+" };
+    if metric.ends_with("_hours") {
+        format!("{sign}{}", format::duration(delta.abs()))
+    } else if is_ratio(metric) {
+        format::percentage_points(delta)
+    } else if matches!(metric, "handoffs" | "steps") {
+        format!("{sign}{}", delta.abs().round() as u64)
+    } else {
+        format!("{sign}{}", format::trimmed(delta.abs(), 2))
+    }
+}
+
+fn is_ratio(metric: &str) -> bool {
+    matches!(metric, "ca" | "activity_ratio" | "rolled_ca")
+}
+
 fn diff_text(diff: &MapDiff) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} → {}\n", diff.old_name, diff.new_name);
     for m in &diff.metrics {
-        let delta = if m.delta.abs() < 1e-12 {
-            "unchanged".to_string()
-        } else if m.metric.ends_with("_hours") {
-            let sign = if m.delta < 0.0 { "-" } else { "+" };
-            format!("{sign}{}", format_hours(m.delta.abs()))
-        } else {
-            format!("{:+.3}", m.delta)
-        };
         let _ = writeln!(
             out,
-            "  {:<26} {:>14} → {:>14}  ({delta})",
-            m.metric,
+            "  {:<34} {:>8} → {:<8}  ({})",
+            metric_label(m.metric),
             metric_value(m.metric, m.old),
             metric_value(m.metric, m.new),
+            delta_text(m.metric, m.delta),
         );
     }
     if let Some((old, new)) = &diff.bottleneck_moved {
@@ -394,7 +447,7 @@ fn diff_text(diff: &MapDiff) -> String {
                     .iter()
                     .map(|f| format!(
                         "{} {} → {}",
-                        f.metric,
+                        metric_label(f.metric),
                         metric_value(f.metric, f.old),
                         metric_value(f.metric, f.new)
                     ))

@@ -28,9 +28,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// (`FLOWMAP_GITHUB_SECRET`, `FLOWMAP_GITLAB_TOKEN`, `FLOWMAP_CDEVENTS_TOKEN`).
 pub fn serve(args: ServeArgs, db: &str) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let store = Store::open(db)
-            .await
-            .with_context(|| format!("opening database {}", flowmap_store::redact_password(db)))?;
+        // Serving only reads what is there: a missing database is not created.
+        let store = flowmap_app::sources::open_for_reading(db).await?;
         run(args.addr, store, &format!("database {db}")).await
     })
 }

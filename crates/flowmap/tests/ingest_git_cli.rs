@@ -155,3 +155,224 @@ fn deploy_tags_and_deploy_merges_exclude_each_other() {
     );
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// A repository whose release tags are plain numbers (`14.1.0`), like ripgrep's, and one
+/// merge on main.
+fn numbered_releases(dir: &Path) -> std::path::PathBuf {
+    let repo = dir.join("rg");
+    std::fs::create_dir(&repo).expect("mkdir");
+    git(&repo, 0, &["init", "--quiet", "--initial-branch=main"]);
+    for (i, tag) in ["13.0.0", "14.0.0", "14.1.0"].iter().enumerate() {
+        let clock = (i as i64 + 1) * 86_400;
+        let sha = commit(&repo, clock, &format!("Work {i}"));
+        git(&repo, clock + 60, &["tag", tag, &sha]);
+    }
+    git(&repo, 400_000, &["checkout", "--quiet", "-b", "topic"]);
+    commit(&repo, 400_100, "Topic work");
+    git(&repo, 400_200, &["checkout", "--quiet", "main"]);
+    git(
+        &repo,
+        400_300,
+        &["merge", "--quiet", "--no-ff", "-m", "Merge topic", "topic"],
+    );
+    repo
+}
+
+#[test]
+fn a_glob_that_matches_no_tag_shows_the_tags_patterns() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = numbered_releases(dir.path());
+    let db = dir.path().join("flowmap.db");
+    let run = flowmap(
+        &db,
+        &[
+            "ingest",
+            "git",
+            repo.to_str().expect("utf-8"),
+            "--deploy-tags",
+            "v*",
+        ],
+    );
+    assert!(run.status.success(), "{run:?}");
+    let note = String::from_utf8(run.stderr).expect("utf-8");
+    assert!(note.contains("no tag matched --deploy-tags 'v*'"), "{note}");
+    assert!(note.contains("3 tags, mostly 14.* (2), 13.* (1)"), "{note}");
+    assert!(note.contains("Try --deploy-tags '[0-9]*'"), "{note}");
+
+    let without_rule = flowmap(&db, &["ingest", "git", repo.to_str().expect("utf-8")]);
+    let note = String::from_utf8(without_rule.stderr).expect("utf-8");
+    assert!(note.contains("no deployment rule was given"), "{note}");
+    assert!(note.contains("--deploy-merges main"), "{note}");
+}
+
+#[test]
+fn another_rule_replaces_the_sources_deployments() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = numbered_releases(dir.path());
+    let repo_arg = repo.to_str().expect("utf-8");
+    let db = dir.path().join("flowmap.db");
+    let tags = flowmap(&db, &["ingest", "git", repo_arg, "--deploy-tags", "[0-9]*"]);
+    assert!(tags.status.success(), "{tags:?}");
+    assert_eq!(load(&db).deployments.len(), 3);
+
+    let merges = flowmap(&db, &["ingest", "git", repo_arg, "--deploy-merges", "main"]);
+    assert!(merges.status.success(), "{merges:?}");
+    let note = String::from_utf8(merges.stderr).expect("utf-8");
+    assert!(
+        note.contains("its 3 deployments from that rule were replaced"),
+        "{note}"
+    );
+    let data = load(&db);
+    // Only the merge rule's one deployment is left, not 3 + 1.
+    assert_eq!(data.deployments.len(), 1, "{:?}", data.deployments);
+    assert!(
+        data.deployments[0].id.starts_with("merge:"),
+        "{:?}",
+        data.deployments
+    );
+    // Every change now ships with the merge or with nothing, never with a tag.
+    assert!(
+        data.changes.iter().all(|c| c
+            .deployment
+            .as_deref()
+            .is_none_or(|d| d.starts_with("merge:"))),
+        "{:?}",
+        data.changes
+    );
+}
+
+#[test]
+fn sources_are_listed_and_deleted_only_when_confirmed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = numbered_releases(dir.path());
+    let db = dir.path().join("flowmap.db");
+    let listed_empty = flowmap(&db, &["source", "list"]);
+    assert_eq!(listed_empty.status.code(), Some(1), "{listed_empty:?}");
+    assert!(!db.exists(), "a read must not create the database");
+
+    let ingest = flowmap(
+        &db,
+        &[
+            "ingest",
+            "git",
+            repo.to_str().expect("utf-8"),
+            "--deploy-tags",
+            "1*",
+        ],
+    );
+    assert!(ingest.status.success(), "{ingest:?}");
+    let list = flowmap(&db, &["source", "list"]);
+    let text = String::from_utf8(list.stdout).expect("utf-8");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("git:rg "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let numbers: Vec<&str> = row.split_whitespace().skip(1).take(3).collect();
+    // 3 tags; 5 commits (3 tagged, the topic commit and the merge); no incidents.
+    assert_eq!(numbers, ["3", "5", "0"], "{text}");
+
+    let unconfirmed = flowmap(&db, &["source", "delete", "git:rg"]);
+    assert_eq!(unconfirmed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("--yes"));
+    assert_eq!(load(&db).changes.len(), 5);
+
+    let misspelt = flowmap(&db, &["source", "delete", "git:gr", "--yes"]);
+    assert_eq!(misspelt.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&misspelt.stderr).contains("did you mean \"git:rg\"?"));
+
+    let deleted = flowmap(&db, &["source", "delete", "git:rg", "--yes"]);
+    assert!(deleted.status.success(), "{deleted:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&deleted.stdout),
+        "git:rg: deleted 3 deployments, 5 changes and 0 incidents\n"
+    );
+    assert_eq!(load(&db), Dataset::default());
+}
+
+#[test]
+fn dora_says_where_the_data_is_and_refuses_unknown_services() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = numbered_releases(dir.path());
+    let db = dir.path().join("flowmap.db");
+    let missing = flowmap(&db, &["dora"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("flowmap ingest git PATH"));
+    assert!(!db.exists(), "dora must not create the database");
+
+    let ingest = flowmap(
+        &db,
+        &[
+            "ingest",
+            "git",
+            repo.to_str().expect("utf-8"),
+            "--deploy-tags",
+            "1*",
+        ],
+    );
+    assert!(ingest.status.success(), "{ingest:?}");
+    // The history is from 2023; the default window is the 90 days before now.
+    let report = flowmap(&db, &["dora"]);
+    assert!(report.status.success(), "{report:?}");
+    let hint = String::from_utf8(report.stderr).expect("utf-8");
+    // First change 2023-11-15T22:13:20Z + 1 day; last tag at + 3 days and a minute.
+    assert!(
+        hint.contains("flowmap dora --since 2023-11-15 --until 2023-11-20"),
+        "{hint}"
+    );
+    let there = flowmap(
+        &db,
+        &["dora", "--since", "2023-11-15", "--until", "2023-11-20"],
+    );
+    let text = String::from_utf8(there.stdout).expect("utf-8");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("rg ") && l.contains(" 3 ")),
+        "{text}"
+    );
+
+    let unknown = flowmap(&db, &["dora", "--service", "gr"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&unknown.stderr),
+        "error: no service \"gr\": did you mean \"rg\"?\n"
+    );
+}
+
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = numbered_releases(dir.path());
+    let db = dir.path().join("flowmap.db");
+    flowmap(
+        &db,
+        &[
+            "ingest",
+            "git",
+            repo.to_str().expect("utf-8"),
+            "--deploy-tags",
+            "1*",
+        ],
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowmap"))
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "dora",
+            "--format",
+            "json",
+            "--explain",
+            "--since",
+            "2020-01-01",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("flowmap runs");
+    // The reader goes away before reading anything.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("flowmap ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}

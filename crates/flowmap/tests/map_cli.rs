@@ -187,6 +187,40 @@ fn diff_compares_current_and_future() {
 }
 
 #[test]
+fn diff_text_speaks_to_people() {
+    let out = flowmap(&[
+        "map",
+        "diff",
+        "examples/delivery.yaml",
+        "examples/delivery-future.yaml",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    // Labels, not JSON keys; ratios in percentage points; counts as whole numbers.
+    assert!(!text.contains("_hours"), "{text}");
+    assert!(!text.contains("rolled_ca"), "{text}");
+    // Activity ratio 4.1% → 23.6%: +19.5 points; rolled %C&A 38.9% → 69.4%: +30.5.
+    assert!(text.contains("(+19.5 pp)"), "{text}");
+    assert!(text.contains("(+30.5 pp)"), "{text}");
+    assert!(text.contains("handoffs") && text.contains("(-3)"), "{text}");
+    assert!(text.contains("(-2)"), "two steps fewer: {text}");
+    assert!(stderr(&out).is_empty());
+
+    let mixed = flowmap(&[
+        "map",
+        "diff",
+        "examples/delivery.yaml",
+        "examples/recovery.yaml",
+    ]);
+    assert!(mixed.status.success());
+    assert!(
+        stderr(&mixed).contains("a delivery map and examples/recovery.yaml a recovery map"),
+        "{}",
+        stderr(&mixed)
+    );
+}
+
+#[test]
 fn invalid_maps_exit_1_with_every_error_located() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.yaml");

@@ -31,7 +31,7 @@ pub use limits::{
 };
 pub use node::{Format, Pos};
 pub(crate) use parse::closest as closest_name;
-pub use parse::{Diagnostic, Parsed, Severity, parse_map};
+pub use parse::{Diagnostic, Parsed, Severity, closest, parse_map};
 pub use simulate::SIMULATION_WORK_BUDGET;
 
 /// A value stream map: the steps one unit of work passes through, in flow order.

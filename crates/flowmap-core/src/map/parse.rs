@@ -778,8 +778,9 @@ impl<'n> Fields<'n> {
     }
 }
 
-/// The allowed name closest to a misspelt one, when it is close enough to be a typo.
-pub(crate) fn closest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+/// The allowed name closest to a misspelt one, when it is close enough to be a typo: map
+/// fields, CSV columns and service names all suggest through this.
+pub fn closest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
     allowed
         .iter()
         .map(|candidate| (edit_distance(name, candidate), *candidate))

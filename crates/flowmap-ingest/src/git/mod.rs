@@ -55,6 +55,7 @@ mod decode;
 mod emit;
 mod refs;
 mod state;
+mod tags;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -72,6 +73,7 @@ use emit::*;
 use flowmap_core::ancestry::{self, CommitGraph as Dag, UNLINKED};
 use refs::*;
 pub use state::{GitState, StateError};
+pub use tags::{tag_names, tag_pattern, tag_patterns};
 
 /// How deployments are inferred from the history.
 #[derive(Clone, Debug, PartialEq, Eq)]

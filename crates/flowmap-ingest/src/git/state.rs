@@ -151,6 +151,17 @@ impl GitState {
         })
     }
 
+    /// Whether this state was made with another deployment rule or path than `options`
+    /// (whatever the repository's location): then the stored deployments came from that
+    /// other rule. An empty state (none, or of an older format) was made with nothing.
+    pub fn made_with_other_options(&self, options: &GitOptions) -> bool {
+        !self.options.is_empty()
+            && !self
+                .options
+                .strip_prefix(&options_fingerprint(options))
+                .is_some_and(|rest| rest.starts_with(' '))
+    }
+
     /// Whether this state was made by a run with the same options.
     pub(super) fn matches(&self, fingerprint: &str) -> bool {
         !self.tips.is_empty() && self.options == fingerprint
@@ -259,5 +270,13 @@ mod tests {
         assert_eq!(options_fingerprint(&options), "merges:main path:svc/a");
         options.rule = DeployRule::Tags("v*".to_owned());
         assert_eq!(options_fingerprint(&options), "tags:v* path:svc/a");
+        let state = GitState {
+            options: "tags:v* path:svc/a /srv/repo/.git".to_owned(),
+            ..GitState::default()
+        };
+        assert!(!state.made_with_other_options(&options));
+        options.path = None;
+        assert!(state.made_with_other_options(&options));
+        assert!(!GitState::default().made_with_other_options(&options));
     }
 }

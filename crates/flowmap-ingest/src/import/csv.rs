@@ -94,10 +94,13 @@ fn check_header(
                 }
             }
             None if options.ignore_unknown => {}
-            None => problem(
-                name.into_owned(),
-                format!("unknown column (expected: {})", kind.fields().join(", ")),
-            ),
+            None => {
+                let text = match flowmap_core::map::closest(&name, kind.fields()) {
+                    Some(near) => format!("unknown column: did you mean `{near}`?"),
+                    None => format!("unknown column (expected: {})", kind.fields().join(", ")),
+                };
+                problem(name.into_owned(), text)
+            }
         }
     }
     for required in kind.required() {

@@ -220,10 +220,11 @@ fn record(value: Value, raw: &str, location: Location, kind: FileKind, options: 
     };
     if !options.ignore_unknown {
         for key in row.map.keys() {
-            problems.push((
-                key.clone(),
-                format!("unknown field (expected: {})", kind.fields().join(", ")),
-            ));
+            let text = match flowmap_core::map::closest(key, kind.fields()) {
+                Some(near) => format!("unknown field: did you mean `{near}`?"),
+                None => format!("unknown field (expected: {})", kind.fields().join(", ")),
+            };
+            problems.push((key.clone(), text));
         }
     }
     match built {

@@ -276,13 +276,16 @@ fn legend_items(map: &Map, width: f64) -> Vec<LegendItem> {
     let mut entries: Vec<(Symbol, String)> = Vec::new();
     if map.steps.iter().any(|s| s.team.is_some()) {
         // Only teams that own a step: a drill-down inherits its parent's whole team list.
-        for (k, team) in map.teams.iter().enumerate() {
+        for team in &map.teams {
             if map
                 .steps
                 .iter()
                 .any(|s| s.team.as_deref() == Some(team.id.as_str()))
             {
-                entries.push((Symbol::Team(palette::team(Some(k)).0), team.name.clone()));
+                entries.push((
+                    Symbol::Team(palette::team(Some(&team.id)).0),
+                    team.name.clone(),
+                ));
             }
         }
         if map.steps.iter().any(|s| s.team.is_none()) {

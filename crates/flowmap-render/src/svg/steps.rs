@@ -138,11 +138,7 @@ impl Scene<'_> {
         let step = &self.map.steps[i];
         let p = self.placed[i];
         let sa = self.step_analysis(i);
-        let team_index = step
-            .team
-            .as_ref()
-            .and_then(|t| self.map.teams.iter().position(|team| &team.id == t));
-        let (color, tint) = palette::team(team_index);
+        let (color, tint) = palette::team(step.team.as_deref());
         let is_bottleneck = self.bottleneck == Some(i);
         let team_name = step.team.as_ref().map(|t| {
             self.map

@@ -5,29 +5,17 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use flowmap_app::scope::is_empty;
 use flowmap_core::dora::{DoraOptions, DoraReport, Metrics, ServiceMetrics};
-use flowmap_core::format::failure_reason;
-use flowmap_render::chart::{self, ChartOptions, Marker, Point, SeriesStyle};
-use jiff::{SignedDuration, Timestamp};
+use flowmap_core::format::{self, failure_reason};
+use flowmap_render::chart::{self, ChartOptions, Marker, Point, SeriesStyle, ValueKind};
+use jiff::Timestamp;
 
-use super::{PageResult, Stat, hours_text, level_name, page, percent_text, time_text, window_text};
+use super::{
+    PageResult, Picker, Stat, hours_text, level_name, page, percent_text, time_text, url_segment,
+};
 use crate::AppState;
 use crate::query::WindowParams;
-
-/// Monday 00:00 UTC of the week `at` falls in.
-fn week_start(at: Timestamp) -> Timestamp {
-    const DAY: i64 = 86_400;
-    let days = at.as_second().div_euclid(DAY);
-    // 1970-01-01 was a Thursday: three days after a Monday.
-    let monday = days - (days + 3).rem_euclid(7);
-    Timestamp::from_second(monday * DAY).unwrap_or(at)
-}
-
-/// The window pages show by default: the current ISO week and the 11 before it.
-fn twelve_weeks(now: Timestamp) -> DoraOptions {
-    let since = week_start(now) - SignedDuration::from_hours(11 * 7 * 24);
-    DoraOptions::new(since, now)
-}
 
 struct ServiceRow {
     name: String,
@@ -45,16 +33,18 @@ struct ServiceRow {
 }
 
 impl ServiceRow {
-    fn new(name: &str, m: &Metrics) -> ServiceRow {
+    fn new(name: &str, m: &Metrics, days: f64) -> ServiceRow {
+        // Whole weeks only: a week still in progress would look like a drop.
         let weekly: Vec<Option<f64>> = m
             .weekly
             .iter()
+            .filter(|w| w.complete)
             .map(|w| Some(w.deployments as f64))
             .collect();
         ServiceRow {
             name: name.to_owned(),
             href: format!("/services/{}", url_segment(name)),
-            frequency: format!("{:.1}", m.deployment_frequency.per_week),
+            frequency: format::rate(m.deployment_frequency.deployments, days),
             frequency_level: m.deployment_frequency.level.as_str().to_owned(),
             lead_time: hours_text(m.lead_time.median_hours),
             lead_time_level: level_name(m.lead_time.level),
@@ -68,27 +58,15 @@ impl ServiceRow {
     }
 }
 
-/// A path segment with the characters that would break it percent-encoded (service
-/// names are repository names like `acme/shop`).
-fn url_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 #[derive(Template)]
 #[template(path = "overview.html")]
 struct OverviewPage {
     title: String,
     nav: &'static str,
-    window: String,
+    picker: Picker,
     rows: Vec<ServiceRow>,
+    /// Whether the database holds any delivery data at all.
+    has_data: bool,
 }
 
 fn service_list(report: &DoraReport) -> Vec<(&str, &Metrics)> {
@@ -102,17 +80,39 @@ fn service_list(report: &DoraReport) -> Vec<(&str, &Metrics)> {
     }
 }
 
-pub async fn overview(State(state): State<AppState>) -> PageResult {
-    let options = twelve_weeks(Timestamp::now());
+/// The window's length in days, for rates.
+fn window_days(options: &DoraOptions) -> f64 {
+    options.until.duration_since(options.since).as_secs_f64() / 86_400.0
+}
+
+pub async fn overview(
+    State(state): State<AppState>,
+    Query(mut params): Query<WindowParams>,
+) -> PageResult {
+    let now = Timestamp::now();
+    // The overview is every service; a service has its own page.
+    params.service = None;
+    let window = params.window(now)?;
+    let options = params.options(now)?;
     let report = state.app().reports().dora(&options).await?;
+    let extent = state.app().data_extent(&options).await?;
+    let days = window_days(&options);
     let rows = service_list(&report)
         .into_iter()
-        .map(|(name, metrics)| ServiceRow::new(name, metrics))
+        .map(|(name, metrics)| ServiceRow::new(name, metrics, days))
         .collect();
     Ok(page(&OverviewPage {
         title: "Overview".into(),
         nav: "overview",
-        window: format!("the last 12 weeks: {}", window_text(&options)),
+        picker: Picker::new(
+            "/",
+            &window,
+            &options,
+            extent.as_ref(),
+            is_empty(&report),
+            now,
+        ),
+        has_data: !state.store().services().await?.is_empty(),
         rows,
     }))
 }
@@ -132,7 +132,7 @@ struct ServicePage {
     title: String,
     nav: &'static str,
     service: String,
-    window: String,
+    picker: Picker,
     stats: Vec<Stat>,
     charts: Vec<String>,
     histogram: String,
@@ -143,26 +143,31 @@ struct ServicePage {
 pub async fn service(
     State(state): State<AppState>,
     Path(service): Path<String>,
-    Query(params): Query<WindowParams>,
+    Query(mut params): Query<WindowParams>,
 ) -> PageResult {
     let now = Timestamp::now();
-    let mut options = if params.since.is_some() || params.until.is_some() {
-        params.options(now)?
-    } else {
-        twelve_weeks(now)
-    };
-    options.services = vec![service.clone()];
+    params.service = Some(service.clone());
+    let window = params.window(now)?;
+    let mut options = params.options(now)?;
+    // An unknown service is a 404 with the nearest known name, not a page of zeros.
+    state.app().check_services(&options).await?;
     options.explain = true;
     let report = state.app().reports().dora(&options).await?;
+    let extent = state.app().data_extent(&options).await?;
     let m = &report.metrics;
+    let days = window_days(&options);
     let stats = vec![
         Stat {
             label: "Deployment frequency".into(),
-            value: format!("{:.1} / week", m.deployment_frequency.per_week),
+            value: format::rate(m.deployment_frequency.deployments, days),
             level: m.deployment_frequency.level.as_str().into(),
             hint: format!(
-                "{} deployments · {:.1} deploy days a week",
-                m.deployment_frequency.deployments, m.deployment_frequency.deploy_days_per_week
+                "{} deployments on {} a week",
+                m.deployment_frequency.deployments,
+                match m.deployment_frequency.deploy_days_per_week {
+                    d if d >= 1.0 => format!("{} days", format::decimal(d)),
+                    d => format!("{} day", format::decimal(d)),
+                }
             ),
         },
         Stat {
@@ -201,25 +206,30 @@ pub async fn service(
         },
         Stat {
             label: "Recovery stream volume".into(),
-            value: format!("{:.2} / week", m.recovery_volume_per_week),
+            value: format::rate(m.change_failure_rate.failed, days),
             level: String::new(),
             hint: "failed deployments entering recovery".into(),
         },
     ];
 
-    let week_label = |w: &flowmap_core::dora::Week| {
-        w.week
-            .split_once('-')
-            .map_or(w.week.clone(), |(_, wk)| wk.to_owned())
-    };
+    let labels = format::week_labels(&m.weekly.iter().map(|w| &w.week).collect::<Vec<_>>());
     let series = |title: &str,
                   unit: &str,
+                  kind: ValueKind,
                   style: SeriesStyle,
                   value: &dyn Fn(&flowmap_core::dora::Week) -> Option<f64>| {
+        // Weeks cut by the window (the current one, or the first) are drawn as partial.
         let points: Vec<Point> = m
             .weekly
             .iter()
-            .map(|w| Point::new(week_label(w), value(w)))
+            .zip(&labels)
+            .map(|(w, label)| {
+                if w.complete {
+                    Point::new(label.clone(), value(w))
+                } else {
+                    Point::in_progress(label.clone(), value(w))
+                }
+            })
             .collect();
         chart::series_chart(
             &points,
@@ -227,6 +237,7 @@ pub async fn service(
             &ChartOptions {
                 title: title.into(),
                 unit: unit.into(),
+                values: kind,
                 ..ChartOptions::default()
             },
         )
@@ -234,25 +245,32 @@ pub async fn service(
     let charts = vec![
         series(
             "Deployments per week",
-            "deployments",
+            "deployments; dashed: part of a week",
+            ValueKind::Count,
             SeriesStyle::Bars,
             &|w| Some(w.deployments as f64),
         ),
         series(
             "Median change lead time",
-            "hours",
+            "commit to production",
+            ValueKind::Hours,
             SeriesStyle::Line,
             &|w| w.lead_time_median_hours,
         ),
         series(
-            "Failed deployments per week (recovery stream)",
-            "failures",
+            "Failed deployments per week",
+            "failures entering recovery",
+            ValueKind::Count,
             SeriesStyle::Bars,
             &|w| Some(w.failed as f64),
         ),
-        series("Median recovery time", "hours", SeriesStyle::Line, &|w| {
-            w.recovery_median_hours
-        }),
+        series(
+            "Median recovery time",
+            "failure to recovery",
+            ValueKind::Hours,
+            SeriesStyle::Line,
+            &|w| w.recovery_median_hours,
+        ),
     ];
 
     let explain = report.explain.as_ref();
@@ -278,9 +296,10 @@ pub async fn service(
         &markers,
         &ChartOptions {
             title: "Change lead time".into(),
-            unit: "changes per bin, hours".into(),
+            unit: "changes by lead time".into(),
             width: 960.0,
             height: 260.0,
+            values: ValueKind::Hours,
         },
     );
 
@@ -319,7 +338,14 @@ pub async fn service(
     Ok(page(&ServicePage {
         title: service.clone(),
         nav: "overview",
-        window: window_text(&options),
+        picker: Picker::new(
+            &format!("/services/{}", url_segment(&service)),
+            &window,
+            &options,
+            extent.as_ref(),
+            is_empty(&report),
+            now,
+        ),
         service,
         stats,
         charts,
@@ -327,32 +353,4 @@ pub async fn service(
         deployments,
         notes: m.notes.clone(),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn week_start_is_monday_midnight_utc() {
-        let t = |s: &str| s.parse::<Timestamp>().unwrap();
-        // 2026-03-05 is a Thursday.
-        assert_eq!(
-            week_start(t("2026-03-05T15:00:00Z")),
-            t("2026-03-02T00:00:00Z")
-        );
-        assert_eq!(
-            week_start(t("2026-03-02T00:00:00Z")),
-            t("2026-03-02T00:00:00Z")
-        );
-        assert_eq!(
-            week_start(t("2026-03-08T23:59:59Z")),
-            t("2026-03-02T00:00:00Z")
-        );
-    }
-
-    #[test]
-    fn url_segments_keep_slashes_out() {
-        assert_eq!(url_segment("acme/shop v2"), "acme%2Fshop%20v2");
-    }
 }

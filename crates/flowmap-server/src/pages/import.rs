@@ -2,12 +2,16 @@
 //! see what was imported, or every problem as `FILE:LINE: field: problem`.
 
 use askama::Template;
-use axum::extract::{Multipart, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
 use flowmap_app::import::{ImportFile, Imported};
-use flowmap_ingest::import::{FileKind, Format, Options};
+use flowmap_ingest::import::{
+    CHANGE_FIELDS, DEPLOYMENT_FIELDS, FileKind, Format, INCIDENT_FIELDS, Options,
+};
 
-use super::{PageResult, page, with_status};
+use super::{PageError, PageResult, page, with_status};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -17,6 +21,8 @@ struct ImportReport {
     summary: String,
     counts: Vec<String>,
     problems: Vec<String>,
+    /// How many rows the problems are in (a row can have several).
+    rows_with_problems: u64,
 }
 
 #[derive(Template)]
@@ -25,14 +31,47 @@ struct ImportPage {
     title: String,
     nav: &'static str,
     report: Option<ImportReport>,
+    /// The source name the form is filled with: the last one used, or `import`.
+    source: String,
 }
+
+/// The source records imported from this page are stored under unless another is named.
+const DEFAULT_SOURCE: &str = "import";
 
 pub async fn import_form() -> PageResult {
     Ok(page(&ImportPage {
         title: "Import".into(),
         nav: "import",
         report: None,
+        source: DEFAULT_SOURCE.into(),
     }))
+}
+
+/// `GET /import/templates/{kind}.csv`: an empty CSV file with the header row of one
+/// record kind (required columns first), to fill in and upload.
+pub async fn import_template(Path(file): Path<String>) -> Result<Response, PageError> {
+    let (kind, fields) = match file.as_str() {
+        "deployments.csv" => ("deployments", DEPLOYMENT_FIELDS),
+        "changes.csv" => ("changes", CHANGE_FIELDS),
+        "incidents.csv" => ("incidents", INCIDENT_FIELDS),
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "no template {file:?}: there are deployments.csv, changes.csv and incidents.csv"
+            ))
+            .into());
+        }
+    };
+    Ok((
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{kind}.csv\""),
+            ),
+        ],
+        format!("{}\n", fields.join(",")),
+    )
+        .into_response())
 }
 
 /// Imports one uploaded file as `flowmap import` would (source `import`), and shows
@@ -42,6 +81,7 @@ pub async fn import_upload(State(state): State<AppState>, mut form: Multipart) -
     let mut body: Vec<u8> = Vec::new();
     let mut kind: Option<FileKind> = None;
     let mut skip_invalid = false;
+    let mut source = DEFAULT_SOURCE.to_owned();
     while let Some(field) = form
         .next_field()
         .await
@@ -67,10 +107,16 @@ pub async fn import_upload(State(state): State<AppState>, mut form: Multipart) -
                 }
             }
             "skip_invalid" => skip_invalid = !bytes.is_empty(),
+            "source" => {
+                let named = String::from_utf8_lossy(&bytes).trim().to_owned();
+                if !named.is_empty() {
+                    source = named;
+                }
+            }
             _ => {}
         }
     }
-    let report = import_file(&state, file_name, body, kind, skip_invalid).await?;
+    let report = import_file(&state, file_name, body, kind, skip_invalid, &source).await?;
     let status = if report.imported {
         StatusCode::OK
     } else {
@@ -80,6 +126,7 @@ pub async fn import_upload(State(state): State<AppState>, mut form: Multipart) -
         title: "Import".into(),
         nav: "import",
         report: Some(report),
+        source,
     });
     Ok(with_status(response, status))
 }
@@ -90,13 +137,15 @@ async fn import_file(
     body: Vec<u8>,
     kind: Option<FileKind>,
     skip_invalid: bool,
+    source: &str,
 ) -> Result<ImportReport, ApiError> {
-    let failed = |file: String, summary: String, problems: Vec<String>| ImportReport {
+    let failed = |file: String, summary: String, problems: Vec<String>, rows: u64| ImportReport {
         file,
         imported: false,
         summary,
         counts: Vec::new(),
         problems,
+        rows_with_problems: rows,
     };
     let path = std::path::Path::new(&file_name);
     let Some(kind) = kind.or_else(|| FileKind::from_path(path)) else {
@@ -104,6 +153,7 @@ async fn import_file(
             file_name,
             "cannot tell what the file holds from its name: choose what it holds".into(),
             Vec::new(),
+            0,
         ));
     };
     let Some(format) = Format::from_path(path) else {
@@ -111,12 +161,13 @@ async fn import_file(
             file_name,
             "unknown file type: use .csv, .json, .ndjson or .jsonl".into(),
             Vec::new(),
+            0,
         ));
     };
     let file = ImportFile {
         kind,
         format,
-        source: "import".into(),
+        source: source.to_owned(),
         options: Options::default(),
         skip_invalid,
     };
@@ -135,6 +186,7 @@ async fn import_file(
             file_name,
             "nothing imported: the file could not be read to the end".into(),
             problems,
+            0,
         ),
         Imported::InvalidRows { invalid } => failed(
             file_name,
@@ -143,6 +195,7 @@ async fn import_file(
                 rows_word(invalid)
             ),
             problems,
+            invalid,
         ),
         Imported::Written { summary, skipped } => {
             let counts = [
@@ -159,7 +212,7 @@ async fn import_file(
                 )
             })
             .collect();
-            let skipped = if skipped > 0 {
+            let skipped_text = if skipped > 0 {
                 format!(", {skipped} invalid {} skipped", rows_word(skipped))
             } else {
                 String::new()
@@ -167,9 +220,10 @@ async fn import_file(
             ImportReport {
                 file: file_name,
                 imported: true,
-                summary: format!("imported{skipped}"),
+                summary: format!("imported into source {source:?}{skipped_text}"),
                 counts,
                 problems,
+                rows_with_problems: skipped,
             }
         }
     })

@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{Html, IntoResponse, Response};
 use flowmap_app::AppError;
+use flowmap_app::{DataRange, Window};
 use flowmap_core::dora::DoraOptions;
 use flowmap_core::format;
 use jiff::Timestamp;
@@ -25,7 +26,7 @@ use jiff::Timestamp;
 use crate::error::ApiError;
 
 pub use dora::{overview, service};
-pub use import::{import_form, import_upload};
+pub use import::{import_form, import_template, import_upload};
 pub use maps::{create_map, edit_map, export_map, map, maps, preview_map, save_map};
 pub use outcomes::{outcome, outcomes};
 
@@ -124,21 +125,137 @@ struct Stat {
     hint: String,
 }
 
+/// A link on a page: its words, where it goes, and whether it is the current choice.
+struct Link {
+    label: String,
+    href: String,
+    active: bool,
+}
+
+/// The window and environment picker at the top of every DORA page. It lives in the URL
+/// (`?since=&until=&env=`), so a view can be bookmarked and shared, and it states the
+/// window the numbers are about.
+struct Picker {
+    /// The page's path, where the form sends its choice.
+    action: String,
+    /// The window and environments in words.
+    stated: String,
+    /// The chosen bounds as dates for the inputs; empty for the default.
+    since: String,
+    until: String,
+    env: String,
+    presets: Vec<Link>,
+    /// Where the scope's data lies, when it has any (`data from … to …`).
+    data: String,
+    /// When the window holds nothing but the scope has data: where to look.
+    hint: Option<Link>,
+}
+
+/// A query string value with everything but unreserved characters percent-encoded.
+fn query_value(text: &str) -> String {
+    url_segment(text)
+}
+
+/// A path segment with the characters that would break it percent-encoded (service
+/// names are repository names like `acme/shop`).
+fn url_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+impl Picker {
+    /// The picker of the page at `action` showing `window` over `options`' scope.
+    /// `extent` is where the scope's data lies; `empty` whether the window counted
+    /// nothing.
+    fn new(
+        action: &str,
+        window: &Window,
+        options: &DoraOptions,
+        extent: Option<&DataRange>,
+        empty: bool,
+        now: Timestamp,
+    ) -> Picker {
+        let env = options.environments.join(",");
+        let env_query = if env == flowmap_core::dora::DEFAULT_ENVIRONMENT {
+            String::new()
+        } else {
+            format!("&env={}", query_value(&env))
+        };
+        let href = |since: &str, until: &str| {
+            let mut query = format!("?since={since}");
+            if !until.is_empty() {
+                query.push_str(&format!("&until={until}"));
+            }
+            format!("{action}{query}{env_query}")
+        };
+        let today = flowmap_app::scope::day(now);
+        let mut presets: Vec<Link> = [(30, "30 days"), (90, "90 days"), (365, "1 year")]
+            .into_iter()
+            .map(|(days, label)| {
+                let since = today
+                    .checked_sub(jiff::Span::new().days(days))
+                    .unwrap_or(today);
+                let is_default = days == Window::default_days();
+                Link {
+                    label: format!("Last {label}"),
+                    href: if is_default {
+                        format!("{action}{}", env_query.replacen('&', "?", 1))
+                    } else {
+                        href(&since.to_string(), "")
+                    },
+                    active: is_default && window.is_default,
+                }
+            })
+            .collect();
+        if let Some(range) = extent {
+            let all = range.window();
+            presets.push(Link {
+                label: "All data".into(),
+                href: href(&range.since.to_string(), &range.until.to_string()),
+                active: window.since == all.since && window.until == all.until,
+            });
+        }
+        let bound = |at: Timestamp| flowmap_app::scope::day(at).to_string();
+        Picker {
+            action: action.to_owned(),
+            stated: format!("{} · {}", window.describe(), options.environments.join(", ")),
+            since: if window.is_default { String::new() } else { bound(window.since) },
+            until: if window.is_default { String::new() } else { bound(window.until) },
+            env,
+            presets,
+            data: extent.map_or_else(String::new, |range| {
+                format!(
+                    "Data from {} to {}",
+                    date_text(range.first),
+                    date_text(range.last)
+                )
+            }),
+            hint: extent.filter(|_| empty).map(|range| Link {
+                label: format!(
+                    "Nothing was deployed or shipped in this window. This scope's data runs                      from {} to {}.",
+                    date_text(range.first),
+                    date_text(range.last)
+                ),
+                href: href(&range.since.to_string(), &range.until.to_string()),
+                active: false,
+            }),
+        }
+    }
+}
+
 fn time_text(at: Timestamp) -> String {
     at.strftime("%Y-%m-%d %H:%M").to_string()
 }
 
 fn date_text(at: Timestamp) -> String {
     at.strftime("%Y-%m-%d").to_string()
-}
-
-fn window_text(options: &DoraOptions) -> String {
-    format!(
-        "{} to {} ({})",
-        date_text(options.since),
-        date_text(options.until),
-        options.environments.join(", ")
-    )
 }
 
 fn level_name(level: Option<flowmap_core::dora::Level>) -> String {
@@ -148,11 +265,22 @@ fn level_name(level: Option<flowmap_core::dora::Level>) -> String {
 /// The pages' marker for a metric with no data.
 const MISSING: &str = "—";
 
-/// A measured duration, short enough for a table cell (`5.1h`, `3.2d`).
+/// A measured duration, the way every card, table and chart writes it: `45m`,
+/// `5h 8m`, `3d 5h`, `6w`.
 fn hours_text(hours: Option<f64>) -> String {
-    format::or_missing(hours, MISSING, format::hours_short)
+    format::or_missing(hours, MISSING, format::duration)
 }
 
 fn percent_text(fraction: Option<f64>) -> String {
     format::or_missing(fraction, MISSING, format::percent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_segments_keep_slashes_out() {
+        assert_eq!(url_segment("acme/shop v2"), "acme%2Fshop%20v2");
+    }
 }
