@@ -125,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/maps/{id}/versions", get(api::map_versions))
         .route("/api/v1/maps/{id}/analysis", get(api::map_analysis))
+        .route("/api/v1/maps/{id}/measure", get(api::map_measure))
         .route("/hooks/github", post(hooks::github))
         .route("/hooks/gitlab", post(hooks::gitlab))
         .route("/hooks/cdevents", post(hooks::cdevents))
