@@ -160,7 +160,7 @@ fn options() -> MeasureOptions {
 }
 
 fn column(items: &flowmap_core::measure::Items<'_>, point: &Point) -> Vec<Option<Timestamp>> {
-    items.column(point).unwrap().to_vec()
+    items.column(point).unwrap()
 }
 
 #[test]
@@ -279,8 +279,8 @@ fn segment_statistics_by_hand() {
     let (stats, negatives) = segment_stats(
         &segment,
         &items.ids,
-        items.column(&segment.from).unwrap(),
-        items.column(&segment.to).unwrap(),
+        &items.column(&segment.from).unwrap(),
+        &items.column(&segment.to).unwrap(),
         at(0.0),
         at(48.0),
     );

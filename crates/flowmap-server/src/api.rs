@@ -2,7 +2,8 @@
 //!
 //! Handlers only translate: query parameters to store queries and core options, results
 //! to JSON. `/api/v1/dora` returns exactly what `flowmap dora --format json` prints, and
-//! `/api/v1/maps/{id}/analysis` exactly what `flowmap map analyze --format json` prints.
+//! `/api/v1/maps/{id}/analysis` exactly what `flowmap map analyze --format json` prints, and
+//! `/api/v1/maps/{id}/measure` exactly what `flowmap map measure --format json` prints.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -301,4 +302,27 @@ pub async fn map_analysis(
             other => other.into(),
         })?;
     Ok(Json(analysed.analysis))
+}
+
+/// `GET /api/v1/maps/{id}/measure?service=&env=&since=&until=`: the stored map held
+/// against the data, as `flowmap map measure --format json` prints it.
+pub async fn map_measure(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<WindowParams>,
+) -> Result<Json<flowmap_core::measure::MeasureReport>, ApiError> {
+    let request = params.measure_request(Timestamp::now())?;
+    let stored = state.app().map(&id, None).await?;
+    let parsed = map::parse_map(&stored.text, stored.format).map_err(|diagnostics| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "stored map {id:?} no longer parses: {}",
+                diagnostics.first().map_or("", |d| d.message.as_str())
+            ),
+        )
+    })?;
+    Ok(Json(
+        state.app().reports().measure(parsed.map, request).await?,
+    ))
 }

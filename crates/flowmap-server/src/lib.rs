@@ -127,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/maps/{id}/versions", get(api::map_versions))
         .route("/api/v1/maps/{id}/analysis", get(api::map_analysis))
+        .route("/api/v1/maps/{id}/measure", get(api::map_measure))
         .route(
             "/api/v1/outcomes",
             get(outcomes_api::outcomes).post(outcomes_api::create_outcome),

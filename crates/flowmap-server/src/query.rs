@@ -57,6 +57,30 @@ impl WindowParams {
     }
 }
 
+impl WindowParams {
+    /// The measurement these parameters ask for (one environment: the first given), with
+    /// `flowmap map measure`'s defaults; no service means the map's own `service:`.
+    pub fn measure_request(
+        &self,
+        now: Timestamp,
+    ) -> Result<flowmap_app::measure::MeasureRequest, ApiError> {
+        let options = self.options(now)?;
+        Ok(flowmap_app::measure::MeasureRequest {
+            service: options.services.first().cloned(),
+            environment: options
+                .environments
+                .first()
+                .cloned()
+                .unwrap_or_else(|| flowmap_core::dora::DEFAULT_ENVIRONMENT.to_owned()),
+            since: options.since,
+            until: options.until,
+            attribution_window: options.attribution_window,
+            analysis: flowmap_core::map::AnalysisOptions::default(),
+            explain: false,
+        })
+    }
+}
+
 /// `?page=&per_page=`: 1-based pages of at most 500 items (default 100).
 #[derive(Clone, Copy, Debug, Deserialize)]
 pub struct PageParams {

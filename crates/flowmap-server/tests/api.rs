@@ -300,6 +300,7 @@ async fn openapi_describes_every_route() {
         "/api/v1/maps/{id}",
         "/api/v1/maps/{id}/versions",
         "/api/v1/maps/{id}/analysis",
+        "/api/v1/maps/{id}/measure",
         "/api/v1/outcomes",
         "/api/v1/outcomes/{id}",
         "/api/v1/outcomes/{id}/versions",
@@ -484,4 +485,42 @@ async fn outcomes_crud_with_versions_and_status() {
         get(&app, "/api/v1/outcomes/reliable-shop").await.0,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn measure_is_the_cli_json_of_the_stored_map() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    seed(&store).await;
+    let text = "name: Shop\nservice: shop\nsteps:\n  - id: ship\n    process: 1h\n    \
+                measure: { process: committed..deployed, ca: change_fail_rate }\n";
+    let (status, body) = send(
+        &app,
+        json_request("POST", "/api/v1/maps", json!({"id": "shop", "text": text})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let measured = get_json(
+        &app,
+        "/api/v1/maps/shop/measure?since=2026-03-01&until=2026-03-08",
+    )
+    .await;
+    assert_eq!(measured["service"], "shop");
+    // c-d1 2 h, c-d2 4 h, c-d3 1 h: median 2 h; d2 failed of three deployments.
+    assert_eq!(measured["lead_time"]["n"], 3);
+    assert_eq!(measured["lead_time"]["p50_hours"], 2.0);
+    assert_eq!(measured["steps"][0]["measured_hours"], 2.0);
+    assert_eq!(measured["steps"][0]["flag"], "too little data");
+    let ca = measured["steps"][0]["ca"].as_f64().unwrap();
+    assert!((ca - 2.0 / 3.0).abs() < 1e-9, "{ca}");
+    assert_eq!(measured["estimate"]["lead_time_hours"], 1.0);
+    assert_eq!(measured["measured"]["lead_time_hours"], 2.0);
+    let (status, _) = get(
+        &app,
+        "/api/v1/maps/shop/measure?since=2026-03-08&until=2026-03-01",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = get(&app, "/api/v1/maps/nope/measure").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -468,3 +468,58 @@ async fn a_repository_ingested_with_default_options_shows_on_the_overview() {
     assert_eq!(status, StatusCode::OK);
     assert!(service.contains("0 deployments"), "{service}");
 }
+
+#[tokio::test]
+async fn a_map_page_shows_the_map_as_drawn_and_as_measured() {
+    use flowmap_core::events::{Change, Deployment};
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    let at = |s: &str| s.parse::<Timestamp>().unwrap();
+    let mut batch = flowmap_store::Batch::default();
+    for i in 0..6 {
+        let day = 2 + i;
+        let mut change = Change::new(
+            format!("c{i}"),
+            "shop",
+            at(&format!("2026-03-{day:02}T08:00:00Z")),
+        );
+        change.merged_at = Some(at(&format!("2026-03-{day:02}T09:00:00Z")));
+        batch.changes.push(change);
+        let mut deployment = Deployment::new(
+            format!("d{i}"),
+            "shop",
+            at(&format!("2026-03-{day:02}T17:00:00Z")),
+        );
+        deployment.changes = vec![format!("c{i}")];
+        batch.deployments.push(deployment);
+    }
+    store.write("import", &batch).await.unwrap();
+    let text = "name: Shop\nservice: shop\nsteps:\n  - id: deploy\n    process: 1h\n    measure: { process: merged..deployed }\n";
+    let request = Request::builder()
+        .method("POST")
+        .uri("/api/v1/maps")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            serde_json::json!({"id": "shop", "text": text}).to_string(),
+        ))
+        .unwrap();
+    let (status, body) = send(&app, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, page) = get(&app, "/maps/shop?since=2026-03-01&until=2026-03-15").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("As drawn") && page.contains("As measured"),
+        "{page}"
+    );
+    // 8 h from merge to deployment against an estimate of 1 h, six times.
+    assert!(page.contains("est 1h · data 8h, n=6"), "{page}");
+    assert!(page.contains("data-flag=\"under-estimated\""), "{page}");
+    assert!(
+        page.contains("value=\"2026-03-01\""),
+        "the window picker keeps the window"
+    );
+    // A bad window is explained on the page.
+    let (status, page) = get(&app, "/maps/shop?since=2026-03-15&until=2026-03-01").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"measure-problem\""), "{page}");
+}

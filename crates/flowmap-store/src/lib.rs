@@ -68,8 +68,8 @@ mod maps;
 mod outcomes;
 mod schema;
 mod scope;
-mod sync;
 mod sources;
+mod sync;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod webhooks;
@@ -87,8 +87,8 @@ pub use access::{AuditEntry, StoredSession, StoredToken};
 pub use load::{Dataset, LoadQuery, TimeRange};
 pub use maps::{Expected, MapFormat, StoredMap, valid_map_id};
 pub use outcomes::StoredOutcome;
-pub use sync::{StoredEtag, SyncSnapshot};
 pub use sources::{Deleted, Extent, SourceSummary};
+pub use sync::{StoredEtag, SyncSnapshot};
 pub use webhooks::{Delivery, DeliveryWriter, StoredDelivery};
 pub use write::{
     Batch, Counts, RawRecord, RecordKind, WriteMode, WriteSummary, Writer, milestone_id,

@@ -147,7 +147,7 @@ pub fn measure(args: MeasureArgs, db: &str) -> anyhow::Result<ExitCode> {
     }
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        OutputFormat::Text => print!("{}", measure_text(&report)),
+        OutputFormat::Text => print!("{}", measure_text(&map, &report)),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -246,7 +246,7 @@ fn step_lines(
 }
 
 /// The report as a table for people.
-fn measure_text(report: &MeasureReport) -> String {
+fn measure_text(map: &flowmap_core::map::Map, report: &MeasureReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -287,7 +287,8 @@ fn measure_text(report: &MeasureReport) -> String {
         "part", "segment", "estimate", "p50", "p85", "n", "miss", "anom", "WIP"
     );
     for m in &report.steps {
-        step_lines(&mut out, None, m, 0);
+        let step = map.steps.iter().find(|s| s.id == m.id);
+        step_lines(&mut out, step, m, 0);
     }
     let oldest: Vec<String> = report
         .steps

@@ -45,6 +45,12 @@ fn hash(namespace: u32, key: &str) -> u64 {
     h.finish()
 }
 
+/// The hash a key is stored and probed under, for callers that probe one key against
+/// several indexes ([`Probes::push_hashed`]) and so hash it once.
+pub(crate) fn key_hash(namespace: u32, key: &str) -> u64 {
+    hash(namespace, key)
+}
+
 fn partition(bits: u32, hash: u64) -> usize {
     ((hash >> PARTITION_SHIFT) as usize) & ((1 << bits) - 1)
 }
@@ -131,7 +137,11 @@ pub(crate) struct Probes<'k, P> {
 impl<'k, P: Copy> Probes<'k, P> {
     /// Adds a lookup of `key` in `namespace`, reported with `value`.
     pub(crate) fn push(&mut self, namespace: u32, key: &'k str, value: P) {
-        let hash = hash(namespace, key);
+        self.push_hashed(hash(namespace, key), namespace, key, value);
+    }
+
+    /// [`Probes::push`] with the key's [`key_hash`] already computed.
+    pub(crate) fn push_hashed(&mut self, hash: u64, namespace: u32, key: &'k str, value: P) {
         self.records[partition(self.bits, hash)].push(Probe {
             hash,
             namespace,

@@ -23,6 +23,8 @@ pub struct DoraLinks {
     /// [`DoraLinks::shipped`] indexes this list.
     pub environments: Vec<String>,
     n_env: usize,
+    /// Per input change: whether it belongs to a chosen service.
+    in_scope: Vec<bool>,
     /// `shipped[change * n_env + env]`: input index of the deployment that shipped the
     /// change to that environment, or [`NONE`].
     shipped: Vec<u32>,
@@ -49,6 +51,12 @@ pub struct FailedDeploymentLinks {
 }
 
 impl DoraLinks {
+    /// Whether change `change` (an index in [`DoraInput::changes`]) belongs to one of the
+    /// chosen services.
+    pub fn in_scope(&self, change: usize) -> bool {
+        self.in_scope.get(change).copied().unwrap_or(false)
+    }
+
     /// Index in [`DoraInput::deployments`] of the deployment that shipped change `change`
     /// (an index in [`DoraInput::changes`]) to environment `env` (an index in
     /// [`DoraLinks::environments`]).
@@ -93,8 +101,9 @@ pub fn links(input: &DoraInput<'_>, options: &DoraOptions) -> Result<DoraLinks, 
 
     let n_env = scope.envs.len();
     let mut shipped = vec![NONE; input.changes.len() * n_env];
+    let in_scope: Vec<bool> = linked.change_service.iter().map(|&s| s != NONE).collect();
     for change in 0..input.changes.len() {
-        if linked.change_service[change] == NONE {
+        if !in_scope[change] {
             continue;
         }
         for env in 0..n_env {
@@ -135,6 +144,7 @@ pub fn links(input: &DoraInput<'_>, options: &DoraOptions) -> Result<DoraLinks, 
     Ok(DoraLinks {
         environments: scope.envs.iter().map(|e| (*e).to_owned()).collect(),
         n_env,
+        in_scope,
         shipped,
         failed,
     })

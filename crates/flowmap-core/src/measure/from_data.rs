@@ -18,7 +18,7 @@ use crate::map::Stream;
 use super::MeasureError;
 use super::lifecycle::{ItemScope, MeasureData, lifecycle};
 use super::points::{Point, Segment};
-use super::segment::{SegmentStats, segment_stats};
+use super::segment::{SegmentStats, segment_stats_micros};
 
 /// Whose data and which window a map is written from.
 #[derive(Clone, Debug, PartialEq)]
@@ -149,9 +149,9 @@ pub fn from_data(
     };
     let items = lifecycle(data, &scope, stream, &points, options.since, options.until)?;
     let measure = |segment: &Segment| -> SegmentStats {
-        let from = items.column(&segment.from).unwrap_or_default();
-        let to = items.column(&segment.to).unwrap_or_default();
-        segment_stats(segment, &items.ids, from, to, options.since, options.until).0
+        let from = items.times(&segment.from).unwrap_or_default();
+        let to = items.times(&segment.to).unwrap_or_default();
+        segment_stats_micros(segment, &items.ids, from, to, options.since, options.until).0
     };
     let mut written: Vec<(Candidate, SegmentStats)> = Vec::new();
     for c in candidates.drain(..) {

@@ -11,15 +11,15 @@
 //! ([`KeyIndex`]), milestones through a hash map of the (usually few) milestones with the
 //! bound names.
 
-use foldhash::HashMap;
 use jiff::{SignedDuration, Timestamp};
 
-use crate::dora::keys::{KeyIndex, Keys};
+use crate::dora::keys::{KeyIndex, Keys, key_hash};
 use crate::dora::{self, DoraError, DoraInput, DoraLinks, DoraOptions};
 use crate::events::{Build, Change, Deployment, DeploymentStatus, Incident, Milestone};
 use crate::map::Stream;
 
 use super::points::Point;
+use super::segment::{ABSENT, Micros, micros, timestamp};
 
 /// Every event a measurement can read, borrowed.
 ///
@@ -57,7 +57,7 @@ pub struct ItemScope {
 pub struct Items<'a> {
     /// Item ids: change ids, or failed deployment ids.
     pub ids: Vec<&'a str>,
-    columns: Vec<(Point, Vec<Option<Timestamp>>)>,
+    columns: Vec<(Point, Vec<Micros>)>,
     /// Successful deployments of the scope finished in the window, and how many of them
     /// failed: the change fail rate the map's `ca: change_fail_rate` binds to.
     pub deployments_in_window: usize,
@@ -65,12 +65,18 @@ pub struct Items<'a> {
 }
 
 impl Items<'_> {
-    /// The times of `point`, one per item; `None` for a point that was not requested.
-    pub fn column(&self, point: &Point) -> Option<&[Option<Timestamp>]> {
+    /// The times of `point`, one per item ([`ABSENT`] where the item lacks it); `None`
+    /// for a point that was not requested.
+    pub fn times(&self, point: &Point) -> Option<&[Micros]> {
         self.columns
             .iter()
             .find(|(p, _)| p == point)
             .map(|(_, c)| c.as_slice())
+    }
+
+    /// [`Items::times`] as times.
+    pub fn column(&self, point: &Point) -> Option<Vec<Option<Timestamp>>> {
+        Some(self.times(point)?.iter().map(|&t| timestamp(t)).collect())
     }
 
     /// The change fail rate in the window, when there were deployments.
@@ -139,20 +145,48 @@ pub fn lifecycle<'a>(
     Ok(items)
 }
 
-/// Earliest milestone named `name` per item id (of the service, or of no stated service).
-fn milestones_named<'a>(
-    milestones: &'a [Milestone],
+/// The earliest milestone named `name` (of `service`, or of no stated service) of each
+/// of `items`, through the partitioned join.
+fn milestone_times(
+    milestones: &[Milestone],
     name: &str,
     service: &str,
-) -> HashMap<&'a str, Timestamp> {
-    let mut earliest: HashMap<&str, Timestamp> = HashMap::default();
-    for m in milestones {
-        if m.name == name && m.service.as_deref().is_none_or(|s| s == service) {
-            let at = earliest.entry(&m.item).or_insert(m.at);
-            *at = (*at).min(m.at);
-        }
+    items: &[&str],
+    hashes: &[u64],
+) -> Vec<Micros> {
+    let named = || {
+        milestones
+            .iter()
+            .filter(|m| m.name == name && m.service.as_deref().is_none_or(|s| s == service))
+    };
+    let (count, bytes) = named().fold((0, 0), |(n, b), m| (n + 1, b + m.item.len()));
+    let mut keys = Keys::new(count, bytes);
+    for m in named() {
+        keys.push(0, &m.item, m.at.as_microsecond());
     }
-    earliest
+    let index = KeyIndex::build(keys, Micros::min);
+    let mut times = vec![ABSENT; items.len()];
+    let mut probes = index.probes::<u32>(items.len());
+    for (i, (id, &hash)) in items.iter().zip(hashes).enumerate() {
+        probes.push_hashed(hash, 0, id, i as u32);
+    }
+    index.probe(probes, |i, at| times[i as usize] = at);
+    times
+}
+
+/// Where a delivery point's time comes from, resolved once before the pass over the
+/// changes.
+enum Source {
+    Field(fn(&Change) -> Option<Timestamp>),
+    BuildStarted,
+    BuildFinished,
+    DeployStarted,
+    Deployed,
+    /// `deployed@ENV` of another environment: that environment's links.
+    DeployedIn(DoraLinks),
+    /// A precomputed column (milestones).
+    Column(Vec<Micros>),
+    Absent,
 }
 
 fn delivery<'a>(
@@ -163,94 +197,103 @@ fn delivery<'a>(
     since: Timestamp,
     until: Timestamp,
 ) -> Result<Items<'a>, DoraError> {
-    let changes: Vec<usize> = data
-        .changes
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.service == scope.service)
-        .map(|(i, _)| i)
+    let changes: Vec<usize> = (0..data.changes.len())
+        .filter(|&ci| links.in_scope(ci))
         .collect();
-    let deployment = |ci: usize| links.shipped(ci, 0).map(|d| &data.deployments[d]);
-    let builds = points
+    let ids: Vec<&'a str> = changes
+        .iter()
+        .map(|&ci| data.changes[ci].id.as_str())
+        .collect();
+    // Every join on the change ids below probes with these: each id is read and hashed once.
+    let joins = points.iter().any(|p| {
+        matches!(
+            p,
+            Point::BuildStarted | Point::BuildFinished | Point::Event(_)
+        )
+    });
+    let hashes: Vec<u64> = if joins {
+        ids.iter().map(|id| key_hash(0, id)).collect()
+    } else {
+        Vec::new()
+    };
+    let builds = if points
         .iter()
         .any(|p| matches!(p, Point::BuildStarted | Point::BuildFinished))
-        .then(|| change_builds(data, scope, &changes, links));
-    let mut columns = Vec::new();
+    {
+        change_builds(data, scope, &changes, &ids, &hashes, links)
+    } else {
+        Vec::new()
+    };
+    let mut sources = Vec::with_capacity(points.len());
     for point in points {
-        let field = |get: fn(&Change) -> Option<Timestamp>| -> Vec<Option<Timestamp>> {
-            changes.iter().map(|&ci| get(&data.changes[ci])).collect()
-        };
-        let column = match point {
-            Point::FirstCommit => field(|c| c.first_commit_at),
-            Point::Authored => field(|c| c.authored_at),
-            Point::Committed => field(|c| Some(c.committed_at)),
-            Point::PrOpened => field(|c| c.pr_opened_at),
-            Point::FirstReview => field(|c| c.first_review_at),
-            Point::Approved => field(|c| c.approved_at),
-            Point::Merged => field(|c| c.merged_at),
-            Point::BuildStarted | Point::BuildFinished => {
-                let builds = builds.as_deref().unwrap_or_default();
-                let started = *point == Point::BuildStarted;
-                builds
-                    .iter()
-                    .map(|b| {
-                        b.map(|b| {
-                            let b = &data.builds[b];
-                            if started { b.started_at } else { b.finished_at }
-                        })
-                    })
-                    .collect()
-            }
-            Point::DeployStarted => changes
-                .iter()
-                .map(|&ci| deployment(ci).and_then(|d| d.started_at))
-                .collect(),
-            Point::Deployed => changes
-                .iter()
-                .map(|&ci| deployment(ci).map(|d| d.finished_at))
-                .collect(),
-            Point::DeployedAt(env) if *env == scope.environment => changes
-                .iter()
-                .map(|&ci| deployment(ci).map(|d| d.finished_at))
-                .collect(),
-            Point::DeployedAt(env) => {
-                let there = dora::links(&data.dora(), &link_options(scope, env, since, until))?;
-                changes
-                    .iter()
-                    .map(|&ci| {
-                        there
-                            .shipped(ci, 0)
-                            .map(|d| data.deployments[d].finished_at)
-                    })
-                    .collect()
-            }
-            Point::Event(name) => {
-                let earliest = milestones_named(data.milestones, name, &scope.service);
-                changes
-                    .iter()
-                    .map(|&ci| earliest.get(data.changes[ci].id.as_str()).copied())
-                    .collect()
-            }
-            // Recovery points never parse in a delivery map; a caller asking anyway gets
-            // an absent point for every item.
+        sources.push(match point {
+            Point::FirstCommit => Source::Field(|c| c.first_commit_at),
+            Point::Authored => Source::Field(|c| c.authored_at),
+            Point::Committed => Source::Field(|c| Some(c.committed_at)),
+            Point::PrOpened => Source::Field(|c| c.pr_opened_at),
+            Point::FirstReview => Source::Field(|c| c.first_review_at),
+            Point::Approved => Source::Field(|c| c.approved_at),
+            Point::Merged => Source::Field(|c| c.merged_at),
+            Point::BuildStarted => Source::BuildStarted,
+            Point::BuildFinished => Source::BuildFinished,
+            Point::DeployStarted => Source::DeployStarted,
+            Point::Deployed => Source::Deployed,
+            Point::DeployedAt(env) if *env == scope.environment => Source::Deployed,
+            Point::DeployedAt(env) => Source::DeployedIn(dora::links(
+                &data.dora(),
+                &link_options(scope, env, since, until),
+            )?),
+            Point::Event(name) => Source::Column(milestone_times(
+                data.milestones,
+                name,
+                &scope.service,
+                &ids,
+                &hashes,
+            )),
+            // Recovery points never parse in a delivery map; asked anyway, every item
+            // lacks them.
             Point::Failed
             | Point::IncidentStarted
             | Point::Detected
             | Point::Acknowledged
             | Point::FixDeployed
-            | Point::Recovered => vec![None; changes.len()],
-        };
-        columns.push((point.clone(), column));
+            | Point::Recovered => Source::Absent,
+        });
+    }
+    let mut columns: Vec<Vec<Micros>> = (0..points.len())
+        .map(|_| Vec::with_capacity(changes.len()))
+        .collect();
+    // One pass over the changes fills every column, so each change is read once.
+    for (item, &ci) in changes.iter().enumerate() {
+        let change = &data.changes[ci];
+        let shipped = links.shipped(ci, 0).map(|d| &data.deployments[d]);
+        let build = builds.get(item).copied().flatten().map(|b| &data.builds[b]);
+        for (column, source) in columns.iter_mut().zip(&sources) {
+            column.push(match source {
+                Source::Field(get) => micros(get(change)),
+                Source::BuildStarted => micros(build.map(|b| b.started_at)),
+                Source::BuildFinished => micros(build.map(|b| b.finished_at)),
+                Source::DeployStarted => micros(shipped.and_then(|d| d.started_at)),
+                Source::Deployed => micros(shipped.map(|d| d.finished_at)),
+                Source::DeployedIn(there) => micros(
+                    there
+                        .shipped(ci, 0)
+                        .map(|d| data.deployments[d].finished_at),
+                ),
+                Source::Column(times) => times[item],
+                Source::Absent => ABSENT,
+            });
+        }
     }
     Ok(Items {
-        ids: changes
-            .iter()
-            .map(|&ci| data.changes[ci].id.as_str())
-            .collect(),
-        columns,
+        ids,
+        columns: points.iter().cloned().zip(columns).collect(),
         ..Items::default()
     })
 }
+
+/// No build (in the per-deployment fallback table).
+const NO_BUILD: u32 = u32::MAX;
 
 /// The earliest-finishing build among two (ties by input order).
 fn earlier(builds: &[Build], a: u32, b: u32) -> u32 {
@@ -277,6 +320,8 @@ fn change_builds(
     data: &MeasureData<'_>,
     scope: &ItemScope,
     changes: &[usize],
+    ids: &[&str],
+    hashes: &[u64],
     links: &DoraLinks,
 ) -> Vec<Option<usize>> {
     let builds = data.builds;
@@ -327,27 +372,42 @@ fn change_builds(
 
     let mut found: Vec<Option<usize>> = vec![None; changes.len()];
     let mut probes = index.probes::<u32>(changes.len());
-    for (item, &ci) in changes.iter().enumerate() {
-        probes.push(0, &data.changes[ci].id, item as u32);
+    for (item, (id, &hash)) in ids.iter().zip(hashes).enumerate() {
+        probes.push_hashed(hash, 0, id, item as u32);
     }
     index.probe(probes, |item, key| {
         found[item as usize] = key.any.map(|b| b as usize);
     });
-    let mut fallback = index.probes::<u32>(changes.len());
+    // The fallback goes through the deployment: its commit is looked up once per
+    // deployment that shipped a change without a build of its own, not once per change.
+    const UNKNOWN: u32 = u32::MAX - 1;
+    let mut by_deployment: Vec<u32> = vec![NO_BUILD; data.deployments.len()];
+    let mut fallback = index.probes::<u32>(data.deployments.len().min(changes.len()));
     for (item, &ci) in changes.iter().enumerate() {
         if found[item].is_some() {
             continue;
         }
-        let commit = links
-            .shipped(ci, 0)
-            .and_then(|d| data.deployments[d].commit.as_deref());
-        if let Some(commit) = commit {
-            fallback.push(0, commit, item as u32);
+        if let Some(d) = links.shipped(ci, 0)
+            && by_deployment[d] == NO_BUILD
+            && let Some(commit) = data.deployments[d].commit.as_deref()
+        {
+            by_deployment[d] = UNKNOWN;
+            fallback.push(0, commit, d as u32);
         }
     }
-    index.probe(fallback, |item, key| {
-        found[item as usize] = key.commit.map(|b| b as usize);
+    index.probe(fallback, |d, key| {
+        by_deployment[d as usize] = key.commit.unwrap_or(NO_BUILD);
     });
+    for (item, &ci) in changes.iter().enumerate() {
+        if found[item].is_none()
+            && let Some(d) = links.shipped(ci, 0)
+        {
+            let build = by_deployment[d];
+            if build != NO_BUILD && build != UNKNOWN {
+                found[item] = Some(build as usize);
+            }
+        }
+    }
     found
 }
 
@@ -368,47 +428,65 @@ fn recovery<'a>(
     };
     let mut columns = Vec::new();
     for point in points {
-        let column: Vec<Option<Timestamp>> = match point {
+        let column: Vec<Micros> = match point {
             Point::Failed => failed
                 .iter()
-                .map(|f| Some(data.deployments[f.deployment].finished_at))
+                .map(|f| data.deployments[f.deployment].finished_at.as_microsecond())
                 .collect(),
             Point::IncidentStarted => failed
                 .iter()
-                .map(|f| earliest_incident(f, |i| Some(i.started_at)))
+                .map(|f| micros(earliest_incident(f, |i| Some(i.started_at))))
                 .collect(),
             Point::Detected => failed
                 .iter()
-                .map(|f| earliest_incident(f, |i| i.detected_at))
+                .map(|f| micros(earliest_incident(f, |i| i.detected_at)))
                 .collect(),
             Point::Acknowledged => failed
                 .iter()
-                .map(|f| earliest_incident(f, |i| i.acknowledged_at))
+                .map(|f| micros(earliest_incident(f, |i| i.acknowledged_at)))
                 .collect(),
             Point::FixDeployed => failed
                 .iter()
                 .map(|f| {
-                    f.fixes
-                        .iter()
-                        .map(|&d| data.deployments[d].finished_at)
-                        .min()
+                    micros(
+                        f.fixes
+                            .iter()
+                            .map(|&d| data.deployments[d].finished_at)
+                            .min(),
+                    )
                 })
                 .collect(),
-            Point::Recovered => failed.iter().map(|f| f.recovered_at).collect(),
+            Point::Recovered => failed.iter().map(|f| micros(f.recovered_at)).collect(),
             Point::Event(name) => {
-                let earliest = milestones_named(data.milestones, name, &scope.service);
+                // A failed deployment's milestone is the earliest of its incidents'.
+                let incident_ids: Vec<&str> = failed
+                    .iter()
+                    .flat_map(|f| f.incidents.iter().map(|&i| data.incidents[i].id.as_str()))
+                    .collect();
+                let hashes: Vec<u64> = incident_ids.iter().map(|id| key_hash(0, id)).collect();
+                let times = milestone_times(
+                    data.milestones,
+                    name,
+                    &scope.service,
+                    &incident_ids,
+                    &hashes,
+                );
+                let mut next = 0;
                 failed
                     .iter()
                     .map(|f| {
-                        f.incidents
-                            .iter()
-                            .filter_map(|&i| earliest.get(data.incidents[i].id.as_str()).copied())
+                        let own = &times[next..next + f.incidents.len()];
+                        next += f.incidents.len();
+                        own.iter()
+                            .copied()
+                            .filter(|&t| t != ABSENT)
                             .min()
+                            .unwrap_or(ABSENT)
                     })
                     .collect()
             }
             // Delivery points never parse in a recovery map.
-            _ => vec![None; failed.len()],
+            _ => vec![ABSENT; failed.len()],
         };
         columns.push((point.clone(), column));
     }

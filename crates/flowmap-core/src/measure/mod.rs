@@ -30,7 +30,10 @@ use crate::map::{Analysis, AnalysisOptions, CaMeasure, Estimate, Map, Step, Stre
 pub use from_data::{FromDataOptions, from_data, round_for_people};
 pub use lifecycle::{ItemScope, Items, MeasureData, lifecycle};
 pub use points::{Point, Segment, is_milestone_name};
-pub use segment::{NegativeSegment, SegmentStats, WIP_OLDEST, WipItem, segment_stats};
+pub use segment::{
+    ABSENT, Micros, NegativeSegment, SegmentStats, WIP_OLDEST, WipItem, micros, segment_stats,
+    segment_stats_micros, timestamp,
+};
 
 /// Below this many items in a bound part, a step's comparison is flagged `too little data`.
 pub const ENOUGH_DATA: usize = 5;
@@ -168,30 +171,33 @@ struct Measurer<'i, 'a> {
     negatives: Vec<NegativeSegment>,
     /// Points with no time for any item, for a note.
     unrecorded: Vec<String>,
+    /// The sample buffer every segment reuses.
+    scratch: Vec<f64>,
 }
 
 impl Measurer<'_, '_> {
     fn stats(&mut self, segment: &Segment) -> SegmentStats {
         let (Some(from), Some(to)) = (
-            self.items.column(&segment.from),
-            self.items.column(&segment.to),
+            self.items.times(&segment.from),
+            self.items.times(&segment.to),
         ) else {
             // Every bound point is computed before any segment is measured.
             return empty_stats(segment);
         };
         for (point, column) in [(&segment.from, from), (&segment.to, to)] {
             let name = point.to_string();
-            if column.iter().all(Option::is_none) && !self.unrecorded.contains(&name) {
+            if column.iter().all(|&t| t == ABSENT) && !self.unrecorded.contains(&name) {
                 self.unrecorded.push(name);
             }
         }
-        let (stats, negatives) = segment_stats(
+        let (stats, negatives) = segment::segment_stats_with(
             segment,
             &self.items.ids,
             from,
             to,
             self.options.since,
             self.options.until,
+            &mut self.scratch,
         );
         self.negatives.extend(negatives);
         stats
@@ -334,6 +340,7 @@ pub fn measure_map(
         options,
         negatives: Vec::new(),
         unrecorded: Vec::new(),
+        scratch: Vec::new(),
     };
     let lead_time = measurer.stats(&lead_segment);
     let steps: Vec<StepMeasurement> = map.steps.iter().map(|s| measurer.step(s)).collect();

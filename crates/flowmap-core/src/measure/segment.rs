@@ -56,8 +56,30 @@ pub struct NegativeSegment {
     pub hours: f64,
 }
 
-fn hours_between(from: Timestamp, to: Timestamp) -> f64 {
-    to.duration_since(from).as_secs_f64() / 3600.0
+/// A point's time as microseconds since the Unix epoch, or [`ABSENT`]: the compact form
+/// the measurement works in (a column of a million points is 8 MB, and a segment is one
+/// subtraction per item).
+pub type Micros = i64;
+
+/// No time: the item does not have the point.
+pub const ABSENT: Micros = i64::MIN;
+
+/// `time` as [`Micros`].
+pub fn micros(time: Option<Timestamp>) -> Micros {
+    time.map_or(ABSENT, Timestamp::as_microsecond)
+}
+
+/// [`Micros`] back as a time (every value the measurement holds came from a time).
+pub fn timestamp(micros: Micros) -> Option<Timestamp> {
+    (micros != ABSENT)
+        .then(|| Timestamp::from_microsecond(micros).ok())
+        .flatten()
+}
+
+const MICROS_PER_HOUR: f64 = 3_600_000_000.0;
+
+fn hours_between(from: Micros, to: Micros) -> f64 {
+    (to - from) as f64 / MICROS_PER_HOUR
 }
 
 /// The statistics of `segment` over [since, until) for items with ids `ids` and the two
@@ -71,62 +93,87 @@ pub fn segment_stats(
     since: Timestamp,
     until: Timestamp,
 ) -> (SegmentStats, Vec<NegativeSegment>) {
+    let from: Vec<Micros> = from.iter().map(|t| micros(*t)).collect();
+    let to: Vec<Micros> = to.iter().map(|t| micros(*t)).collect();
+    segment_stats_micros(segment, ids, &from, &to, since, until)
+}
+
+/// [`segment_stats`] over columns of [`Micros`], as [`Items`](super::Items) holds them.
+pub fn segment_stats_micros(
+    segment: &Segment,
+    ids: &[&str],
+    from: &[Micros],
+    to: &[Micros],
+    since: Timestamp,
+    until: Timestamp,
+) -> (SegmentStats, Vec<NegativeSegment>) {
+    segment_stats_with(segment, ids, from, to, since, until, &mut Vec::new())
+}
+
+/// [`segment_stats_micros`] with the sample collected in `scratch` (cleared first), so that
+/// measuring many segments of a million items allocates the sample once.
+pub(crate) fn segment_stats_with(
+    segment: &Segment,
+    ids: &[&str],
+    from: &[Micros],
+    to: &[Micros],
+    since: Timestamp,
+    until: Timestamp,
+    scratch: &mut Vec<f64>,
+) -> (SegmentStats, Vec<NegativeSegment>) {
     debug_assert!(ids.len() == from.len() && from.len() == to.len());
-    let in_window = |t: Timestamp| since <= t && t < until;
-    let mut sample = Vec::new();
+    let (since_us, until_us) = (since.as_microsecond(), until.as_microsecond());
+    // ABSENT is below every window, so one range check also says "present".
+    let in_window = |t: Micros| since_us <= t && t < until_us;
+    scratch.clear();
+    let sample = scratch;
     let mut missing = 0;
     let mut negatives = Vec::new();
     // (FROM, item) of the items in progress.
-    let mut wip: Vec<(Timestamp, usize)> = Vec::new();
+    let mut wip: Vec<(Micros, usize)> = Vec::new();
     for (item, (&f, &t)) in from.iter().zip(to).enumerate() {
-        if let Some(t) = t
-            && in_window(t)
-        {
-            match f {
-                None => missing += 1,
-                Some(f) => {
-                    let hours = hours_between(f, t);
-                    if hours < 0.0 {
-                        negatives.push(NegativeSegment {
-                            segment: segment.to_string(),
-                            id: ids[item].to_owned(),
-                            from_at: f,
-                            to_at: t,
-                            hours,
-                        });
-                    } else {
-                        sample.push(hours);
-                    }
-                }
+        if in_window(t) {
+            if f == ABSENT {
+                missing += 1;
+            } else if t < f {
+                negatives.push(NegativeSegment {
+                    segment: segment.to_string(),
+                    id: ids[item].to_owned(),
+                    from_at: timestamp(f).unwrap_or(since),
+                    to_at: timestamp(t).unwrap_or(since),
+                    hours: hours_between(f, t),
+                });
+            } else {
+                sample.push(hours_between(f, t));
             }
         }
-        if let Some(f) = f
-            && in_window(f)
-            && t.is_none_or(|t| t >= until)
-        {
+        if in_window(f) && (t == ABSENT || t >= until_us) {
             wip.push((f, item));
         }
     }
 
     let n = sample.len();
     let mean_hours = (n > 0).then(|| sample.iter().sum::<f64>() / n as f64);
-    let p50_hours = percentile_in_place(&mut sample, 50.0);
-    let p85_hours = percentile_in_place(&mut sample, 85.0);
+    let p50_hours = percentile_in_place(sample, 50.0);
+    let p85_hours = percentile_in_place(sample, 85.0);
 
-    let mut ages: Vec<f64> = wip.iter().map(|(f, _)| hours_between(*f, until)).collect();
+    let mut ages: Vec<f64> = wip
+        .iter()
+        .map(|(f, _)| hours_between(*f, until_us))
+        .collect();
     let wip_age_p50_hours = percentile_in_place(&mut ages, 50.0);
     let oldest_first =
-        |a: &(Timestamp, usize), b: &(Timestamp, usize)| (a.0, ids[a.1]).cmp(&(b.0, ids[b.1]));
+        |a: &(Micros, usize), b: &(Micros, usize)| (a.0, ids[a.1]).cmp(&(b.0, ids[b.1]));
     if wip.len() > WIP_OLDEST {
         wip.select_nth_unstable_by(WIP_OLDEST - 1, oldest_first);
     }
-    let mut oldest: Vec<(Timestamp, usize)> = wip.iter().take(WIP_OLDEST).copied().collect();
+    let mut oldest: Vec<(Micros, usize)> = wip.iter().take(WIP_OLDEST).copied().collect();
     oldest.sort_by(oldest_first);
     let wip_oldest = oldest
         .into_iter()
         .map(|(f, item)| WipItem {
             id: ids[item].to_owned(),
-            age_hours: hours_between(f, until),
+            age_hours: hours_between(f, until_us),
         })
         .collect();
 

@@ -54,22 +54,27 @@ impl<'a> Scene<'a> {
             Some(h) => rough_hours(h),
             None => "none".to_owned(),
         };
-        let first = format!("est {} · data {data}", rough_hours(estimate));
         let n = sample_size(m).unwrap_or(0);
-        let second = format!("n={n} · {}", m.flag.as_str());
-        let max = chars_fitting(BOX_W - 10.0, 11.5, false);
+        let first = format!("est {} · data {data}, n={n}", rough_hours(estimate));
+        // Measured text is short and mostly digits: sized by its real width, not the widest
+        // letter, so "est 1d · data 3.4d, n=152" fits a box.
+        let fits = |size: f64| text_width(&first, size, false) <= BOX_W - 8.0;
+        let size = [11.0, 10.0]
+            .into_iter()
+            .find(|&size| fits(size))
+            .unwrap_or(9.0);
         out.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\" font-size=\"11.5\" font-weight=\"700\" fill=\"{INK}\" text-anchor=\"middle\" class=\"measured\">{}</text>\n",
+            "<text x=\"{}\" y=\"{}\" font-size=\"{size}\" font-weight=\"600\" fill=\"{INK}\" text-anchor=\"middle\" class=\"measured\">{}</text>\n",
             num(p.x + BOX_W / 2.0),
             num(p.y + 109.0),
-            escape(&truncate(&first, max))
+            escape(&first)
         ));
         out.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\" font-size=\"11\" font-weight=\"600\" fill=\"{}\" text-anchor=\"middle\" class=\"flag\">{}</text>\n",
+            "<text x=\"{}\" y=\"{}\" font-size=\"11\" font-weight=\"700\" fill=\"{}\" text-anchor=\"middle\" class=\"flag\">{}</text>\n",
             num(p.x + BOX_W / 2.0),
             num(p.y + 123.0),
             flag_color(m.flag),
-            escape(&truncate(&second, max))
+            escape(m.flag.as_str())
         ));
     }
 

@@ -183,6 +183,21 @@ struct MapPage {
     stats: Vec<Stat>,
     svg: String,
     versions: Vec<(u32, String)>,
+    /// The map held against the data of its service, beside the drawing.
+    measured: Measured,
+}
+
+/// The "as measured" half of the map page and its window picker.
+struct Measured {
+    service: String,
+    since: String,
+    until: String,
+    /// The map as measured, with both numbers on every bound box.
+    svg: Option<String>,
+    /// The estimate-against-data table.
+    table: String,
+    /// Why there is no measurement (no service, a bad window).
+    problem: Option<String>,
 }
 
 fn map_stats(map: &Map, a: &Analysis) -> Vec<Stat> {
@@ -237,10 +252,62 @@ pub struct VersionParams {
     version: Option<u32>,
 }
 
+/// Holds `map` against its service's data over the window the page was asked for; a
+/// problem (no service, a bad window) is shown on the page, not as an error page.
+async fn measure_for_page(
+    state: &AppState,
+    map: &Map,
+    window: &crate::query::WindowParams,
+) -> Result<Measured, PageError> {
+    let request = window.measure_request(jiff::Timestamp::now());
+    let (since, until) = match &request {
+        Ok(r) => (
+            r.since.strftime("%Y-%m-%d").to_string(),
+            r.until.strftime("%Y-%m-%d").to_string(),
+        ),
+        Err(_) => (
+            window.since.clone().unwrap_or_default(),
+            window.until.clone().unwrap_or_default(),
+        ),
+    };
+    let service = window
+        .service
+        .clone()
+        .filter(|s| !s.is_empty())
+        .or_else(|| map.service.clone())
+        .unwrap_or_default();
+    let mut measured = Measured {
+        service,
+        since,
+        until,
+        svg: None,
+        table: String::new(),
+        problem: None,
+    };
+    let request = match request {
+        Ok(request) => request,
+        Err(err) => {
+            measured.problem = Some(err.message);
+            return Ok(measured);
+        }
+    };
+    match state.app().reports().measure(map.clone(), request).await {
+        Ok(report) => {
+            measured.svg = Some(flowmap_render::measured_map_svg(map, &report));
+            measured.table = flowmap_render::measured_table(&report);
+        }
+        Err(AppError::Invalid(problem)) => measured.problem = Some(problem),
+        Err(AppError::Dora(err)) => measured.problem = Some(err.to_string()),
+        Err(err) => return Err(err.into()),
+    }
+    Ok(measured)
+}
+
 pub async fn map(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(params): Query<VersionParams>,
+    Query(window): Query<crate::query::WindowParams>,
 ) -> PageResult {
     let stored = state.app().map(&id, params.version).await?;
     let versions = state
@@ -252,6 +319,7 @@ pub async fn map(
         .collect();
     let (version, saved_at, format) = (stored.version, stored.saved_at, stored.format);
     let Analysed { map, analysis } = analysis::analyse(stored, AnalysisOptions::default()).await?;
+    let measured = measure_for_page(&state, &map, &window).await?;
     Ok(page(&MapPage {
         title: map.name.clone(),
         nav: "maps",
@@ -263,6 +331,7 @@ pub async fn map(
         svg: flowmap_render::map_svg(&map, &analysis),
         versions,
         id,
+        measured,
     }))
 }
 
