@@ -10,6 +10,7 @@
 
 mod dora;
 mod import;
+mod map_history;
 mod maps;
 mod outcomes;
 
@@ -25,6 +26,7 @@ use crate::error::ApiError;
 
 pub use dora::{overview, service};
 pub use import::{import_form, import_upload};
+pub use map_history::map_diff;
 pub use maps::{create_map, edit_map, export_map, map, maps, preview_map, save_map};
 pub use outcomes::{outcome, outcomes};
 
