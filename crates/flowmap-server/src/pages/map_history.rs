@@ -68,6 +68,12 @@ fn describe(metric: &str) -> (&'static str, fn(f64) -> String, Option<bool>) {
     }
 }
 
+/// A number with at most two decimals, trailing zeros dropped: `0.75`, `1.82`, `3`.
+fn decimals(value: f64) -> String {
+    let text = format!("{value:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 pub async fn map_diff(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -145,7 +151,7 @@ pub async fn map_diff(
                                 format_hours(f.new)
                             )
                         } else {
-                            format!("{} {} → {}", f.metric, f.old, f.new)
+                            format!("{} {} → {}", f.metric, decimals(f.old), decimals(f.new))
                         }
                     })
                     .collect();
