@@ -54,6 +54,10 @@ pub enum AppError {
     /// Reading a git repository failed.
     #[error(transparent)]
     Git(#[from] flowmap_ingest::git::GitError),
+    /// Reading an API (GitHub, GitLab, PagerDuty) failed: a refused token, a limit that
+    /// outlasted the retries, an answer that is not what the API documents.
+    #[error(transparent)]
+    Backfill(#[from] flowmap_backfill::BackfillError),
     /// The store failed: an internal problem the views log and do not show in full.
     #[error(transparent)]
     Store(StoreError),

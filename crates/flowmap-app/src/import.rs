@@ -50,6 +50,8 @@ pub fn record_kind(record: &Record) -> RecordKind {
         Record::Deployment(_) => RecordKind::Deployment,
         Record::Change(_) => RecordKind::Change,
         Record::Incident(_) => RecordKind::Incident,
+        Record::Build(_) => RecordKind::Build,
+        Record::Milestone(_) => RecordKind::Milestone,
     }
 }
 
@@ -68,6 +70,8 @@ pub fn add_to_batch(batch: &mut Batch, parsed: Parsed, received_at: Timestamp) {
         Record::Deployment(d) => batch.deployments.push(d),
         Record::Change(c) => batch.changes.push(c),
         Record::Incident(i) => batch.incidents.push(i),
+        Record::Build(b) => batch.builds.push(b),
+        Record::Milestone(m) => batch.milestones.push(m),
     }
 }
 

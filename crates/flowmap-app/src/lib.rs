@@ -8,6 +8,8 @@
 //!   webhook delivery: verify it, parse it, claim its delivery id and write its records in
 //!   one transaction (exactly once);
 //! - [`App::ingest_git`] — a repository's history into the store, incrementally;
+//! - [`App::backfill`] — a repository's or service's history from the GitHub, GitLab or
+//!   PagerDuty API, page by page, resumable and incremental;
 //! - [`App::save_map`] and [`App::delete_map`] — versioned maps, where a save states the
 //!   version it was based on and a stale save is a [`AppError::Conflict`], never a silent
 //!   overwrite;
@@ -18,9 +20,9 @@
 //! - [`analysis`] — map analyses and simulations, run on the blocking pool so they never
 //!   stall the async threads that serve requests.
 //!
-//! Measuring a map against delivery data belongs here too, beside [`Reports`]: it will
-//! load through the same path a DORA report does and hand the records to core's
-//! measurement; it is added when core can measure a map.
+//! - [`Reports::measure`] and [`Reports::map_from_data`] — a map held against the data,
+//!   and a starting map written from it, loaded through the same path as a DORA report
+//!   (plus the service's builds and milestones).
 //!
 //! Every use case that writes takes the [`Actor`] doing it, checks the actor's [`Role`],
 //! and records the actor where the store keeps authors (map versions), so access control
@@ -33,10 +35,12 @@
 
 pub mod actor;
 pub mod analysis;
+pub mod backfill;
 mod error;
 pub mod import;
 pub mod ingest;
 pub mod maps;
+pub mod measure;
 pub mod outcomes;
 pub mod reports;
 pub mod webhooks;

@@ -11,7 +11,7 @@ use crate::AppError;
 /// Produces DORA reports. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Reports {
-    store: Store,
+    pub(crate) store: Store,
 }
 
 impl Reports {

@@ -192,6 +192,8 @@ impl App {
             Record::Deployment(d) => batch.deployments.push(d),
             Record::Change(c) => batch.changes.push(c),
             Record::Incident(i) => batch.incidents.push(i),
+            Record::Build(b) => batch.builds.push(b),
+            Record::Milestone(m) => batch.milestones.push(m),
         }
         tx.write(&batch).await?;
         tx.commit(&note).await?;
@@ -251,6 +253,11 @@ async fn apply_effect(
 ) -> Result<(&'static str, String), AppError> {
     Ok(match effect {
         Effect::Ignored(why) => ("ignored", why),
+        Effect::Build(build) => {
+            let note = format!("build {} of {}", build.id, build.service);
+            batch.builds.push(build);
+            ("accepted", note)
+        }
         Effect::Push(push) => {
             let ids: Vec<String> = push.commits.iter().map(|c| c.id.clone()).collect();
             tx.record_push(&push.service, &push.head, &ids).await?;

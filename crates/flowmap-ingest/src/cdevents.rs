@@ -15,13 +15,19 @@
 //! | `service.rolledback` | deployment | 〃 | 〃 | as above, kind rollback |
 //! | `incident.detected`, `incident.reported` | incident | `subject.id` | `subject.content.service.id` | `started_at`, `detected_at`, `title` (from `description`), `severity` (from `customData.severity`) |
 //! | `incident.resolved` | incident | 〃 | 〃 | `started_at`, `resolved_at` |
-//! | `pipelinerun.finished` | deployment | `subject.id` | `subject.content.pipelineName` | `finished_at`, status success when `outcome` is `success`, else failure; environment production |
+//! | `pipelinerun.started`, `pipelinerun.finished` with `customData.environment` | deployment (a deploy run) | `subject.id` | `subject.content.pipelineName` | `started_at` (started) or `finished_at` (finished), status success when `outcome` is `success`, else failure; `environment` = `customData.environment` |
+//! | `pipelinerun.started`, `pipelinerun.finished` without it | build | `subject.id` | `customData.service`, else `subject.content.pipelineName` | `started_at` (started; also `finished_at` until the run finishes), `finished_at` (finished), status as above; `name` = `pipelineName`; `commit` = `customData.commit`; `changes` = `customData.changes` |
+//! | `testsuiterun.finished` | milestone | — | `customData.service` | item = `customData.item`; name = `customData.milestone`, else `tests_passed` when `outcome` is `pass`, else `tests_failed` |
+//! | `ticket.created`, `ticket.updated`, `ticket.closed` | milestone | — | `customData.service` | item = `customData.item`; name = `customData.milestone`, else `ticket_created` / `ticket_updated` / `ticket_closed` |
 //!
 //! A change's `committed_at` is the time of the earliest event seen about it (CDEvents
 //! carry no commit times), and an incident's `started_at` likewise; merge mode keeps the
 //! earliest. Any version of these event types is accepted; other types are an error.
 
-use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus, Incident};
+use flowmap_core::events::{
+    Build, Change, Deployment, DeploymentKind, DeploymentStatus, Incident, Milestone,
+};
+use flowmap_core::measure::is_milestone_name;
 use jiff::Timestamp;
 use serde_json::Value;
 
@@ -42,7 +48,12 @@ pub const SUPPORTED_TYPES: &[&str] = &[
     "incident.detected",
     "incident.reported",
     "incident.resolved",
+    "pipelinerun.started",
     "pipelinerun.finished",
+    "testsuiterun.finished",
+    "ticket.created",
+    "ticket.updated",
+    "ticket.closed",
 ];
 
 /// Maps one CDEvent onto a record, or returns every problem as `(field path, problem)`.
@@ -159,24 +170,38 @@ pub fn to_record(event: &Value) -> Result<Record, Vec<(String, String)>> {
                 title,
             })
         }
-        _ => {
-            let service = e.required("subject.content.pipelineName");
-            let status = match e.required("subject.content.outcome").as_deref() {
-                Some("success") => DeploymentStatus::Success,
-                _ => DeploymentStatus::Failure,
+        Some(("pipelinerun", predicate)) => pipeline_run(
+            &mut e,
+            predicate,
+            subject_id,
+            time.unwrap_or(Timestamp::UNIX_EPOCH),
+        ),
+        Some((subject, predicate)) => {
+            let default_name = match (subject, predicate) {
+                ("testsuiterun", _) => match e.required("subject.content.outcome").as_deref() {
+                    Some("pass") => "tests_passed".to_owned(),
+                    _ => "tests_failed".to_owned(),
+                },
+                _ => format!("ticket_{predicate}"),
             };
-            Record::Deployment(Deployment {
-                id: subject_id.unwrap_or_default(),
-                service: service.unwrap_or_default(),
-                environment: flowmap_core::events::PRODUCTION.into(),
-                status,
-                started_at: None,
-                finished_at: time.unwrap_or(Timestamp::UNIX_EPOCH),
-                commit: None,
-                changes: Vec::new(),
-                kind: DeploymentKind::Normal,
-                fixes: None,
+            let item = e.required("customData.item");
+            let name = e.optional("customData.milestone").unwrap_or(default_name);
+            if !is_milestone_name(&name) {
+                e.problem(
+                    "customData.milestone",
+                    format!("{name:?} is not a milestone name: use lowercase letters, digits, `_` and `-`"),
+                );
+            }
+            Record::Milestone(Milestone {
+                item: item.unwrap_or_default(),
+                name,
+                at: time.unwrap_or(Timestamp::UNIX_EPOCH),
+                service: e.optional("customData.service"),
             })
+        }
+        None => {
+            e.problem("context.type", "expected `subject.predicate`");
+            return Err(e.problems);
         }
     };
     if e.problems.is_empty() {
@@ -184,6 +209,57 @@ pub fn to_record(event: &Value) -> Result<Record, Vec<(String, String)>> {
     } else {
         Err(e.problems)
     }
+}
+
+/// A pipeline run: a deploy run when the event names the environment it deployed to
+/// (`customData.environment`), else a build. A `started` event opens the run (a build's
+/// finish stays at its start until the `finished` event arrives; merge mode keeps the
+/// earliest start and the latest finish).
+fn pipeline_run(
+    e: &mut Event<'_>,
+    predicate: &str,
+    subject_id: Option<String>,
+    time: Timestamp,
+) -> Record {
+    let pipeline = e.required("subject.content.pipelineName");
+    let finished = predicate == "finished";
+    let status = if finished {
+        match e.required("subject.content.outcome").as_deref() {
+            Some("success") => DeploymentStatus::Success,
+            _ => DeploymentStatus::Failure,
+        }
+    } else {
+        DeploymentStatus::Success
+    };
+    let id = subject_id.unwrap_or_default();
+    if let Some(environment) = e.optional("customData.environment") {
+        return Record::Deployment(Deployment {
+            id,
+            service: pipeline.unwrap_or_default(),
+            environment,
+            status,
+            started_at: (!finished).then_some(time),
+            finished_at: time,
+            commit: e.optional("customData.commit"),
+            changes: Vec::new(),
+            kind: DeploymentKind::Normal,
+            fixes: None,
+        });
+    }
+    let service = e
+        .optional("customData.service")
+        .or_else(|| pipeline.clone());
+    let changes = e.list("customData.changes");
+    Record::Build(Build {
+        id,
+        service: service.unwrap_or_default(),
+        status,
+        started_at: time,
+        finished_at: time,
+        commit: e.optional("customData.commit"),
+        changes,
+        name: pipeline,
+    })
 }
 
 /// Reads dotted paths out of an event, remembering every problem.
@@ -221,6 +297,42 @@ impl Event<'_> {
             Value::String(text) => Ok(Some(text.clone())),
             Value::Number(number) => Ok(Some(number.to_string())),
             other => Err(format!("expected text, found {}", describe(other))),
+        }
+    }
+
+    /// A list of ids at `path`: a JSON array of text, or `;`-separated text.
+    fn list(&mut self, path: &str) -> Vec<String> {
+        let mut value = self.root;
+        for key in path.split('.') {
+            match value.get(key) {
+                Some(next) => value = next,
+                None => return Vec::new(),
+            }
+        }
+        match value {
+            Value::Array(items) => {
+                let mut ids = Vec::new();
+                for item in items {
+                    match item.as_str() {
+                        Some(id) if !id.is_empty() => ids.push(id.to_owned()),
+                        Some(_) => {}
+                        None => {
+                            self.problem(path, format!("expected text, found {}", describe(item)))
+                        }
+                    }
+                }
+                ids
+            }
+            _ => self
+                .optional(path)
+                .map(|text| {
+                    text.split(';')
+                        .map(str::trim)
+                        .filter(|id| !id.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 

@@ -384,8 +384,12 @@ fn cdevents_service_and_pipeline_events_map_onto_deployments() {
             ..base.clone()
         })
     );
+    // A pipeline run that names the environment it deployed to is a deploy run.
+    let mut deploy_run: serde_json::Value =
+        serde_json::from_str(&fixture("pipelinerun_finished.json")).unwrap();
+    deploy_run["customData"] = serde_json::json!({ "environment": "production" });
     assert_eq!(
-        event("pipelinerun_finished.json"),
+        to_record(&deploy_run).unwrap(),
         Record::Deployment(Deployment {
             id: "mySubject123".into(),
             service: "myPipeline".into(),
@@ -552,6 +556,8 @@ mod never_panics {
                 Just("dev.cdevents.change.merged.0.3.0".to_string()),
                 Just("dev.cdevents.service.deployed".to_string()),
                 Just("dev.cdevents.pipelinerun.finished.0.3.0".to_string()),
+                Just("dev.cdevents.testsuiterun.finished.0.2.0".to_string()),
+                Just("dev.cdevents.ticket.closed.0.1.0".to_string()),
                 Just("2026-03-01T12:00:00Z".to_string()),
                 "[a-z.]{0,12}",
             ]
@@ -571,6 +577,9 @@ mod never_panics {
                 Just("outcome".to_string()),
                 Just("pipelineName".to_string()),
                 Just("customData".to_string()),
+                Just("item".to_string()),
+                Just("milestone".to_string()),
+                Just("changes".to_string()),
             ];
             prop_oneof![
                 proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),

@@ -363,7 +363,7 @@ fn trimmed(value: f64, decimals: usize) -> String {
     }
 }
 
-const CSS: &str = r#"*, *::before, *::after { box-sizing: border-box; }
+pub(crate) const CSS: &str = r#"*, *::before, *::after { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; }
 body { margin: 0; background: #f1f5f9; color: #1f2937; font: 16px/1.55 FONT_STACK; }
 main { max-width: 1480px; margin: 0 auto; padding: 32px 24px 48px; }

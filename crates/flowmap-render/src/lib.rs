@@ -18,6 +18,7 @@
 
 pub mod chart;
 mod html;
+mod measured;
 mod mermaid;
 pub mod outcome;
 mod palette;
@@ -25,6 +26,7 @@ mod svg;
 mod text;
 
 pub use html::html_report;
+pub use measured::{measured_html_report, measured_table};
 pub use mermaid::mermaid;
-pub use svg::map_svg;
+pub use svg::{map_svg, measured_map_svg};
 pub use text::escape;

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use flowmap_core::map::{Analysis, Estimate, Map, Period, StepAnalysis, Stream, format_hours};
+use flowmap_core::measure::{Flag, MeasureReport, StepMeasurement};
 
 use crate::palette::{self, INK, MUTED, RED, RED_DARK, REWORK};
 use crate::text::{chars_fitting, escape, num, percent, text_width, truncate, wrap};
@@ -75,6 +76,36 @@ pub(crate) const FONT: &str =
 /// ```
 pub fn map_svg(map: &Map, analysis: &Analysis) -> String {
     Scene::new(map, analysis).draw()
+}
+
+/// The map as drawn, held against the data: every bound box shows both numbers ("est 1d ·
+/// data 3.4d") with its sample size and flag, every bound queue its work in progress, and
+/// the bottleneck of the measured map is marked beside the drawn one. Numbers come from
+/// the [`MeasureReport`]; nothing is computed here.
+pub fn measured_map_svg(map: &Map, report: &MeasureReport) -> String {
+    let mut scene = Scene::new(map, &report.estimate);
+    scene.measured = Some(report);
+    scene.measured_bottleneck = map.step_index(&report.measured.bottleneck);
+    scene.draw()
+}
+
+/// The colour a flag is written in.
+fn flag_color(flag: Flag) -> &'static str {
+    match flag {
+        Flag::UnderEstimated => RED_DARK,
+        Flag::OverEstimated => "#b45309",
+        Flag::Ok => "#15803d",
+        Flag::TooLittleData | Flag::NotMeasured => MUTED,
+    }
+}
+
+/// The smallest sample among a step's bound parts.
+fn sample_size(m: &StepMeasurement) -> Option<usize> {
+    [&m.wait, &m.process]
+        .into_iter()
+        .flatten()
+        .map(|s| s.n)
+        .min()
 }
 
 /// Where one step is drawn.
@@ -178,6 +209,10 @@ struct Scene<'a> {
     summary_top: f64,
     cards: Vec<(f64, f64, Card)>,
     height: f64,
+    /// The data the map is held against, when drawing a measured map.
+    measured: Option<&'a MeasureReport>,
+    /// The measured map's bottleneck.
+    measured_bottleneck: Option<usize>,
 }
 
 impl<'a> Scene<'a> {
@@ -297,9 +332,51 @@ impl<'a> Scene<'a> {
             summary_top: y,
             cards: Vec::new(),
             height: 0.0,
+            measured: None,
+            measured_bottleneck: None,
         };
         scene.layout_cards();
         scene
+    }
+
+    /// The measurement of step `i`, when drawing a measured map.
+    fn step_measurement(&self, i: usize) -> Option<&'a StepMeasurement> {
+        let id = &self.map.steps[i].id;
+        self.measured?.steps.iter().find(|m| &m.id == id)
+    }
+
+    /// Two lines inside a bound box: both numbers, then the sample and the flag.
+    fn draw_measurement(&self, out: &mut String, i: usize, p: Placed) {
+        let Some(m) = self.step_measurement(i) else {
+            return;
+        };
+        if m.estimate_hours.is_none() {
+            return;
+        }
+        let data = match m.measured_hours {
+            Some(h) => rough_hours(h),
+            None => "none".to_owned(),
+        };
+        let first = format!(
+            "est {} · data {data}",
+            rough_hours(m.estimate_hours.unwrap_or(0.0))
+        );
+        let n = sample_size(m).unwrap_or(0);
+        let second = format!("n={n} · {}", m.flag.as_str());
+        let max = chars_fitting(BOX_W - 10.0, 11.5, false);
+        out.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" font-size=\"11.5\" font-weight=\"700\" fill=\"{INK}\" text-anchor=\"middle\" class=\"measured\">{}</text>\n",
+            num(p.x + BOX_W / 2.0),
+            num(p.y + 109.0),
+            escape(&truncate(&first, max))
+        ));
+        out.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" font-size=\"11\" font-weight=\"600\" fill=\"{}\" text-anchor=\"middle\" class=\"flag\">{}</text>\n",
+            num(p.x + BOX_W / 2.0),
+            num(p.y + 123.0),
+            flag_color(m.flag),
+            escape(&truncate(&second, max))
+        ));
     }
 
     fn step_analysis(&self, i: usize) -> Option<&'a StepAnalysis> {
@@ -689,11 +766,14 @@ impl<'a> Scene<'a> {
             ("P/T", step.process.to_string()),
             ("%C&A", percent(step.ca)),
         ];
-        if let Some(people) = step.people {
-            facts.push(("People", people.to_string()));
-        }
-        if let Some(passes) = sa.map(|s| s.expected_passes).filter(|&v| v >= 1.005) {
-            facts.push(("Passes", format!("×{passes:.2}")));
+        // A measured map keeps the box's lower lines for the data.
+        if self.measured.is_none() {
+            if let Some(people) = step.people {
+                facts.push(("People", people.to_string()));
+            }
+            if let Some(passes) = sa.map(|s| s.expected_passes).filter(|&v| v >= 1.005) {
+                facts.push(("Passes", format!("×{passes:.2}")));
+            }
         }
         for (k, (label, value)) in facts.iter().enumerate() {
             let y = body + 36.0 + k as f64 * 16.5;
@@ -710,8 +790,30 @@ impl<'a> Scene<'a> {
                 escape(value)
             ));
         }
+        self.draw_measurement(out, i, p);
         let footer_y = p.y + BOX_H - FOOTER_H;
-        if is_bottleneck {
+        let data_bottleneck = self.measured_bottleneck == Some(i);
+        if self.measured.is_some() && (is_bottleneck || data_bottleneck) {
+            let (fill, label) = match (is_bottleneck, data_bottleneck) {
+                (true, true) => (RED, "BOTTLENECK · DRAWN & DATA"),
+                (true, false) => (RED, "DRAWN BOTTLENECK"),
+                _ => ("#b45309", "DATA BOTTLENECK"),
+            };
+            out.push_str(&format!(
+                "<path d=\"{}\" fill=\"{fill}\" class=\"{}\"/>\n",
+                rounded_bottom(p.x, footer_y, BOX_W, FOOTER_H, 6.0),
+                if data_bottleneck {
+                    "data-bottleneck"
+                } else {
+                    "drawn-bottleneck"
+                }
+            ));
+            out.push_str(&format!(
+                "<text x=\"{}\" y=\"{}\" font-size=\"10.5\" font-weight=\"700\" fill=\"#ffffff\" text-anchor=\"middle\">{label}</text>\n",
+                num(p.x + BOX_W / 2.0),
+                num(footer_y + 14.0)
+            ));
+        } else if is_bottleneck {
             out.push_str(&format!(
                 "<path d=\"{}\" fill=\"{RED}\"/>\n",
                 rounded_bottom(p.x, footer_y, BOX_W, FOOTER_H, 6.0)
@@ -777,7 +879,11 @@ impl<'a> Scene<'a> {
     /// wait there when arrivals are known.
     fn draw_wait(&self, out: &mut String, i: usize) {
         let step = &self.map.steps[i];
-        if step.wait.high <= 0.0 {
+        let wip = self
+            .step_measurement(i)
+            .and_then(|m| m.wait.as_ref())
+            .map(|w| w.wip);
+        if step.wait.high <= 0.0 && wip.is_none() {
             return;
         }
         let p = self.placed[i];
@@ -802,12 +908,20 @@ impl<'a> Scene<'a> {
                 escape(line)
             ));
         }
-        if let Some(q) = self.step_analysis(i).and_then(|s| s.queue_waiting) {
+        let queued = self.step_analysis(i).and_then(|s| s.queue_waiting);
+        if let Some(q) = queued {
             out.push_str(&format!(
                 "<text x=\"{}\" y=\"{}\" font-size=\"11.5\" fill=\"{MUTED}\" text-anchor=\"middle\"{HALO}>{} queued</text>\n",
                 num(cx),
                 num(cy - 18.0),
                 escape(&queue_count(q))
+            ));
+        }
+        if let Some(wip) = wip {
+            out.push_str(&format!(
+                "<text x=\"{}\" y=\"{}\" font-size=\"11.5\" font-weight=\"700\" fill=\"#b45309\" text-anchor=\"middle\" class=\"wip\"{HALO}>WIP {wip}</text>\n",
+                num(cx),
+                num(cy - if queued.is_some() { 32.0 } else { 18.0 }),
             ));
         }
         out.push_str("</g>\n");

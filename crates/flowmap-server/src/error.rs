@@ -76,6 +76,8 @@ impl From<AppError> for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             AppError::Conflict { .. } => StatusCode::CONFLICT,
+            // An outside API (GitHub, GitLab, PagerDuty) failed or refused the token.
+            AppError::Backfill(_) => StatusCode::BAD_GATEWAY,
             AppError::Git(_) | AppError::Store(_) | AppError::Background(_) => {
                 return ApiError::internal(&err);
             }

@@ -312,6 +312,60 @@ async fn openapi_describes_every_route() {
     }
 }
 
+#[tokio::test]
+async fn a_save_based_on_an_old_version_is_a_conflict() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    let (status, body) = send(
+        &app,
+        json_request(
+            "POST",
+            "/api/v1/maps",
+            json!({"id": "checkout", "text": MAP}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let v2 = MAP.replace("wait: 1d", "wait: 2d");
+    let put = |base: u32, text: &str| {
+        json_request(
+            "PUT",
+            "/api/v1/maps/checkout",
+            json!({"text": text, "base_version": base}),
+        )
+    };
+    // Based on the latest version: saved as version 2.
+    let (status, body) = send(&app, put(1, &v2)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A second editor who also started from version 1 is refused, and nothing is saved.
+    let (status, body) = send(&app, put(1, MAP)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("version 2"), "{body}");
+    let latest = store.map("checkout", None).await.unwrap().unwrap();
+    assert_eq!(latest.version, 2);
+    assert_eq!(latest.text, v2);
+    assert_eq!(latest.saved_by.as_deref(), Some("anonymous"));
+}
+
+#[tokio::test]
+async fn internal_errors_name_a_request_id_and_no_database_text() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    // The store's pool is closed under the server: every query fails inside the server.
+    store.close().await;
+    let request = Request::get("/api/v1/services")
+        .header("x-request-id", "req-42")
+        .body(Body::empty())
+        .unwrap();
+    let (status, body) = send(&app, request).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let error: Value = serde_json::from_str(&body).unwrap();
+    let message = error["error"].as_str().unwrap();
+    assert!(message.contains("req-42"), "{message}");
+    assert!(!message.contains("database"), "{message}");
+    assert!(!message.contains("pool"), "{message}");
+}
+
 const OUTCOME: &str = "outcome: Fewer failed deployments of the shop
 service: shop
 metric: change_failure_rate

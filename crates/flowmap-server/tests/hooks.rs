@@ -189,7 +189,8 @@ async fn every_real_github_example_is_accepted() {
             "pull_request_review.submitted.json",
             "accepted",
         ),
-        ("workflow_run", "workflow_run.completed.json", "ignored"),
+        // A completed workflow run that is not a deploy workflow is a build.
+        ("workflow_run", "workflow_run.completed.json", "accepted"),
     ];
     for (i, (event, file, expected)) in examples.iter().enumerate() {
         let body = fixture(&format!("github/{file}"));

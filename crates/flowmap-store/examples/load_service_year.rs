@@ -29,6 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         deployments: window,
         changes: window,
         incidents: window,
+        ..LoadQuery::default()
     };
     let started = Instant::now();
     let data = store.load(&query).await?;

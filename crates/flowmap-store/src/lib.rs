@@ -1,5 +1,5 @@
-//! flowmap's memory of what really happened: deployments, changes and incidents
-//! (SPEC §4, §7), kept in an embedded SQLite file or a shared PostgreSQL database.
+//! flowmap's memory of what really happened: deployments, changes, incidents, builds and
+//! milestones (SPEC §4, §7, §11), kept in an embedded SQLite file or a shared PostgreSQL database.
 //!
 //! This crate owns persistence: opening either backend from one location string, the
 //! versioned migrations, idempotent transactional writes and windowed loads. It must not
@@ -67,6 +67,7 @@ mod maps;
 mod outcomes;
 mod schema;
 mod scope;
+mod sync;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod webhooks;
@@ -82,8 +83,11 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 pub use load::{Dataset, LoadQuery, TimeRange};
 pub use maps::{Expected, MapFormat, StoredMap, valid_map_id};
 pub use outcomes::StoredOutcome;
+pub use sync::{StoredEtag, SyncSnapshot};
 pub use webhooks::{Delivery, DeliveryWriter, StoredDelivery};
-pub use write::{Batch, Counts, RawRecord, RecordKind, WriteMode, WriteSummary, Writer};
+pub use write::{
+    Batch, Counts, RawRecord, RecordKind, WriteMode, WriteSummary, Writer, milestone_id,
+};
 
 /// Which database a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

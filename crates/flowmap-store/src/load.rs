@@ -1,12 +1,14 @@
 //! Windowed loads: the records the engine needs, as plain domain values.
 
-use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus, Incident};
+use flowmap_core::events::{
+    Build, Change, Deployment, DeploymentKind, DeploymentStatus, Incident, Milestone,
+};
 use futures_util::TryStreamExt;
 use jiff::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::schema::{CHANGES, DEPLOYMENTS, INCIDENTS, Table};
+use crate::schema::{BUILDS, CHANGES, DEPLOYMENTS, INCIDENTS, MILESTONES, Table};
 use crate::{RawRecord, RecordKind, Store, StoreError};
 
 /// A half-open time window `[from, to)`; a missing bound is open.
@@ -47,6 +49,12 @@ pub struct LoadQuery {
     pub changes: TimeRange,
     /// Window on `started_at`.
     pub incidents: TimeRange,
+    /// Builds to load, by window on `finished_at`; `None` (the default) loads none, since
+    /// only measured maps read them.
+    pub builds: Option<TimeRange>,
+    /// Milestones to load, by window on `at`; `None` (the default) loads none. With
+    /// services chosen, milestones of those services and those without a service load.
+    pub milestones: Option<TimeRange>,
 }
 
 /// Records loaded by [`Store::load`], each list ordered by its window's time, then id.
@@ -57,6 +65,18 @@ pub struct Dataset {
     pub deployments: Vec<Deployment>,
     pub changes: Vec<Change>,
     pub incidents: Vec<Incident>,
+    pub builds: Vec<Build>,
+    pub milestones: Vec<Milestone>,
+}
+
+/// Which kind a [`Store::load_table`] call reads, for what only some kinds have.
+#[derive(Clone, Copy, PartialEq)]
+enum Filter {
+    /// Deployments: filtered by environment too.
+    Environment,
+    /// Milestones: a missing service matches any chosen service.
+    ServiceOrNone,
+    Plain,
 }
 
 impl Store {
@@ -72,7 +92,7 @@ impl Store {
                     "finished_at",
                     query,
                     &query.deployments,
-                    true,
+                    Filter::Environment,
                     decode_deployment,
                 )
                 .await?,
@@ -82,7 +102,7 @@ impl Store {
                     "committed_at",
                     query,
                     &query.changes,
-                    false,
+                    Filter::Plain,
                     decode_change,
                 )
                 .await?,
@@ -92,11 +112,41 @@ impl Store {
                     "started_at",
                     query,
                     &query.incidents,
-                    false,
+                    Filter::Plain,
                     decode_incident,
                 )
                 .await?,
+            builds: Vec::new(),
+            milestones: Vec::new(),
         };
+        if let Some(window) = &query.builds {
+            data.builds = self
+                .load_table(
+                    &BUILDS,
+                    "finished_at",
+                    query,
+                    window,
+                    Filter::Plain,
+                    decode_build,
+                )
+                .await?;
+            data.builds
+                .sort_by(|a, b| (a.finished_at, &a.id).cmp(&(b.finished_at, &b.id)));
+        }
+        if let Some(window) = &query.milestones {
+            data.milestones = self
+                .load_table(
+                    &MILESTONES,
+                    "at",
+                    query,
+                    window,
+                    Filter::ServiceOrNone,
+                    decode_milestone,
+                )
+                .await?;
+            data.milestones
+                .sort_by(|a, b| (a.at, &a.item, &a.name).cmp(&(b.at, &b.item, &b.name)));
+        }
         // Sorted here rather than in SQL: text collation differs between SQLite and
         // PostgreSQL (and between PostgreSQL locales), and both backends must agree.
         data.deployments
@@ -148,7 +198,7 @@ impl Store {
         time_column: &str,
         query: &LoadQuery,
         window: &TimeRange,
-        by_environment: bool,
+        filter: Filter,
         decode: fn(&AnyRow) -> Result<T, String>,
     ) -> Result<Vec<T>, StoreError> {
         let mut sql = format!(
@@ -166,8 +216,14 @@ impl Store {
                 .collect();
             list.join(", ")
         };
+        let by_environment = filter == Filter::Environment;
         if !query.services.is_empty() {
-            sql += &format!(" AND service IN ({})", placeholders(query.services.len()));
+            let list = placeholders(query.services.len());
+            if filter == Filter::ServiceOrNone {
+                sql += &format!(" AND (service IN ({list}) OR service IS NULL)");
+            } else {
+                sql += &format!(" AND service IN ({list})");
+            }
         }
         if by_environment && !query.environments.is_empty() {
             sql += &format!(
@@ -281,6 +337,39 @@ fn decode_change(row: &AnyRow) -> Result<Change, String> {
         author: c.opt_text("author")?,
         title: c.opt_text("title")?,
         reverts: c.opt_text("reverts")?,
+    })
+}
+
+fn decode_build(row: &AnyRow) -> Result<Build, String> {
+    let c = Columns(row);
+    let status = match c.text("status")?.as_str() {
+        "success" => DeploymentStatus::Success,
+        "failure" => DeploymentStatus::Failure,
+        other => return Err(format!("status: unknown value {other:?}")),
+    };
+    let changes = match c.opt_text("changes")? {
+        Some(json) => serde_json::from_str(&json).map_err(|e| format!("changes: {e}"))?,
+        None => Vec::new(),
+    };
+    Ok(Build {
+        id: c.text("id")?,
+        service: c.text("service")?,
+        status,
+        started_at: c.time("started_at")?,
+        finished_at: c.time("finished_at")?,
+        commit: c.opt_text("commit_sha")?,
+        changes,
+        name: c.opt_text("name")?,
+    })
+}
+
+fn decode_milestone(row: &AnyRow) -> Result<Milestone, String> {
+    let c = Columns(row);
+    Ok(Milestone {
+        item: c.text("item")?,
+        name: c.text("name")?,
+        at: c.time("at")?,
+        service: c.opt_text("service")?,
     })
 }
 

@@ -35,6 +35,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 include_str!("../migrations/sqlite/0011_webhooks.sql"),
             ),
             (
+                20,
+                "builds_milestones",
+                include_str!("../migrations/sqlite/0020_builds_milestones.sql"),
+            ),
+            (
                 30,
                 "map_author",
                 include_str!("../migrations/sqlite/0030_map_author.sql"),
@@ -43,6 +48,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 50,
                 "outcomes",
                 include_str!("../migrations/sqlite/0050_outcomes.sql"),
+            ),
+            (
+                60,
+                "sync_state",
+                include_str!("../migrations/sqlite/0060_sync_state.sql"),
             ),
         ],
         Backend::Postgres => &[
@@ -62,6 +72,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 include_str!("../migrations/postgres/0011_webhooks.sql"),
             ),
             (
+                20,
+                "builds_milestones",
+                include_str!("../migrations/postgres/0020_builds_milestones.sql"),
+            ),
+            (
                 30,
                 "map_author",
                 include_str!("../migrations/postgres/0030_map_author.sql"),
@@ -70,6 +85,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 50,
                 "outcomes",
                 include_str!("../migrations/postgres/0050_outcomes.sql"),
+            ),
+            (
+                60,
+                "sync_state",
+                include_str!("../migrations/postgres/0060_sync_state.sql"),
             ),
         ],
     };
@@ -154,6 +174,34 @@ pub(crate) const INCIDENTS: Table = Table {
         ("caused_by", Newest),
         ("severity", Newest),
         ("title", Newest),
+    ],
+};
+
+/// Builds can arrive as a started and a finished event (CDEvents `pipelinerun`), in any
+/// order: merging keeps the earliest start and the latest finish, and a `failure` from
+/// either wins over the `success` a start event assumes (`'failure' < 'success'`).
+pub(crate) const BUILDS: Table = Table {
+    name: "builds",
+    columns: &[
+        ("service", Newest),
+        ("status", Earliest),
+        ("started_at", Earliest),
+        ("finished_at", Latest),
+        ("commit_sha", Newest),
+        ("changes", Newest),
+        ("name", Newest),
+    ],
+};
+
+/// A milestone's id is made from its content ([`crate::milestone_id`]), so every column
+/// but the key is already fixed by the key.
+pub(crate) const MILESTONES: Table = Table {
+    name: "milestones",
+    columns: &[
+        ("item", Newest),
+        ("name", Newest),
+        ("at", Earliest),
+        ("service", Newest),
     ],
 };
 

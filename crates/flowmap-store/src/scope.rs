@@ -2,7 +2,7 @@
 
 use flowmap_core::dora::DoraOptions;
 
-use crate::LoadQuery;
+use crate::{LoadQuery, TimeRange};
 
 impl LoadQuery {
     /// The records to load for a DORA report with `options`: every command and page that
@@ -32,6 +32,18 @@ impl LoadQuery {
         LoadQuery {
             services: options.services.clone(),
             environments: options.environments.clone(),
+            ..LoadQuery::default()
+        }
+    }
+
+    /// The records to load to measure a map of `service`: as for DORA (no time window, for
+    /// the same reasons), every environment (a map may bind `deployed@staging`), and the
+    /// service's builds and milestones.
+    pub fn for_measure(service: &str) -> LoadQuery {
+        LoadQuery {
+            services: vec![service.to_owned()],
+            builds: Some(TimeRange::ALL),
+            milestones: Some(TimeRange::ALL),
             ..LoadQuery::default()
         }
     }

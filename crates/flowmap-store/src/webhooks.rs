@@ -7,8 +7,6 @@
 //! `None` and changes nothing. Deliveries that cannot be read are kept with
 //! [`Store::reject_delivery`], for inspection.
 
-use std::collections::HashSet;
-
 use jiff::Timestamp;
 use sqlx::Row;
 
@@ -221,7 +219,9 @@ impl DeliveryWriter {
     /// `head`: those of every push up to and including the one whose head is `head`
     /// that no other deployment shipped, oldest first. The pushes are marked as shipped
     /// by it, so asking again for the same deployment gives the same answer, and a later
-    /// deployment does not ship them again. Empty when no push has head `head`.
+    /// deployment does not ship them again. Empty when no push has head `head`. Which
+    /// commits those pushes ship is core's link by ancestry
+    /// (`flowmap_core::ancestry::shipped_by_pushes`); this only loads and marks pushes.
     pub async fn ship(
         &mut self,
         service: &str,
@@ -262,22 +262,17 @@ impl DeliveryWriter {
         .bind(deployment)
         .execute(&mut *tx)
         .await?;
-        let mut shipped: Vec<String> = Vec::new();
-        let mut seen = HashSet::new();
-        for (seq, commits) in pushes {
-            let commits: Vec<String> =
-                serde_json::from_str(&commits).map_err(|e| StoreError::Corrupt {
+        let pushes = pushes
+            .into_iter()
+            .map(|(seq, commits)| {
+                serde_json::from_str::<Vec<String>>(&commits).map_err(|e| StoreError::Corrupt {
                     table: "webhook_pushes",
                     id: seq.to_string(),
                     problem: format!("commits: {e}"),
-                })?;
-            for commit in commits {
-                if seen.insert(commit.clone()) {
-                    shipped.push(commit);
-                }
-            }
-        }
-        Ok(shipped)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(flowmap_core::ancestry::shipped_by_pushes(&pushes))
     }
 
     /// Records what the delivery did and makes it all visible.

@@ -4,26 +4,30 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::ops::AddAssign;
 
-use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus, Incident};
+use flowmap_core::events::{
+    Build, Change, Deployment, DeploymentKind, DeploymentStatus, Incident, Milestone,
+};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AssertSqlSafe, Executor, Row as _, Transaction};
 
-use crate::schema::{self, CHANGES, DEPLOYMENTS, INCIDENTS, Table};
+use crate::schema::{self, BUILDS, CHANGES, DEPLOYMENTS, INCIDENTS, MILESTONES, Table};
 use crate::{Backend, Store, StoreError};
 
 /// Most bound values in one statement. Below SQLite's limit (32 766) and PostgreSQL's
 /// (65 535), and large enough that per-statement overhead vanishes in bulk imports.
 const MAX_PARAMS: usize = 8_000;
 
-/// The three kinds of delivery record.
+/// The five kinds of delivery record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RecordKind {
     Deployment,
     Change,
     Incident,
+    Build,
+    Milestone,
 }
 
 impl RecordKind {
@@ -33,6 +37,8 @@ impl RecordKind {
             RecordKind::Deployment => "deployment",
             RecordKind::Change => "change",
             RecordKind::Incident => "incident",
+            RecordKind::Build => "build",
+            RecordKind::Milestone => "milestone",
         }
     }
 }
@@ -66,6 +72,9 @@ pub struct Batch {
     pub deployments: Vec<Deployment>,
     pub changes: Vec<Change>,
     pub incidents: Vec<Incident>,
+    pub builds: Vec<Build>,
+    /// Stored under the id [`milestone_id`] makes of them.
+    pub milestones: Vec<Milestone>,
     /// Audit copies of the input the records came from (webhook bodies, CDEvents).
     pub raw: Vec<RawRecord>,
 }
@@ -118,6 +127,8 @@ pub struct WriteSummary {
     pub deployments: Counts,
     pub changes: Counts,
     pub incidents: Counts,
+    pub builds: Counts,
+    pub milestones: Counts,
 }
 
 impl AddAssign for WriteSummary {
@@ -125,6 +136,8 @@ impl AddAssign for WriteSummary {
         self.deployments += other.deployments;
         self.changes += other.changes;
         self.incidents += other.incidents;
+        self.builds += other.builds;
+        self.milestones += other.milestones;
     }
 }
 
@@ -151,7 +164,7 @@ impl AddAssign for WriteSummary {
 pub struct Writer {
     pub(crate) tx: Transaction<'static, Any>,
     backend: Backend,
-    source: String,
+    pub(crate) source: String,
     total: WriteSummary,
 }
 
@@ -200,6 +213,12 @@ impl Writer {
             incidents: self
                 .upsert(&INCIDENTS, batch.mode, &batch.incidents, true)
                 .await?,
+            builds: self
+                .upsert(&BUILDS, batch.mode, &batch.builds, true)
+                .await?,
+            milestones: self
+                .upsert(&MILESTONES, batch.mode, &keyed(&batch.milestones), true)
+                .await?,
         };
         self.write_raw(&batch.raw).await?;
         self.total += summary;
@@ -219,6 +238,10 @@ impl Writer {
             self.upsert(&CHANGES, batch.mode, &batch.changes, false)
                 .await?,
             self.upsert(&INCIDENTS, batch.mode, &batch.incidents, false)
+                .await?,
+            self.upsert(&BUILDS, batch.mode, &batch.builds, false)
+                .await?,
+            self.upsert(&MILESTONES, batch.mode, &keyed(&batch.milestones), false)
                 .await?,
         ];
         self.write_raw(&batch.raw).await?;
@@ -421,6 +444,76 @@ impl Record for Incident {
             .bind(self.caused_by.as_deref())
             .bind(self.severity.as_deref())
             .bind(self.title.as_deref())
+    }
+}
+
+impl Record for Build {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        let changes = (!self.changes.is_empty())
+            .then(|| serde_json::to_string(&self.changes).expect("a list of strings serializes"));
+        query
+            .bind(self.id.as_str())
+            .bind(self.service.as_str())
+            .bind(status_str(self.status))
+            .bind(self.started_at.as_millisecond())
+            .bind(self.finished_at.as_millisecond())
+            .bind(self.commit.as_deref())
+            .bind(changes)
+            .bind(self.name.as_deref())
+    }
+}
+
+/// The id a milestone is stored under: its item, name and time, so that importing the same
+/// milestone again changes nothing, while the same name recorded again at another time (an
+/// item re-entering a step) is kept beside it. The earliest is the one measured.
+///
+/// ```
+/// use flowmap_core::events::Milestone;
+/// let m = Milestone {
+///     item: "PR-42".into(),
+///     name: "qa_passed".into(),
+///     at: "2026-03-02T10:00:00Z".parse().unwrap(),
+///     service: None,
+/// };
+/// assert_eq!(flowmap_store::milestone_id(&m), "PR-42/qa_passed/2026-03-02T10:00:00Z");
+/// ```
+pub fn milestone_id(milestone: &Milestone) -> String {
+    format!("{}/{}/{}", milestone.item, milestone.name, milestone.at)
+}
+
+/// A milestone with its stored id.
+struct KeyedMilestone<'m> {
+    id: String,
+    milestone: &'m Milestone,
+}
+
+fn keyed(milestones: &[Milestone]) -> Vec<KeyedMilestone<'_>> {
+    milestones
+        .iter()
+        .map(|milestone| KeyedMilestone {
+            id: milestone_id(milestone),
+            milestone,
+        })
+        .collect()
+}
+
+impl Record for KeyedMilestone<'_> {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        let m = self.milestone;
+        query
+            .bind(self.id.as_str())
+            .bind(m.item.as_str())
+            .bind(m.name.as_str())
+            .bind(m.at.as_millisecond())
+            .bind(m.service.as_deref())
     }
 }
 

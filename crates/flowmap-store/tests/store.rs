@@ -238,6 +238,7 @@ async fn loads_filter_by_service_environment_and_half_open_window(store: Store) 
                 from: Some(t("2026-03-02T00:00:00Z")),
                 to: Some(t("2026-03-04T00:00:00Z")),
             },
+            ..LoadQuery::default()
         })
         .await
         .unwrap();

@@ -21,7 +21,7 @@ pub struct ImportArgs {
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
     /// What the files hold; by default each file's name tells (`deployments.csv`,
-    /// `changes.ndjson`, `incidents.json`, `cdevents.json`).
+    /// `changes.ndjson`, `incidents.json`, `builds.csv`, `milestones.csv`, `cdevents.json`).
     #[arg(long, value_enum)]
     kind: Option<KindArg>,
     /// The source the records belong to. Importing a record again into the same source
@@ -43,6 +43,8 @@ enum KindArg {
     Deployments,
     Changes,
     Incidents,
+    Builds,
+    Milestones,
     Cdevents,
 }
 
@@ -52,6 +54,8 @@ impl From<KindArg> for FileKind {
             KindArg::Deployments => FileKind::Deployments,
             KindArg::Changes => FileKind::Changes,
             KindArg::Incidents => FileKind::Incidents,
+            KindArg::Builds => FileKind::Builds,
+            KindArg::Milestones => FileKind::Milestones,
             KindArg::Cdevents => FileKind::CdEvents,
         }
     }
@@ -96,7 +100,8 @@ async fn import_file(
     else {
         eprintln!(
             "{name}: cannot tell what the file holds from its name; name it \
-             deployments, changes, incidents or cdevents (e.g. deployments.csv) or pass --kind"
+             deployments, changes, incidents, builds, milestones or cdevents (e.g. \
+             deployments.csv) or pass --kind"
         );
         return Ok(false);
     };
@@ -153,7 +158,7 @@ async fn import_file(
 
 /// One line per kind: the file's own kind always, other kinds (from CDEvents) when seen.
 fn report(name: &str, kind: FileKind, summary: &WriteSummary) {
-    let lines: [(&str, Counts, bool); 3] = [
+    let lines: [(&str, Counts, bool); 5] = [
         (
             "deployments",
             summary.deployments,
@@ -161,8 +166,14 @@ fn report(name: &str, kind: FileKind, summary: &WriteSummary) {
         ),
         ("changes", summary.changes, kind == FileKind::Changes),
         ("incidents", summary.incidents, kind == FileKind::Incidents),
+        ("builds", summary.builds, kind == FileKind::Builds),
+        (
+            "milestones",
+            summary.milestones,
+            kind == FileKind::Milestones,
+        ),
     ];
-    for (label, counts, own_kind) in lines {
+    for &(label, counts, own_kind) in &lines {
         if own_kind || counts.total() > 0 {
             println!(
                 "{name}: {label}: {} inserted, {} updated, {} unchanged",
@@ -171,7 +182,11 @@ fn report(name: &str, kind: FileKind, summary: &WriteSummary) {
         }
     }
     if kind == FileKind::CdEvents
-        && summary.deployments.total() + summary.changes.total() + summary.incidents.total() == 0
+        && lines
+            .iter()
+            .map(|(_, counts, _)| counts.total())
+            .sum::<u64>()
+            == 0
     {
         println!("{name}: no events");
     }

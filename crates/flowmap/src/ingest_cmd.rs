@@ -2,7 +2,8 @@
 //!
 //! `ingest git` runs `flowmap_app`'s git ingest (the reader on its own threads streaming
 //! into one store transaction, with the run's incremental state in the same transaction)
-//! and draws its progress; this module reads flags and prints.
+//! and draws its progress; `ingest github|gitlab|pagerduty` run its API backfill with the
+//! token from the environment. This module reads flags and prints.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -12,16 +13,97 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use flowmap_app::backfill::BackfillRequest;
 use flowmap_app::{Actor, App, AppError};
+use flowmap_backfill::github::GitHubOptions;
+use flowmap_backfill::gitlab::GitLabOptions;
+use flowmap_backfill::pagerduty::PagerDutyOptions;
+use flowmap_backfill::{Client, ClientOptions, Progress, Service, StatsSnapshot, Token};
+use flowmap_core::dora::parse_window_bound;
 use flowmap_ingest::git::{self, DeployRule, GitOptions, Phase};
 use flowmap_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
+use jiff::Timestamp;
 
 #[derive(Subcommand)]
 pub enum IngestCommand {
     /// Read a local git repository: commits become changes, and tags or merges become
     /// deployments. A second run reads only what is new.
     Git(GitArgs),
+    /// Read a GitHub repository's merged pull requests, deployments and Actions runs
+    /// through the API (token: GITHUB_TOKEN). A second run reads only what changed.
+    Github(GitHubArgs),
+    /// Read a GitLab project's merged merge requests, pipelines and deployments through
+    /// the API (token: GITLAB_TOKEN). A second run reads only what changed.
+    Gitlab(GitLabArgs),
+    /// Read a PagerDuty service's incidents through the API (token: PAGERDUTY_TOKEN).
+    Pagerduty(PagerDutyArgs),
+}
+
+#[derive(Args)]
+pub struct GitHubArgs {
+    /// The repository, as OWNER/REPO.
+    repo: String,
+    /// The service the records belong to [default: the repository's name].
+    #[arg(long)]
+    service: Option<String>,
+    /// Read nothing updated before this time: a date (`2026-01-01`, midnight UTC) or an
+    /// RFC 3339 time. Later runs read what changed since the last one.
+    #[arg(long, value_name = "DATE", value_parser = parse_window_bound)]
+    since: Option<Timestamp>,
+    /// Deployment environments to read, comma-separated.
+    #[arg(
+        long,
+        value_name = "ENV,...",
+        value_delimiter = ',',
+        default_value = "production"
+    )]
+    environments: Vec<String>,
+    /// Workflows whose runs are deployments (to the first environment), not builds.
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    deploy_workflows: Vec<String>,
+    /// The API root (GitHub Enterprise: https://HOST/api/v3).
+    #[arg(long, value_name = "URL", default_value = "https://api.github.com")]
+    api_url: String,
+}
+
+#[derive(Args)]
+pub struct GitLabArgs {
+    /// The project, as GROUP/PROJECT.
+    project: String,
+    /// The API root, e.g. https://gitlab.example.com/api/v4.
+    #[arg(long, value_name = "URL", default_value = "https://gitlab.com/api/v4")]
+    api_url: String,
+    /// The service the records belong to [default: the project's name].
+    #[arg(long)]
+    service: Option<String>,
+    /// Read nothing updated before this time (a date or an RFC 3339 time).
+    #[arg(long, value_name = "DATE", value_parser = parse_window_bound)]
+    since: Option<Timestamp>,
+    /// Deployment environments to read, comma-separated.
+    #[arg(
+        long,
+        value_name = "ENV,...",
+        value_delimiter = ',',
+        default_value = "production"
+    )]
+    environments: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct PagerDutyArgs {
+    /// The PagerDuty service id.
+    #[arg(long, value_name = "ID")]
+    service_id: String,
+    /// The flowmap service the incidents belong to (the one its deployments are under).
+    #[arg(long, value_name = "NAME")]
+    service: String,
+    /// Read incidents created from this time on [first run default: a year back].
+    #[arg(long, value_name = "DATE", value_parser = parse_window_bound)]
+    since: Option<Timestamp>,
+    /// The API root.
+    #[arg(long, value_name = "URL", default_value = "https://api.pagerduty.com")]
+    api_url: String,
 }
 
 #[derive(Args)]
@@ -50,6 +132,42 @@ pub struct GitArgs {
 pub fn run(command: IngestCommand, db: &str, actor: &Actor) -> anyhow::Result<ExitCode> {
     match command {
         IngestCommand::Git(args) => ingest_git(args, db, actor),
+        IngestCommand::Github(args) => backfill(
+            Service::GitHub,
+            BackfillRequest::GitHub(GitHubOptions {
+                repo: args.repo,
+                service: args.service,
+                since: args.since,
+                environments: args.environments,
+                deploy_workflows: args.deploy_workflows,
+                api_url: args.api_url,
+            }),
+            db,
+            actor,
+        ),
+        IngestCommand::Gitlab(args) => backfill(
+            Service::GitLab,
+            BackfillRequest::GitLab(GitLabOptions {
+                project: args.project,
+                service: args.service,
+                since: args.since,
+                environments: args.environments,
+                api_url: args.api_url,
+            }),
+            db,
+            actor,
+        ),
+        IngestCommand::Pagerduty(args) => backfill(
+            Service::PagerDuty,
+            BackfillRequest::PagerDuty(PagerDutyOptions {
+                service_id: args.service_id,
+                service: args.service,
+                since: args.since,
+                api_url: args.api_url,
+            }),
+            db,
+            actor,
+        ),
     }
 }
 
@@ -101,6 +219,142 @@ fn ingest_git(args: GitArgs, db: &str, actor: &Actor) -> anyhow::Result<ExitCode
         started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn backfill(
+    service: Service,
+    request: BackfillRequest,
+    db: &str,
+    actor: &Actor,
+) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let token = Token::from_env(service)?;
+    let progress = Arc::new(BackfillProgress::new());
+    let client = Client::new(service, token, ClientOptions::default(), progress.clone())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let store = runtime
+        .block_on(Store::open(db))
+        .with_context(|| format!("opening {db}"))?;
+    let app = App::new(store.clone());
+    let result = runtime.block_on(app.backfill(actor, request, &client));
+    progress.finish();
+    let done = result?;
+    runtime.block_on(store.close());
+    let stats = done.outcome.stats;
+    let builds = if done.builds_not_stored > 0 {
+        format!(
+            "{} builds (not stored: this database keeps no builds yet)",
+            stats.builds
+        )
+    } else {
+        format!("{} builds", stats.builds)
+    };
+    println!(
+        "{}: {} changes, {} deployments, {}, {} incidents read ({} new, {} updated); \
+         {} requests ({} unchanged, {} retried, {} rate-limit waits of {:.0}s) in {:.1}s ({} run)",
+        done.outcome.source,
+        stats.changes,
+        stats.deployments,
+        builds,
+        stats.incidents,
+        done.written.changes.inserted
+            + done.written.deployments.inserted
+            + done.written.incidents.inserted,
+        done.written.changes.updated
+            + done.written.deployments.updated
+            + done.written.incidents.updated,
+        stats.requests,
+        stats.not_modified,
+        stats.retries,
+        stats.waits,
+        stats.waited_ms as f64 / 1000.0,
+        started.elapsed().as_secs_f64(),
+        if done.outcome.full {
+            "full"
+        } else {
+            "incremental"
+        },
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The backfill's progress line: a spinner with the counts on a terminal; otherwise a
+/// plain line every few seconds. Waits and retries are always printed on their own line.
+struct BackfillProgress {
+    bar: Option<ProgressBar>,
+    last_line: std::sync::Mutex<Option<Instant>>,
+}
+
+/// How often the plain progress line is repeated when stderr is not a terminal.
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+impl BackfillProgress {
+    fn new() -> BackfillProgress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                    .expect("the template is valid"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        BackfillProgress {
+            bar,
+            last_line: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn progress_line(stats: &StatsSnapshot) -> String {
+    format!(
+        "{} requests ({} unchanged), {} pages saved: {} changes, {} deployments, {} builds, \
+         {} incidents; {} waits ({:.0}s), {} retries",
+        stats.requests,
+        stats.not_modified,
+        stats.checkpoints,
+        stats.changes,
+        stats.deployments,
+        stats.builds,
+        stats.incidents,
+        stats.waits,
+        stats.waited_ms as f64 / 1000.0,
+        stats.retries
+    )
+}
+
+impl Progress for BackfillProgress {
+    fn update(&self, stats: &StatsSnapshot) {
+        match &self.bar {
+            Some(bar) => bar.set_message(progress_line(stats)),
+            None => {
+                let mut last = self
+                    .last_line
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                if last.is_none_or(|at| at.elapsed() >= PLAIN_EVERY) {
+                    eprintln!("{}", progress_line(stats));
+                    *last = Some(Instant::now());
+                }
+            }
+        }
+    }
+
+    fn notice(&self, message: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(message),
+            None => eprintln!("{message}"),
+        }
+    }
 }
 
 /// The progress bar: drawn on a terminal, silent when stderr is piped.

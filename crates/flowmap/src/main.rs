@@ -6,6 +6,7 @@ mod dora_cmd;
 mod import_cmd;
 mod ingest_cmd;
 mod map_cmd;
+mod measure_cmd;
 mod outcome_cmd;
 mod serve_cmd;
 
@@ -67,7 +68,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let actor = local_user();
     let result = match cli.command {
-        Command::Map(cmd) => map_cmd::run(cmd),
+        Command::Map(cmd) => map_cmd::run(cmd, &cli.db),
         Command::Outcome(cmd) => outcome_cmd::run(cmd, &cli.db),
         Command::Capabilities { format } => outcome_cmd::capabilities(format),
         Command::Import(args) => import_cmd::run(args, &cli.db, &actor),

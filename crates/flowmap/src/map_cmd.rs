@@ -28,6 +28,11 @@ pub enum MapCommand {
         #[command(flatten)]
         simulation: SimulationArgs,
     },
+    /// Hold a map against the stored data: per step the estimate, the measured median
+    /// and 85th percentile, the work in progress and a flag.
+    Measure(crate::measure_cmd::MeasureArgs),
+    /// Write a starting map of the delivery or recovery stream from the stored data alone.
+    FromData(crate::measure_cmd::FromDataArgs),
     /// Rank the steps by what improving each would gain: wait halved, process halved,
     /// %C&A made 100 %, with DORA capabilities named or suggested.
     Constraints {
@@ -65,7 +70,7 @@ pub struct SimulationArgs {
 }
 
 impl SimulationArgs {
-    fn options(&self) -> AnalysisOptions {
+    pub(crate) fn options(&self) -> AnalysisOptions {
         AnalysisOptions {
             runs: self.runs,
             seed: self.seed,
@@ -79,8 +84,10 @@ pub enum OutputFormat {
     Json,
 }
 
-pub fn run(command: MapCommand) -> anyhow::Result<ExitCode> {
+pub fn run(command: MapCommand, db: &str) -> anyhow::Result<ExitCode> {
     match command {
+        MapCommand::Measure(args) => crate::measure_cmd::measure(args, db),
+        MapCommand::FromData(args) => crate::measure_cmd::from_data(args, db),
         MapCommand::Check { files } => check(&files),
         MapCommand::Analyze(args) => {
             let map = load(&args.file)?;
@@ -208,7 +215,7 @@ fn check(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
 }
 
 /// Reads and checks a map file, printing its warnings; the error names every problem.
-fn load(path: &Path) -> anyhow::Result<Map> {
+pub(crate) fn load(path: &Path) -> anyhow::Result<Map> {
     let name = path.display().to_string();
     let format = Format::from_path(&name).with_context(|| {
         format!("{name}: cannot tell the map format: name the file .yaml, .yml, .toml or .json")

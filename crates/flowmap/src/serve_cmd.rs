@@ -52,7 +52,18 @@ pub fn demo(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Server logs (failed requests with their request ids) go to stderr.
+fn log_to_stderr() {
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .finish();
+    // A subscriber set before (by an embedding program) keeps logging; nothing to do.
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
 async fn run(addr: SocketAddr, store: Store, what: &str) -> anyhow::Result<ExitCode> {
+    log_to_stderr();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;

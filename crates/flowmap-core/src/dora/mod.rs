@@ -58,8 +58,9 @@ mod assemble;
 pub(crate) mod calendar;
 mod engine;
 mod failures;
-mod keys;
+pub(crate) mod keys;
 pub mod levels;
+mod linked;
 mod linking;
 pub mod quick_check;
 mod report;
@@ -75,6 +76,7 @@ use crate::events::{Change, Deployment, Incident};
 
 pub use engine::compute;
 pub use levels::Level;
+pub use linked::{DoraLinks, FailedDeploymentLinks, links};
 pub use quick_check::{QuickCheck, QuickCheckBenchmark, QuickCheckOptions};
 pub use report::*;
 

@@ -34,7 +34,7 @@ pub(crate) struct Dep<'a> {
     /// Whether this is the first deployment of its timeline in the data.
     pub(crate) first: bool,
     /// Its index in the input.
-    input: u32,
+    pub(crate) input: u32,
 }
 
 impl Dep<'_> {

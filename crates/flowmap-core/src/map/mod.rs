@@ -9,6 +9,7 @@
 //! All times are hours (`f64`); ratios and `ca` are fractions.
 
 mod analysis;
+mod binding;
 mod diff;
 mod duration;
 pub(crate) mod node;
@@ -18,9 +19,11 @@ mod simulate;
 use serde::Serialize;
 
 pub use analysis::{Analysis, AnalysisOptions, SimulationSummary, StepAnalysis, analyze};
+pub use binding::{CaMeasure, MapMeasure, StepMeasure};
 pub use diff::{MapDiff, MetricDelta, StepChange, diff};
 pub use duration::{Estimate, format_hours, parse_duration, parse_estimate};
 pub use node::{Format, Pos};
+pub(crate) use parse::closest as closest_name;
 pub use parse::{Diagnostic, Parsed, Severity, parse_map};
 
 /// A value stream map: the steps one unit of work passes through, in flow order.
@@ -35,6 +38,10 @@ pub struct Map {
     pub teams: Vec<Team>,
     /// At least one step. List order is flow order and a topological order of `after`.
     pub steps: Vec<Step>,
+    /// The service measured by default (`flowmap map measure`).
+    pub service: Option<String>,
+    /// The map's binding to the data: its end-to-end segment.
+    pub measure: Option<MapMeasure>,
 }
 
 impl Map {
@@ -143,4 +150,6 @@ pub struct Step {
     pub drill_down: Option<Box<Map>>,
     /// Where the step is written in its file.
     pub pos: Pos,
+    /// The step's binding to lifecycle segments of the data.
+    pub measure: Option<StepMeasure>,
 }

@@ -10,6 +10,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::analysis::critical_path;
+use super::binding::{self, Problem};
 use super::duration::parse_estimate;
 use super::node::{self, Format, Key, Node, Pos, Value};
 use super::{Arrivals, Estimate, Map, Period, State, Step, Stream, Team};
@@ -100,7 +101,7 @@ pub fn parse_map(text: &str, format: Format) -> Result<Parsed, Vec<Diagnostic>> 
 }
 
 const MAP_FIELDS: &[&str] = &[
-    "name", "stream", "state", "unit", "arrivals", "teams", "steps",
+    "name", "stream", "state", "unit", "arrivals", "teams", "steps", "service", "measure",
 ];
 const TEAM_FIELDS: &[&str] = &["id", "name"];
 const STEP_FIELDS: &[&str] = &[
@@ -117,6 +118,7 @@ const STEP_FIELDS: &[&str] = &[
     "notes",
     "capabilities",
     "steps",
+    "measure",
 ];
 
 /// The list of steps being checked: the map they belong to and every id it lists.
@@ -145,6 +147,12 @@ impl Checker {
             pos,
             message: message.into(),
         });
+    }
+
+    fn problems(&mut self, problems: Vec<Problem>) {
+        for (pos, message) in problems {
+            self.error(pos, message);
+        }
     }
 
     pub(crate) fn warning(&mut self, pos: Pos, message: impl Into<String>) {
@@ -197,6 +205,13 @@ impl Checker {
             .get("teams")
             .map(|n| self.teams(n))
             .unwrap_or_default();
+        let service = fields.get("service").and_then(|n| self.text(n, "service"));
+        let measure = fields.get("measure").map(|n| {
+            let mut problems = Vec::new();
+            let measure = binding::map_measure(n, stream.unwrap_or_default(), &mut problems);
+            self.problems(problems);
+            measure
+        });
         let mut map = Map {
             name: name.unwrap_or_default(),
             stream: stream.unwrap_or_default(),
@@ -205,6 +220,8 @@ impl Checker {
             arrivals,
             teams,
             steps: Vec::new(),
+            service,
+            measure,
         };
         match fields.get("steps") {
             Some(node) => map.steps = self.steps(node, &map)?,
@@ -496,6 +513,12 @@ impl Checker {
             None => Vec::new(),
         };
         let notes = fields.get("notes").and_then(|n| self.text(n, "notes"));
+        let measure = fields.get("measure").map(|n| {
+            let mut problems = Vec::new();
+            let measure = binding::step_measure(n, map.stream, &mut problems);
+            self.problems(problems);
+            measure
+        });
         let capabilities = fields
             .get("capabilities")
             .map(|n| self.capabilities(n))
@@ -527,6 +550,7 @@ impl Checker {
             capabilities,
             drill_down: drill_down.map(Box::new),
             pos: node.pos,
+            measure,
         })
     }
 

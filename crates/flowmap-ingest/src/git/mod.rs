@@ -27,7 +27,7 @@
 //! A commit ships with the earliest deployment (by time, ties broken by id) whose commit
 //! contains it. All commits are linked in one pass linear in the size of history:
 //! deployments are processed oldest first and each marks its not-yet-marked ancestors
-//! (`dag::link`). There are no per-commit or per-tag ancestry queries.
+//! (`flowmap_core::ancestry::link_earliest`). There are no per-commit or per-tag ancestry queries.
 //!
 //! # `--path`
 //!
@@ -51,7 +51,6 @@
 //! tag moved to another commit, a rewritten deploy branch, or different options — the run
 //! quietly reads the whole history again; [`Outcome::full`] says which happened.
 
-mod dag;
 mod decode;
 mod state;
 
@@ -66,8 +65,8 @@ use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use jiff::Timestamp;
 
-use dag::{Dag, UNLINKED};
 use decode::{CommitData, Decoder, Peeled};
+use flowmap_core::ancestry::{self, CommitGraph as Dag, UNLINKED};
 pub use state::{GitState, StateError};
 
 /// How deployments are inferred from the history.
@@ -1055,7 +1054,7 @@ impl Seen {
 /// Links each commit to the earliest of `deployments` (oldest first) that contains it.
 fn link(dag: &Dag, deployments: &[Candidate], marks: &mut [u32]) {
     let heads: Vec<u32> = deployments.iter().map(|candidate| candidate.node).collect();
-    dag::link(dag, &heads, marks);
+    ancestry::link_earliest(dag, &heads, marks);
 }
 
 fn branch_ref(branch: &str) -> String {

@@ -1,6 +1,9 @@
 //! Turning one row's named values into a record, collecting every field's problem.
 
-use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus, Incident};
+use flowmap_core::events::{
+    Build, Change, Deployment, DeploymentKind, DeploymentStatus, Incident, Milestone,
+};
+use flowmap_core::measure::is_milestone_name;
 use jiff::Timestamp;
 
 use super::{FileKind, Record};
@@ -50,12 +53,29 @@ pub const INCIDENT_FIELDS: &[&str] = &[
     "title",
 ];
 
+/// Fields of a build (a CI pipeline run).
+pub const BUILD_FIELDS: &[&str] = &[
+    "id",
+    "service",
+    "status",
+    "started_at",
+    "finished_at",
+    "commit",
+    "changes",
+    "name",
+];
+
+/// Fields of a milestone: a named point in a change's or an incident's life.
+pub const MILESTONE_FIELDS: &[&str] = &["item", "name", "at", "service"];
+
 /// A kind of plain record, as opposed to CDEvents (which can become any of them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Kind {
     Deployment,
     Change,
     Incident,
+    Build,
+    Milestone,
 }
 
 impl Kind {
@@ -65,6 +85,8 @@ impl Kind {
             FileKind::Deployments => Some(Kind::Deployment),
             FileKind::Changes => Some(Kind::Change),
             FileKind::Incidents => Some(Kind::Incident),
+            FileKind::Builds => Some(Kind::Build),
+            FileKind::Milestones => Some(Kind::Milestone),
             FileKind::CdEvents => None,
         }
     }
@@ -75,6 +97,8 @@ impl Kind {
             Kind::Deployment => DEPLOYMENT_FIELDS,
             Kind::Change => CHANGE_FIELDS,
             Kind::Incident => INCIDENT_FIELDS,
+            Kind::Build => BUILD_FIELDS,
+            Kind::Milestone => MILESTONE_FIELDS,
         }
     }
 
@@ -84,6 +108,8 @@ impl Kind {
             Kind::Deployment => &["id", "service", "status", "finished_at"],
             Kind::Change => &["id", "service", "committed_at"],
             Kind::Incident => &["id", "service", "started_at"],
+            Kind::Build => &["id", "service", "status", "started_at", "finished_at"],
+            Kind::Milestone => &["item", "name", "at"],
         }
     }
 }
@@ -245,6 +271,8 @@ pub(super) fn build<S: RowSource>(
         Kind::Deployment => Record::Deployment(deployment(&mut f)),
         Kind::Change => Record::Change(change(&mut f)),
         Kind::Incident => Record::Incident(incident(&mut f)),
+        Kind::Build => Record::Build(build_run(&mut f)),
+        Kind::Milestone => Record::Milestone(milestone(&mut f)),
     };
     if f.problems.is_empty() {
         Ok(record)
@@ -321,6 +349,51 @@ fn change<S: RowSource>(f: &mut Fields<'_, S>) -> Change {
         author: f.text("author"),
         title: f.text("title"),
         reverts: f.text("reverts"),
+    }
+}
+
+fn build_run<S: RowSource>(f: &mut Fields<'_, S>) -> Build {
+    let id = f.required_text("id");
+    let service = f.required_text("service");
+    let status = f.choice(
+        "status",
+        &[
+            ("success", DeploymentStatus::Success),
+            ("failure", DeploymentStatus::Failure),
+        ],
+        None,
+    );
+    let started_at = f.required_time("started_at");
+    let finished_at = f.required_time("finished_at");
+    if started_at > finished_at {
+        f.problem("finished_at", "is before started_at");
+    }
+    Build {
+        id,
+        service,
+        status: status.unwrap_or(DeploymentStatus::Success),
+        started_at,
+        finished_at,
+        commit: f.text("commit"),
+        changes: f.list("changes"),
+        name: f.text("name"),
+    }
+}
+
+fn milestone<S: RowSource>(f: &mut Fields<'_, S>) -> Milestone {
+    let item = f.required_text("item");
+    let name = f.required_text("name");
+    if !name.is_empty() && !is_milestone_name(&name) {
+        f.problem(
+            "name",
+            format!("{name:?} is not a milestone name: use lowercase letters, digits, `_` and `-`"),
+        );
+    }
+    Milestone {
+        item,
+        name,
+        at: f.required_time("at"),
+        service: f.text("service"),
     }
 }
 

@@ -12,6 +12,8 @@
 //! | deployment | `id`, `service`, `status` (`success`\|`failure`), `finished_at` | `environment` (default `production`), `started_at`, `commit`, `changes`, `kind` (`normal`\|`hotfix`\|`rollback`, default `normal`), `fixes` |
 //! | change | `id`, `service`, `committed_at` | `authored_at`, `first_commit_at`, `pr_opened_at`, `first_review_at`, `approved_at`, `merged_at`, `deployment`, `author`, `title`, `reverts` |
 //! | incident | `id`, `service`, `started_at` | `detected_at`, `acknowledged_at`, `resolved_at`, `caused_by`, `severity`, `title` |
+//! | build | `id`, `service`, `status` (`success`\|`failure`), `started_at`, `finished_at` | `commit`, `changes`, `name` |
+//! | milestone | `item` (a change or incident id), `name` (`[a-z0-9_-]+`), `at` | `service` |
 //!
 //! Times are RFC 3339 with an offset (`2026-03-01T12:00:00Z`, `2026-03-01T13:00:00+01:00`);
 //! a time without one is an error, never a guess. An empty value is an absent one. A
@@ -25,9 +27,11 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
-use flowmap_core::events::{Change, Deployment, Incident};
+use flowmap_core::events::{Build, Change, Deployment, Incident, Milestone};
 
-pub use fields::{CHANGE_FIELDS, DEPLOYMENT_FIELDS, INCIDENT_FIELDS};
+pub use fields::{
+    BUILD_FIELDS, CHANGE_FIELDS, DEPLOYMENT_FIELDS, INCIDENT_FIELDS, MILESTONE_FIELDS,
+};
 
 /// What a file holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,13 +39,16 @@ pub enum FileKind {
     Deployments,
     Changes,
     Incidents,
-    /// CDEvents, each mapped onto a deployment, change or incident (see [`crate::cdevents`]).
+    Builds,
+    Milestones,
+    /// CDEvents, each mapped onto a record of any kind (see [`crate::cdevents`]).
     CdEvents,
 }
 
 impl FileKind {
     /// The kind a file name announces: its stem is, or ends with, `deployments`,
-    /// `changes`, `incidents` or `cdevents` (`deployments.csv`, `prod-incidents.json`).
+    /// `changes`, `incidents`, `builds`, `milestones` or `cdevents` (`deployments.csv`,
+    /// `prod-incidents.json`).
     ///
     /// ```
     /// use flowmap_ingest::import::FileKind;
@@ -57,6 +64,8 @@ impl FileKind {
             ("deployments", FileKind::Deployments),
             ("changes", FileKind::Changes),
             ("incidents", FileKind::Incidents),
+            ("builds", FileKind::Builds),
+            ("milestones", FileKind::Milestones),
             ("cdevents", FileKind::CdEvents),
         ]
         .into_iter()
@@ -94,15 +103,19 @@ pub enum Record {
     Deployment(Deployment),
     Change(Change),
     Incident(Incident),
+    Build(Build),
+    Milestone(Milestone),
 }
 
 impl Record {
-    /// The record's id.
+    /// The record's id; for a milestone (which has none of its own), the item it marks.
     pub fn id(&self) -> &str {
         match self {
             Record::Deployment(d) => &d.id,
             Record::Change(c) => &c.id,
             Record::Incident(i) => &i.id,
+            Record::Build(b) => &b.id,
+            Record::Milestone(m) => &m.item,
         }
     }
 }

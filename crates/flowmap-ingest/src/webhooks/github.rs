@@ -18,11 +18,16 @@
 //! - `deployment` (created) → ignored: nothing has finished yet; its status events follow.
 //! - `workflow_run` (completed) of a workflow listed in [`Config::deploy_workflows`], on
 //!   the default branch → [`Effect::Deployment`] in production (success, or failure
-//!   for `failure`/`timed_out`); other runs are ignored.
+//!   for `failure`/`timed_out`); its runs on other branches, and cancelled or skipped runs,
+//!   are ignored.
+//! - `workflow_run` (completed) of any other workflow → [`Effect::Build`] on any branch:
+//!   id `run-{id}`, from `run_started_at` (else `created_at`) to `updated_at`, commit
+//!   `head_sha`, name = the workflow's name; success, or failure for
+//!   `failure`/`timed_out`; cancelled, skipped and neutral runs are ignored.
 //! - `ping` → ignored. Any other event is an error: the hook is subscribed to more than
 //!   flowmap reads.
 
-use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus};
+use flowmap_core::events::{Build, Change, Deployment, DeploymentKind, DeploymentStatus};
 use serde_json::Value;
 
 use super::{
@@ -195,6 +200,33 @@ fn deployment_status(p: Payload<'_>, service: String) -> Result<Effect, PayloadE
     }))
 }
 
+/// A completed run of a workflow that does not deploy: a build, on any branch.
+fn workflow_build(p: Payload<'_>, service: String, name: &str) -> Result<Effect, PayloadError> {
+    let status = match p.str("workflow_run.conclusion")? {
+        "success" => DeploymentStatus::Success,
+        "failure" | "timed_out" => DeploymentStatus::Failure,
+        other => {
+            return Ok(Effect::Ignored(format!(
+                "workflow run concluded {other}: neither built nor failed"
+            )));
+        }
+    };
+    let started_at = match p.opt_time("workflow_run.run_started_at")? {
+        Some(at) => at,
+        None => p.time("workflow_run.created_at")?,
+    };
+    Ok(Effect::Build(Build {
+        id: format!("run-{}", p.u64("workflow_run.id")?),
+        service,
+        status,
+        started_at,
+        finished_at: p.time("workflow_run.updated_at")?,
+        commit: Some(p.str("workflow_run.head_sha")?.to_owned()),
+        changes: Vec::new(),
+        name: (!name.is_empty()).then(|| name.to_owned()),
+    }))
+}
+
 fn workflow_run(p: Payload<'_>, service: String, config: &Config) -> Result<Effect, PayloadError> {
     let action = p.str("action")?;
     if action != "completed" {
@@ -207,9 +239,7 @@ fn workflow_run(p: Payload<'_>, service: String, config: &Config) -> Result<Effe
         _ => p.opt_str("workflow.name")?.unwrap_or_default(),
     };
     if !config.deploy_workflows.iter().any(|w| w == name) {
-        return Ok(Effect::Ignored(format!(
-            "workflow {name:?} is not configured as a deploy workflow"
-        )));
+        return workflow_build(p, service, name);
     }
     let branch = p.str("workflow_run.head_branch")?;
     let default_branch = p.str("repository.default_branch")?;

@@ -13,9 +13,12 @@
 //!   `status_changed_at`; id = `deployment_id`, commit = the sha at the end of
 //!   `commit_url`; tier `production` (or environment `production`) is recorded as
 //!   `production`. Other statuses are ignored.
-//! - `pipeline` → ignored: a pipeline is a build; GitLab reports deployments separately.
+//! - `pipeline` → [`Effect::Build`] for `success` and `failed`: id `pipeline-{id}`, from
+//!   `created_at` to `finished_at`, commit `sha`, name `name` (else `ref`). GitLab reports
+//!   deployments separately, so a pipeline is never a deployment. Other statuses are
+//!   ignored.
 
-use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus};
+use flowmap_core::events::{Build, Change, Deployment, DeploymentKind, DeploymentStatus};
 use serde_json::Value;
 
 use super::{
@@ -30,7 +33,8 @@ pub const KINDS: &[&str] = &["push", "merge_request", "deployment", "pipeline"];
 /// ```
 /// use flowmap_ingest::webhooks::{gitlab, Config, Effect};
 ///
-/// let body = br#"{"object_kind": "pipeline", "project": {"path_with_namespace": "acme/shop"}}"#;
+/// let body = br#"{"object_kind": "pipeline", "project": {"path_with_namespace": "acme/shop"},
+///                 "object_attributes": {"status": "running"}}"#;
 /// assert!(matches!(gitlab::parse(body, &Config::default()), Ok(Effect::Ignored(_))));
 /// let err = gitlab::parse(br#"{"object_kind": "wiki_page"}"#, &Config::default()).unwrap_err();
 /// assert_eq!(err.field, "object_kind");
@@ -53,11 +57,30 @@ pub fn parse(body: &[u8], config: &Config) -> Result<Effect, PayloadError> {
         "push" => push(p, service),
         "merge_request" => merge_request(p, service),
         "deployment" => deployment(p, service),
-        _ => Ok(Effect::Ignored(
-            "pipeline: a build, not a deployment; GitLab deployment events record deployments"
-                .into(),
-        )),
+        _ => pipeline(p, service),
     }
+}
+
+fn pipeline(p: Payload<'_>, service: String) -> Result<Effect, PayloadError> {
+    let status = match p.str("object_attributes.status")? {
+        "success" => DeploymentStatus::Success,
+        "failed" => DeploymentStatus::Failure,
+        other => return Ok(Effect::Ignored(format!("pipeline {other}: not finished"))),
+    };
+    let name = match p.opt_str("object_attributes.name")? {
+        Some(name) if !name.is_empty() => name,
+        _ => p.str("object_attributes.ref")?,
+    };
+    Ok(Effect::Build(Build {
+        id: format!("pipeline-{}", p.u64("object_attributes.id")?),
+        service,
+        status,
+        started_at: p.time("object_attributes.created_at")?,
+        finished_at: p.time("object_attributes.finished_at")?,
+        commit: Some(p.str("object_attributes.sha")?.to_owned()),
+        changes: Vec::new(),
+        name: Some(name.to_owned()),
+    }))
 }
 
 fn push(p: Payload<'_>, service: String) -> Result<Effect, PayloadError> {

@@ -12,7 +12,8 @@
 //! | [`Effect::Push`] | `push` to the default branch | `push` (Push Hook) to the default branch |
 //! | [`Effect::PullRequest`] | `pull_request`, `pull_request_review` | `merge_request` |
 //! | [`Effect::Deployment`] | `deployment_status` (success, failure, error); `workflow_run` of a configured deploy workflow | `deployment` (success, failed) |
-//! | [`Effect::Ignored`] | everything else it understands: other branches, tags, `deployment` (created: nothing has finished yet), pending states | `pipeline`, running or canceled deployments |
+//! | [`Effect::Build`] | `workflow_run` (completed: success, failure, timed out) of any other workflow | `pipeline` (success, failed) |
+//! | [`Effect::Ignored`] | everything else it understands: other branches, tags, `deployment` (created: nothing has finished yet), pending states, cancelled or skipped runs | running or canceled pipelines and deployments |
 //!
 //! A payload that is not JSON, or lacks a field its event needs, is a [`PayloadError`]
 //! naming the field.
@@ -22,7 +23,7 @@ pub mod gitlab;
 
 use std::collections::BTreeMap;
 
-use flowmap_core::events::{Change, Deployment};
+use flowmap_core::events::{Build, Change, Deployment};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -63,6 +64,8 @@ pub enum Effect {
     /// A deploy run that finished. In production and successful, it ships every
     /// not-yet-deployed push up to the one whose head is its commit.
     Deployment(Deployment),
+    /// A CI run (a workflow or pipeline that does not deploy) that finished.
+    Build(Build),
     /// A payload understood but carrying nothing to record, with why.
     Ignored(String),
 }

@@ -1,12 +1,21 @@
-//! The commit graph as flat arrays, and the one-pass change → deployment link.
+//! Which deployment first shipped each commit: the one change → deployment link by
+//! ancestry, for every source that knows commits but not what each deployment contains.
 //!
-//! Commits are numbered densely (`0..len`) in the order the walk discovered them, and each
+//! A deployment ships the commits its deployed commit contains that no earlier deployment
+//! shipped. Git history is a graph ([`CommitGraph`]); a branch's webhook pushes are a
+//! chain of the same kind ([`shipped_by_pushes`]); both are linked by the one walk,
+//! [`link_earliest`]. Links by reference (a deployment listing its changes, a change
+//! naming its deployment) are resolved when the metrics are computed (`dora::linking`).
+//!
+//! Commits are numbered densely (`0..len`) in the order they were discovered, and each
 //! commit's parents are a slice of one shared vector. For a million commits that is about
 //! 12 bytes per commit plus 4 per parent edge — small enough to keep the whole history in
 //! memory, which is what makes a linear-time link possible.
 
+use std::collections::HashMap;
+
 /// Marks a commit that no deployment contains (yet).
-pub(crate) const UNLINKED: u32 = u32::MAX;
+pub const UNLINKED: u32 = u32::MAX;
 
 /// Parent links between commits numbered `0..len`.
 ///
@@ -14,17 +23,18 @@ pub(crate) const UNLINKED: u32 = u32::MAX;
 /// run already linked to a deployment) is simply left out; the link walk stops there, which
 /// is exactly right because everything behind such a commit is linked already.
 #[derive(Debug, Default)]
-pub(crate) struct Dag {
+pub struct CommitGraph {
     /// `parents[start[i] as usize..][..len[i] as usize]` are the parents of commit `i`.
     start: Vec<u32>,
     len: Vec<u32>,
     parents: Vec<u32>,
 }
 
-impl Dag {
+impl CommitGraph {
     /// A graph of `nodes` commits, none of which has parents recorded yet.
-    pub(crate) fn with_nodes(nodes: usize) -> Dag {
-        Dag {
+    #[inline]
+    pub fn with_nodes(nodes: usize) -> CommitGraph {
+        CommitGraph {
             start: vec![0; nodes],
             len: vec![0; nodes],
             parents: Vec::with_capacity(nodes + nodes / 8),
@@ -32,14 +42,16 @@ impl Dag {
     }
 
     /// Adds a commit with no parents recorded yet and returns its number.
-    pub(crate) fn push_node(&mut self) -> u32 {
+    #[inline]
+    pub fn push_node(&mut self) -> u32 {
         self.start.push(0);
         self.len.push(0);
         u32::try_from(self.start.len() - 1).expect("fewer than 4 billion commits")
     }
 
     /// Records the parents of `node`. Each node's parents are recorded once.
-    pub(crate) fn set_parents(&mut self, node: u32, parents: impl IntoIterator<Item = u32>) {
+    #[inline]
+    pub fn set_parents(&mut self, node: u32, parents: impl IntoIterator<Item = u32>) {
         let start = self.parents.len();
         self.parents.extend(parents);
         self.start[node as usize] = u32::try_from(start).expect("fewer than 4 billion edges");
@@ -47,12 +59,20 @@ impl Dag {
     }
 
     /// Number of commits in the graph.
-    pub(crate) fn len(&self) -> usize {
+    #[inline]
+    pub fn len(&self) -> usize {
         self.start.len()
     }
 
+    /// Whether the graph has no commits.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.start.is_empty()
+    }
+
     /// The parents of `node` that are part of the graph, first parent first.
-    pub(crate) fn parents(&self, node: u32) -> &[u32] {
+    #[inline]
+    pub fn parents(&self, node: u32) -> &[u32] {
         let start = self.start[node as usize] as usize;
         &self.parents[start..start + self.len[node as usize] as usize]
     }
@@ -71,7 +91,7 @@ impl Dag {
 /// that is already marked, an older deployment contains that commit and therefore all of
 /// its ancestors, so the walk stops there. Every commit and every edge is visited at most
 /// once over all deployments together: O(commits + edges), never a per-commit query.
-pub(crate) fn link(dag: &Dag, deployments: &[u32], marks: &mut [u32]) {
+pub fn link_earliest(dag: &CommitGraph, deployments: &[u32], marks: &mut [u32]) {
     debug_assert_eq!(marks.len(), dag.len());
     let mut stack = Vec::new();
     for (position, &head) in deployments.iter().enumerate() {
@@ -92,17 +112,51 @@ pub(crate) fn link(dag: &Dag, deployments: &[u32], marks: &mut [u32]) {
     }
 }
 
+/// The commits a deployment ships whose deployed commit is the head of the last of
+/// `pushes`: a branch's pushes not yet shipped by another deployment, oldest first, each
+/// with its commits oldest first.
+///
+/// The pushes form a chain (each commit's parent is the commit pushed before it), so the
+/// deployment ships every commit of the chain, in push order, each once, however often
+/// it was pushed.
+pub fn shipped_by_pushes<S: AsRef<str>>(pushes: &[Vec<S>]) -> Vec<String> {
+    let mut graph = CommitGraph::default();
+    let mut ids: Vec<&str> = Vec::new();
+    let mut nodes: HashMap<&str, u32> = HashMap::new();
+    let mut last: Option<u32> = None;
+    for id in pushes.iter().flatten().map(AsRef::as_ref) {
+        if nodes.contains_key(id) {
+            continue;
+        }
+        let node = graph.push_node();
+        graph.set_parents(node, last);
+        nodes.insert(id, node);
+        ids.push(id);
+        last = Some(node);
+    }
+    let Some(head) = last else {
+        return Vec::new();
+    };
+    let mut marks = vec![UNLINKED; graph.len()];
+    link_earliest(&graph, &[head], &mut marks);
+    ids.iter()
+        .zip(&marks)
+        .filter(|&(_, &mark)| mark == 0)
+        .map(|(id, _)| (*id).to_owned())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// Builds a graph from `(node, parents)` pairs over nodes `0..n`.
-    fn dag(n: usize, edges: &[(u32, &[u32])]) -> Dag {
-        let mut dag = Dag::with_nodes(n);
+    fn graph(n: usize, edges: &[(u32, &[u32])]) -> CommitGraph {
+        let mut graph = CommitGraph::with_nodes(n);
         for &(node, parents) in edges {
-            dag.set_parents(node, parents.iter().copied());
+            graph.set_parents(node, parents.iter().copied());
         }
-        dag
+        graph
     }
 
     #[test]
@@ -110,25 +164,25 @@ mod tests {
         // 0 ← 1 ← 2 ← 4 (merge of 2 and 3)
         //      ↖ 3 ↙
         // Deployments, oldest first: at 3 (a tag on the side branch), then at 4.
-        let graph = dag(5, &[(1, &[0]), (2, &[1]), (3, &[1]), (4, &[2, 3])]);
+        let graph = graph(5, &[(1, &[0]), (2, &[1]), (3, &[1]), (4, &[2, 3])]);
         let mut marks = vec![UNLINKED; 5];
-        link(&graph, &[3, 4], &mut marks);
+        link_earliest(&graph, &[3, 4], &mut marks);
         assert_eq!(marks, vec![0, 0, 1, 0, 1]);
     }
 
     #[test]
     fn later_deployments_of_deployed_or_unknown_commits_ship_nothing() {
-        let graph = dag(3, &[(1, &[0]), (2, &[1])]);
+        let graph = graph(3, &[(1, &[0]), (2, &[1])]);
         let mut marks = vec![UNLINKED; 3];
-        link(&graph, &[1, 1, UNLINKED, 2], &mut marks);
+        link_earliest(&graph, &[1, 1, UNLINKED, 2], &mut marks);
         assert_eq!(marks, vec![0, 0, 3]);
     }
 
     #[test]
     fn commits_after_the_last_deployment_stay_unlinked() {
-        let graph = dag(3, &[(1, &[0]), (2, &[1])]);
+        let graph = graph(3, &[(1, &[0]), (2, &[1])]);
         let mut marks = vec![UNLINKED; 3];
-        link(&graph, &[0], &mut marks);
+        link_earliest(&graph, &[0], &mut marks);
         assert_eq!(marks, vec![0, UNLINKED, UNLINKED]);
     }
 
@@ -136,15 +190,15 @@ mod tests {
     fn existing_marks_stop_the_walk() {
         // An incremental run: commit 1 was linked before (to some deployment) and commit 0 is
         // not even part of this graph. A new deployment at 3 only takes 2 and 3.
-        let graph = dag(4, &[(2, &[1]), (3, &[2])]);
+        let graph = graph(4, &[(2, &[1]), (3, &[2])]);
         let mut marks = vec![UNLINKED, 7, UNLINKED, UNLINKED];
-        link(&graph, &[3], &mut marks);
+        link_earliest(&graph, &[3], &mut marks);
         assert_eq!(marks, vec![UNLINKED, 7, 0, 0]);
     }
 
     #[test]
     fn pushed_nodes_keep_their_own_parents() {
-        let mut graph = Dag::default();
+        let mut graph = CommitGraph::default();
         let a = graph.push_node();
         let b = graph.push_node();
         let c = graph.push_node();
@@ -154,5 +208,13 @@ mod tests {
         assert_eq!(graph.parents(c), &[b, a]);
         assert_eq!(graph.parents(b), &[a]);
         assert!(graph.parents(a).is_empty());
+    }
+
+    #[test]
+    fn pushes_ship_every_commit_once_in_push_order() {
+        let pushes = vec![vec!["a1", "a2"], vec![], vec!["a2", "b1"]];
+        assert_eq!(shipped_by_pushes(&pushes), ["a1", "a2", "b1"]);
+        let none: Vec<Vec<String>> = vec![vec![]];
+        assert!(shipped_by_pushes(&none).is_empty());
     }
 }
