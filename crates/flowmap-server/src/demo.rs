@@ -1,5 +1,6 @@
 //! `flowmap demo`'s organisation: six services with a year of deployments, changes and
-//! incidents, and the example value stream maps.
+//! incidents, the example value stream maps (the checkout map with three versions across
+//! the year) and two outcomes with their experiments.
 //!
 //! The services differ the way real ones do — a checkout team deploying several times a
 //! day, a legacy billing system releasing monthly, a catalogue service getting faster over
@@ -7,7 +8,7 @@
 //! [`generate`] is a pure function of its seed and the end time, so tests can check it.
 
 use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus, Incident};
-use flowmap_store::{Batch, MapFormat, Store, StoreError, WriteMode};
+use flowmap_store::{Batch, Expected, MapFormat, Store, StoreError, WriteMode};
 use jiff::{SignedDuration, Timestamp};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -253,9 +254,124 @@ pub fn generate(seed: u64, until: Timestamp) -> Batch {
 pub async fn load(store: &Store, seed: u64, until: Timestamp) -> Result<(), StoreError> {
     store.write(SOURCE, &generate(seed, until)).await?;
     for (id, format, text) in MAPS {
+        if *id == CHECKOUT_MAP {
+            continue;
+        }
         store.save_map(id, *format, text).await?;
     }
+    for (days, author, text) in checkout_history() {
+        let saved_at = year_start(until) + SignedDuration::from_hours(24 * days);
+        store
+            .save_map_version_dated(CHECKOUT_MAP, MapFormat::Yaml, &text, saved_at, Some(author))
+            .await?;
+    }
+    for (id, text) in outcomes(until) {
+        store
+            .save_outcome_version(&id, MapFormat::Yaml, &text, Expected::Any, Some("ada"))
+            .await?;
+    }
     Ok(())
+}
+
+/// The map whose history the demo tells.
+const CHECKOUT_MAP: &str = "checkout-delivery";
+
+/// The first day of the demo's year.
+fn year_start(until: Timestamp) -> Timestamp {
+    until - SignedDuration::from_hours(364 * 24)
+}
+
+/// Three versions of the checkout delivery map across the year, as days after the year's
+/// start: the March workshop's map, the map after reviews got a rota (review wait down),
+/// and the map after contract tests replaced most manual QA.
+fn checkout_history() -> [(i64, &'static str, String); 3] {
+    let first = MAPS
+        .iter()
+        .find(|(id, _, _)| *id == CHECKOUT_MAP)
+        .map_or(String::new(), |(_, _, text)| (*text).to_string());
+    let second = first.replace("wait: 1d..3d", "wait: 4h..1d");
+    let third = second.replace("    wait: 2d\n    ca: 75%", "    wait: 1d\n    ca: 90%");
+    [
+        (14, "ada", first),
+        (150, "grace", second),
+        (280, "ada", third),
+    ]
+}
+
+/// The demo's two outcomes, dated relative to `until`: checkout's lead time (its
+/// finished experiment improved it, a second one is still running) and search's change
+/// fail rate (its experiment is inconclusive).
+fn outcomes(until: Timestamp) -> [(String, String); 2] {
+    let day = |days: i64| {
+        (year_start(until) + SignedDuration::from_hours(24 * days))
+            .strftime("%Y-%m-%d")
+            .to_string()
+    };
+    let checkout = format!(
+        "outcome: Checkout changes reach production within 6 hours
+mandate: Ship small checkout changes the same working day
+service: checkout
+metric: lead_time
+baseline: {b0}..{b1}
+target: '<= 6h'
+deadline: {deadline}
+concerns:
+  - {{ text: Reviews wait for the one senior reviewer, category: process, votes: 5 }}
+  - {{ text: Big pull requests take days to review, category: process, votes: 3 }}
+  - {{ text: Manual QA is booked a week ahead, category: testing, votes: 2 }}
+benefits: [Fixes reach customers the day they are written, Less context switching]
+obstacles: [Release freeze in December]
+next_steps: [Agree a review rota, Split stories before coding]
+experiments:
+  - id: smaller-prs
+    hypothesis: Pull requests under 200 lines are reviewed within hours
+    constraint: checkout-delivery.yaml#review
+    capability: working-in-small-batches
+    before: {b0}..{b2}
+    started: {s1}
+    ended: {e1}
+  - id: review-rota
+    hypothesis: A daily review rota removes the wait for one reviewer
+    constraint: checkout-delivery.yaml#review
+    capability: streamlining-change-approval
+    started: {s2}
+",
+        b0 = day(0),
+        b1 = day(91),
+        b2 = day(120),
+        s1 = day(240),
+        e1 = day(357),
+        s2 = day(343),
+        deadline = day(420),
+    );
+    let search = format!(
+        "outcome: Fewer search deployments fail in production
+mandate: Keep search reliable while the index is rebuilt
+service: search
+metric: change_failure_rate
+baseline: 8%
+started: {started}
+target: '< 5%'
+deadline: {deadline}
+concerns:
+  - {{ text: Index changes are only tested in production, category: testing, votes: 4 }}
+experiments:
+  - id: canary-releases
+    hypothesis: Releasing to 5 % of traffic first catches bad index builds
+    constraint: checkout-delivery.yaml#deploy
+    capability: deployment-automation
+    started: {s1}
+    ended: {e1}
+",
+        started = day(180),
+        deadline = day(394),
+        s1 = day(200),
+        e1 = day(290),
+    );
+    [
+        ("checkout-lead-time".to_string(), checkout),
+        ("search-reliability".to_string(), search),
+    ]
 }
 
 fn deployment(
@@ -357,5 +473,50 @@ mod tests {
         for (id, format, text) in MAPS {
             assert!(flowmap_core::map::parse_map(text, *format).is_ok(), "{id}");
         }
+        // Each version of the checkout map changes something and shortens the lead time.
+        let lead_times: Vec<f64> = checkout_history()
+            .iter()
+            .map(|(_, _, text)| {
+                let map = flowmap_core::map::parse_map(text, MapFormat::Yaml)
+                    .unwrap()
+                    .map;
+                flowmap_core::constraints::constraints(&map).expected_lead_time_hours
+            })
+            .collect();
+        assert!(lead_times.windows(2).all(|w| w[1] < w[0]), "{lead_times:?}");
+    }
+
+    #[tokio::test]
+    async fn the_demo_outcomes_tell_an_improvement_and_an_inconclusive_experiment() {
+        let db = flowmap_store::testing::TestDb::sqlite();
+        let store = Store::open(&db.location()).await.unwrap();
+        let until: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+        load(&store, 1, until).await.unwrap();
+        let versions = store.map_versions(CHECKOUT_MAP).await.unwrap();
+        assert_eq!(versions.len(), 3);
+        assert!(versions.iter().all(|v| v.saved_at < until));
+        let app = flowmap_app::App::new(store);
+        let (_, _, checkout) = app
+            .stored_outcome_report("checkout-lead-time", until)
+            .await
+            .unwrap();
+        let verdicts: Vec<(&str, &str, bool)> = checkout
+            .status
+            .experiments
+            .iter()
+            .map(|e| (e.id.as_str(), e.verdict.as_str(), e.running))
+            .collect();
+        assert_eq!(verdicts[0], ("smaller-prs", "improved", false));
+        assert_eq!((verdicts[1].0, verdicts[1].2), ("review-rota", true));
+        assert_eq!(checkout.maps.len(), 3);
+        assert!(checkout.weeks.len() >= 52);
+        let (_, _, search) = app
+            .stored_outcome_report("search-reliability", until)
+            .await
+            .unwrap();
+        assert_eq!(
+            search.status.experiments[0].verdict.as_str(),
+            "inconclusive"
+        );
     }
 }

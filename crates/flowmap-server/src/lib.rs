@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
             get(pages::edit_map).post(pages::save_map),
         )
         .route("/maps/{id}/export", get(pages::export_map))
+        .route("/maps/{id}/diff", get(pages::map_diff))
         .route(
             "/import",
             get(pages::import_form).post(pages::import_upload),

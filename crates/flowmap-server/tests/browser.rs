@@ -224,3 +224,100 @@ async fn overview_service_and_map_editor_in_chromium() {
 
     client.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_list_and_journey_in_chromium_at_desktop_and_phone_width() {
+    let Some((_driver, driver_port)) = start_driver().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("demo.db").display().to_string())
+        .await
+        .unwrap();
+    flowmap_server::demo::load(&store, 1, Timestamp::now())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(flowmap_server::serve_on(
+        listener,
+        AppState::new(store, ServerConfig::default()),
+    ));
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(driver_port, profile.path()).await;
+    client.set_window_size(1280, 900).await.unwrap();
+
+    // The list shows both demo outcomes with a status each.
+    client.goto(&format!("{base}/outcomes")).await.unwrap();
+    let rows = client
+        .find_all(Locator::Css("#outcomes tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    let statuses = client
+        .find_all(Locator::Css("#outcomes .status"))
+        .await
+        .unwrap();
+    assert_eq!(statuses.len(), 2);
+
+    // Open the checkout outcome: the journey, its two experiments and the map versions.
+    client
+        .find(Locator::LinkText(
+            "Checkout changes reach production within 6 hours",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, ".outcome h1", |t| t.contains("within 6 hours")).await;
+    let spans = client
+        .find_all(Locator::Css(".journey svg rect.experiment"))
+        .await
+        .unwrap();
+    assert_eq!(spans.len(), 2);
+    let markers = client
+        .find_all(Locator::Css(".journey svg .map-version"))
+        .await
+        .unwrap();
+    assert_eq!(markers.len(), 3, "three versions of the checkout map");
+    let weeks = client
+        .find_all(Locator::Css(".journey svg circle.week"))
+        .await
+        .unwrap();
+    assert!(weeks.len() >= 50, "{} weeks", weeks.len());
+    let experiments = client
+        .find(Locator::Css("table.experiments"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(experiments.contains("smaller-prs"), "{experiments}");
+    assert!(experiments.contains("improved"), "{experiments}");
+    assert!(experiments.contains("lead time fell by"), "{experiments}");
+
+    // On a phone the page does not scroll sideways: the journey scrolls inside its frame.
+    client.set_window_size(390, 844).await.unwrap();
+    let widths = client
+        .execute(
+            "const f = document.querySelector('.journey');\
+             return [document.documentElement.scrollWidth, window.innerWidth, f.scrollWidth, f.clientWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let widths: Vec<f64> = widths
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(widths[0] <= widths[1] + 1.0, "page {widths:?}");
+    assert!(
+        widths[2] > widths[3],
+        "the journey scrolls in its frame: {widths:?}"
+    );
+
+    client.close().await.unwrap();
+}

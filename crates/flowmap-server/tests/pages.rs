@@ -523,3 +523,50 @@ async fn a_map_page_shows_the_map_as_drawn_and_as_measured() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("id=\"measure-problem\""), "{page}");
 }
+
+#[tokio::test]
+async fn map_history_compares_two_versions() {
+    let db = TestDb::sqlite();
+    let app = demo_app(&db).await;
+    // The demo's checkout map has three versions; the map page links each to its changes.
+    let (status, page) = get(&app, "/maps/checkout-delivery").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("/maps/checkout-delivery/diff?from=2&amp;to=3"),
+        "{page}"
+    );
+    // Version 2 shortened the review wait from 1d..3d (2d) to 4h..1d (14h).
+    let (status, page) = get(&app, "/maps/checkout-delivery/diff?from=1&to=2").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Version 1 against version 2"), "{page}");
+    assert!(page.contains("changed review: wait 2d → 14h"), "{page}");
+    assert!(page.contains("class=\"num better\""), "{page}");
+    assert!(page.contains("<svg"), "the newer version's picture");
+    assert_eq!(
+        get(&app, "/maps/checkout-delivery/diff?from=1&to=9")
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn outcome_pages_list_and_draw_the_demo_outcomes() {
+    let db = TestDb::sqlite();
+    let app = demo_app(&db).await;
+    let (status, page) = get(&app, "/outcomes").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("/outcomes/checkout-lead-time"), "{page}");
+    assert!(page.contains("/outcomes/search-reliability"), "{page}");
+    let (status, page) = get(&app, "/outcomes/search-reliability").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("canary-releases · inconclusive"), "{page}");
+    assert!(
+        page.contains("no clear change in change fail rate"),
+        "{page}"
+    );
+    assert_eq!(
+        get(&app, "/outcomes/nothing").await.0,
+        StatusCode::NOT_FOUND
+    );
+}

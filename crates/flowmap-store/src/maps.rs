@@ -146,6 +146,33 @@ impl Store {
         })
     }
 
+    /// Appends `text` as the next version of map `id` with the date it was saved on, for
+    /// bringing in a map's history from elsewhere (and the demo's year of maps). Save a
+    /// history oldest first: versions are numbered in the order they are added.
+    pub async fn save_map_version_dated(
+        &self,
+        id: &str,
+        format: MapFormat,
+        text: &str,
+        saved_at: Timestamp,
+        saved_by: Option<&str>,
+    ) -> Result<StoredMap, StoreError> {
+        let saved = self
+            .save_map_version(id, format, text, Expected::Any, saved_by)
+            .await?;
+        sqlx::query("UPDATE maps SET saved_at = $1 WHERE id = $2 AND version = $3")
+            .bind(saved_at.as_millisecond())
+            .bind(id)
+            .bind(i64::from(saved.version))
+            .execute(&self.pool)
+            .await?;
+        Ok(StoredMap {
+            saved_at: Timestamp::from_millisecond(saved_at.as_millisecond())
+                .unwrap_or(saved.saved_at),
+            ..saved
+        })
+    }
+
     /// The latest version of every map, sorted by id.
     pub async fn maps(&self) -> Result<Vec<StoredMap>, StoreError> {
         let rows = sqlx::query(

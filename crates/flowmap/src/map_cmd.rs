@@ -37,11 +37,7 @@ pub enum MapCommand {
     FromData(crate::measure_cmd::FromDataArgs),
     /// Rank the steps by what improving each would gain: wait halved, process halved,
     /// %C&A made 100 %, with DORA capabilities named or suggested.
-    Constraints {
-        file: PathBuf,
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
-    },
+    Constraints(ConstraintsArgs),
     /// Compare two maps of a stream (current vs future, or two dates).
     Diff {
         old: PathBuf,
@@ -49,6 +45,22 @@ pub enum MapCommand {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+}
+
+#[derive(Args)]
+pub struct ConstraintsArgs {
+    file: PathBuf,
+    /// Rank the measured map (every bound part at its median in the data) instead of the
+    /// estimates written in the file.
+    #[arg(long)]
+    measured: bool,
+    /// With --measured: the service; default: the map's `service:`.
+    #[arg(long, value_name = "S", requires = "measured")]
+    service: Option<String>,
+    #[command(flatten)]
+    window: crate::measure_cmd::WindowArgs,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
 }
 
 #[derive(Args)]
@@ -125,10 +137,15 @@ pub fn run(command: MapCommand, db: &str) -> anyhow::Result<ExitCode> {
             eprintln!("wrote {}", output.display());
             Ok(ExitCode::SUCCESS)
         }
-        MapCommand::Constraints { file, format } => {
-            let map = load(&file)?;
+        MapCommand::Constraints(args) => {
+            let written = load(&args.file)?;
+            let map = if args.measured {
+                measured(&written, &args, db)?
+            } else {
+                written
+            };
             let result = flowmap_core::constraints::constraints(&map);
-            match format {
+            match args.format {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&result)?),
                 OutputFormat::Text => print!("{}", constraints_text(&map, &result)),
             }
@@ -159,6 +176,30 @@ pub fn run(command: MapCommand, db: &str) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The measured map of `map`: every bound part at its median over the window's data.
+fn measured(map: &Map, args: &ConstraintsArgs, db: &str) -> anyhow::Result<Map> {
+    let (since, until) = args.window.window();
+    let request = flowmap_app::measure::MeasureRequest {
+        service: args.service.clone(),
+        environment: args.window.environment.clone(),
+        since,
+        until,
+        attribution_window: args.window.attribution_window,
+        analysis: AnalysisOptions::default(),
+        explain: false,
+    };
+    let report = crate::measure_cmd::runtime()?.block_on(async {
+        let store = crate::measure_cmd::open(db).await?;
+        let report = flowmap_app::App::new(store.clone())
+            .reports()
+            .measure(map.clone(), request)
+            .await;
+        store.close().await;
+        report.map_err(crate::measure_cmd::app_error)
+    })?;
+    Ok(flowmap_core::measure::measured_map(map, &report.steps))
 }
 
 /// The ranking as a table, biggest gain first, with capabilities or suggestions.

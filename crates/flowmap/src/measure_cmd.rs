@@ -23,7 +23,7 @@ use crate::map_cmd::{OutputFormat, SimulationArgs, load};
 pub struct WindowArgs {
     /// Deployments to this environment ship the changes (`deployed`).
     #[arg(long = "env", value_name = "E", default_value = DEFAULT_ENVIRONMENT)]
-    environment: String,
+    pub(crate) environment: String,
     /// Start of the window, inclusive: a date (midnight UTC) or an RFC 3339 time.
     /// Default: 90 days before --until.
     #[arg(long, value_name = "T", value_parser = parse_window_bound)]
@@ -33,11 +33,11 @@ pub struct WindowArgs {
     until: Option<Timestamp>,
     /// As for `flowmap dora`: an incident this soon after a deployment marks it failed.
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_attribution)]
-    attribution_window: SignedDuration,
+    pub(crate) attribution_window: SignedDuration,
 }
 
 impl WindowArgs {
-    fn window(&self) -> (Timestamp, Timestamp) {
+    pub(crate) fn window(&self) -> (Timestamp, Timestamp) {
         let until = self.until.unwrap_or_else(Timestamp::now);
         (self.since.unwrap_or_else(|| until - DEFAULT_WINDOW), until)
     }
@@ -87,20 +87,20 @@ pub struct FromDataArgs {
     output: PathBuf,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")
 }
 
-async fn open(db: &str) -> anyhow::Result<Store> {
+pub(crate) async fn open(db: &str) -> anyhow::Result<Store> {
     Store::open(db)
         .await
         .with_context(|| format!("opening database {db}"))
 }
 
-fn app_error(err: AppError) -> anyhow::Error {
+pub(crate) fn app_error(err: AppError) -> anyhow::Error {
     match err {
         AppError::Store(err) => anyhow::Error::new(err).context("loading events"),
         err => err.into(),

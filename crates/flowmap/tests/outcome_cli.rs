@@ -220,3 +220,39 @@ fn constraints_rank_steps_and_capabilities_list_the_catalogue() {
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 34);
 }
+
+#[test]
+fn constraints_of_the_measured_map_use_the_data() {
+    let ws = Workspace::new();
+    ws.write(
+        "measured.yaml",
+        "name: Checkout\nservice: checkout\nsteps:\n  - { id: code, process: 4h }\n  - id: ship\n    process: 1h\n    measure: { process: committed..deployed }\n",
+    );
+    let out = ws.flowmap(&[
+        "map",
+        "constraints",
+        "measured.yaml",
+        "--measured",
+        "--since",
+        "2026-03-16",
+        "--until",
+        "2026-04-13",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Every change in the window took 24 h from commit to deployment: the measured `ship`
+    // step takes 24 h instead of the written 1 h, and halving it saves 12 h.
+    assert_eq!(json["expected_lead_time_hours"], 28.0);
+    assert_eq!(json["ranking"][0], "ship");
+    assert_eq!(json["steps"][0]["process_halved_hours"], 12.0);
+    // Without --measured the file's estimates rank: 5 h in all.
+    let out = ws.flowmap(&["map", "constraints", "measured.yaml", "--format", "json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["expected_lead_time_hours"], 5.0);
+}

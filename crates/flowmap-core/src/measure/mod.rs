@@ -281,7 +281,7 @@ fn empty_stats(segment: &Segment) -> SegmentStats {
 /// The map with every bound part replaced by its median (when n ≥ 1) and every bound `ca`
 /// by 1 − change fail rate (when there were deployments and not all failed: a `ca` of 0
 /// would send every item back forever, so the drawn `ca` stays then).
-fn measured_map(map: &Map, measured: &[StepMeasurement]) -> Map {
+pub fn measured_map(map: &Map, measured: &[StepMeasurement]) -> Map {
     let mut out = map.clone();
     fn replace(steps: &mut [Step], measured: &[StepMeasurement]) {
         for (step, m) in steps.iter_mut().zip(measured) {

@@ -10,6 +10,7 @@
 
 mod dora;
 mod import;
+mod map_history;
 mod maps;
 mod outcomes;
 
@@ -27,6 +28,7 @@ use crate::error::ApiError;
 
 pub use dora::{overview, service};
 pub use import::{import_form, import_template, import_upload};
+pub use map_history::map_diff;
 pub use maps::{create_map, edit_map, export_map, map, maps, preview_map, save_map};
 pub use outcomes::{outcome, outcomes};
 
