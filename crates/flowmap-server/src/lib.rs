@@ -23,6 +23,7 @@
 //! ```
 
 mod api;
+pub mod auth;
 mod config;
 pub mod demo;
 mod error;
@@ -38,7 +39,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use flowmap_app::{Actor, App};
+use flowmap_app::App;
 use flowmap_store::Store;
 
 pub use config::ServerConfig;
@@ -78,13 +79,6 @@ impl AppState {
         self.inner.app.store()
     }
 
-    /// Who is asking. The server has no access control yet, so everyone acts as the
-    /// open server's anonymous user; access control will derive the actor from the
-    /// request instead.
-    pub(crate) fn actor(&self) -> Actor {
-        Actor::anonymous()
-    }
-
     pub(crate) fn config(&self) -> &ServerConfig {
         &self.inner.config
     }
@@ -110,6 +104,8 @@ pub fn router(state: AppState) -> Router {
         .route("/static/style.css", get(pages::stylesheet))
         .route("/static/editor.js", get(pages::editor_script))
         .route("/healthz", get(metrics::healthz))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
         .route("/metrics", get(metrics::metrics))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/services", get(api::services))
@@ -129,6 +125,10 @@ pub fn router(state: AppState) -> Router {
         .route("/hooks/gitlab", post(hooks::gitlab))
         .route("/hooks/cdevents", post(hooks::cdevents))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::layer,
+        ))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }

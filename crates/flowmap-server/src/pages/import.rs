@@ -2,8 +2,10 @@
 //! see what was imported, or every problem as `FILE:LINE: field: problem`.
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
+use flowmap_app::Actor;
 use flowmap_app::import::{ImportFile, Imported};
 use flowmap_ingest::import::{FileKind, Format, Options};
 
@@ -37,7 +39,11 @@ pub async fn import_form() -> PageResult {
 
 /// Imports one uploaded file as `flowmap import` would (source `import`), and shows
 /// the per-row report: every bad row as `FILE:LINE: field: problem`.
-pub async fn import_upload(State(state): State<AppState>, mut form: Multipart) -> PageResult {
+pub async fn import_upload(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    mut form: Multipart,
+) -> PageResult {
     let mut file_name = String::new();
     let mut body: Vec<u8> = Vec::new();
     let mut kind: Option<FileKind> = None;
@@ -70,7 +76,7 @@ pub async fn import_upload(State(state): State<AppState>, mut form: Multipart) -
             _ => {}
         }
     }
-    let report = import_file(&state, file_name, body, kind, skip_invalid).await?;
+    let report = import_file(&state, &actor, file_name, body, kind, skip_invalid).await?;
     let status = if report.imported {
         StatusCode::OK
     } else {
@@ -86,6 +92,7 @@ pub async fn import_upload(State(state): State<AppState>, mut form: Multipart) -
 
 async fn import_file(
     state: &AppState,
+    actor: &Actor,
     file_name: String,
     body: Vec<u8>,
     kind: Option<FileKind>,
@@ -123,12 +130,9 @@ async fn import_file(
     let mut problems = Vec::new();
     let outcome = state
         .app()
-        .import(
-            &state.actor(),
-            &file,
-            std::io::Cursor::new(body),
-            &mut |p| problems.push(p.in_file(&file_name)),
-        )
+        .import(actor, &file, std::io::Cursor::new(body), &mut |p| {
+            problems.push(p.in_file(&file_name))
+        })
         .await?;
     Ok(match outcome {
         Imported::Unreadable => failed(
