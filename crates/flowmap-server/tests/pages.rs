@@ -311,7 +311,9 @@ async fn hostile_previews_do_not_stop_healthz() {
     let previews: Vec<_> = (0..2)
         .map(|_| {
             let app = app.clone();
-            tokio::spawn(async move { send(&app, form("/maps/preview", &[("text", hostile)])).await })
+            tokio::spawn(
+                async move { send(&app, form("/maps/preview", &[("text", hostile)])).await },
+            )
         })
         .collect();
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -319,7 +321,10 @@ async fn hostile_previews_do_not_stop_healthz() {
     let (status, _) = get(&app, "/healthz").await;
     let waited = started.elapsed();
     assert_eq!(status, StatusCode::OK);
-    assert!(waited < std::time::Duration::from_secs(1), "/healthz took {waited:?}");
+    assert!(
+        waited < std::time::Duration::from_secs(1),
+        "/healthz took {waited:?}"
+    );
     for preview in previews {
         let (status, html) = tokio::time::timeout(std::time::Duration::from_secs(120), preview)
             .await

@@ -406,7 +406,8 @@ fn healthz(port: u16) -> bool {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let _ =
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     let mut reply = String::new();
     let _ = stream.read_to_string(&mut reply);
     reply.starts_with("HTTP/1.1 200")
@@ -420,7 +421,11 @@ fn serving_beyond_loopback_needs_authentication() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("refusing to serve on 0.0.0.0:0 without authentication"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing to serve on 0.0.0.0:0 without authentication"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -429,13 +434,22 @@ fn sigterm_and_sigint_stop_the_server_cleanly_despite_idle_connections() {
         let ws = Workspace::new();
         let port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_flowmap"))
-            .args(["--db", &ws.db(), "serve", "--addr", &format!("127.0.0.1:{port}")])
+            .args([
+                "--db",
+                &ws.db(),
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+            ])
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let started = std::time::Instant::now();
         while !healthz(port) {
-            assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "server did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         // An idle keep-alive connection used to hold SIGINT forever.
@@ -450,7 +464,10 @@ fn sigterm_and_sigint_stop_the_server_cleanly_despite_idle_connections() {
             if let Some(status) = child.try_wait().unwrap() {
                 break status;
             }
-            assert!(stopped_at.elapsed() < Duration::from_secs(20), "{signal}: still running");
+            assert!(
+                stopped_at.elapsed() < Duration::from_secs(20),
+                "{signal}: still running"
+            );
             std::thread::sleep(Duration::from_millis(50));
         };
         assert_eq!(status.code(), Some(0), "{signal}");
