@@ -93,6 +93,11 @@ impl App {
         }
         actor.require(Role::Editor, "write webhook deliveries")?;
         let delivery_id = delivery_id(&incoming);
+        // A webhook set to `application/x-www-form-urlencoded` sends `payload=<JSON>`;
+        // the signature covers the form, the JSON inside is the delivery.
+        let form_payload = form_payload(incoming.body);
+        let body: &[u8] = form_payload.as_deref().unwrap_or(incoming.body);
+        let incoming = Incoming { body, ..incoming };
         let text = String::from_utf8_lossy(incoming.body);
         let delivery = Delivery {
             source: "github",
@@ -251,6 +256,31 @@ impl App {
     }
 }
 
+/// The JSON of a form-encoded GitHub delivery (`payload=…`), decoded; `None` for a body
+/// that is not such a form.
+fn form_payload(body: &[u8]) -> Option<Vec<u8>> {
+    if body.trim_ascii_start().first() == Some(&b'{') {
+        return None;
+    }
+    let encoded = body
+        .split(|&b| b == b'&')
+        .find_map(|pair| pair.strip_prefix(b"payload="))?;
+    let mut decoded = Vec::with_capacity(encoded.len());
+    let mut bytes = encoded.iter();
+    while let Some(&b) = bytes.next() {
+        match b {
+            b'+' => decoded.push(b' '),
+            b'%' => {
+                let hex = [*bytes.next()?, *bytes.next()?];
+                let text = std::str::from_utf8(&hex).ok()?;
+                decoded.push(u8::from_str_radix(text, 16).ok()?);
+            }
+            other => decoded.push(other),
+        }
+    }
+    Some(decoded)
+}
+
 /// The delivery id the sender gave, else a digest of the body.
 fn delivery_id(incoming: &Incoming<'_>) -> String {
     incoming
@@ -338,6 +368,17 @@ async fn apply_effect(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_encoded_payloads_are_decoded() {
+        assert_eq!(
+            form_payload(b"payload=%7B%22a%22%3A+%22b%20c%22%7D").as_deref(),
+            Some(&b"{\"a\": \"b c\"}"[..])
+        );
+        assert_eq!(form_payload(b"{\"payload=\": 1}"), None);
+        assert_eq!(form_payload(b"{\"x\": \"a&payload=1\"}"), None);
+        assert_eq!(form_payload(b"payload=%7"), None);
+    }
 
     #[test]
     fn signature_matches_githubs_documented_example() {

@@ -5,12 +5,12 @@
 //! `/api/v1/maps/{id}/analysis` exactly what `flowmap map analyze --format json` prints, and
 //! `/api/v1/maps/{id}/measure` exactly what `flowmap map measure --format json` prints.
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use flowmap_app::analysis;
+use axum::{Extension, Json};
 use flowmap_app::maps::{SaveMap, format_named};
+use flowmap_app::{Actor, analysis};
 use flowmap_core::dora::DoraReport;
 use flowmap_core::map::{self, AnalysisOptions};
 use flowmap_store::{Expected, LoadQuery, StoredMap, TimeRange};
@@ -200,6 +200,7 @@ pub struct MapBody {
 /// based on an older version than the latest is refused (409).
 async fn save(
     state: &AppState,
+    actor: &Actor,
     id: &str,
     body: &MapBody,
     expected: Expected,
@@ -210,18 +211,19 @@ async fn save(
         text: &body.text,
         expected,
     };
-    Ok(state.app().save_map(&state.actor(), save).await?)
+    Ok(state.app().save_map(actor, save).await?)
 }
 
 pub async fn create_map(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Json(body): Json<MapBody>,
 ) -> Result<Response, ApiError> {
     let id = body
         .id
         .as_deref()
         .ok_or_else(|| ApiError::bad_request("id: missing"))?;
-    let stored = save(&state, id, &body, Expected::New)
+    let stored = save(&state, &actor, id, &body, Expected::New)
         .await
         .map_err(|err| {
             if err.status == StatusCode::CONFLICT {
@@ -238,6 +240,7 @@ pub async fn create_map(
 
 pub async fn update_map(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     Json(body): Json<MapBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -245,7 +248,7 @@ pub async fn update_map(
         return Err(ApiError::bad_request("id: differs from the id in the path"));
     }
     let expected = body.base_version.map_or(Expected::Any, Expected::Version);
-    let stored = save(&state, &id, &body, expected).await?;
+    let stored = save(&state, &actor, &id, &body, expected).await?;
     Ok(Json(map_json(&stored, true)))
 }
 
@@ -277,9 +280,10 @@ pub async fn map_versions(
 
 pub async fn delete_map(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.app().delete_map(&state.actor(), &id).await?;
+    state.app().delete_map(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

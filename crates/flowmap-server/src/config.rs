@@ -18,6 +18,8 @@ pub struct ServerConfig {
     pub cdevents_token: Option<String>,
     /// Repository → service names and deploy workflows.
     pub webhooks: webhooks::Config,
+    /// Who may use the server (see `auth.rs`).
+    pub access: crate::auth::AccessConfig,
 }
 
 impl ServerConfig {
@@ -44,6 +46,7 @@ impl ServerConfig {
                     .map(|list| service_names(&list))
                     .unwrap_or_default(),
             },
+            access: crate::auth::AccessConfig::default(),
         }
     }
 }

@@ -133,7 +133,7 @@ pub async fn cdevents(
             "the CDEvents webhook is off: set FLOWMAP_CDEVENTS_TOKEN on the server",
         ));
     };
-    let presented = header(&headers, "authorization").and_then(|v| v.strip_prefix("Bearer "));
+    let presented = crate::auth::bearer_token(&headers);
     match presented {
         Some(token) if token_matches(configured, token.trim()) => {}
         Some(_) => return Err(unauthorized("the bearer token is wrong")),

@@ -23,6 +23,7 @@
 //! ```
 
 mod api;
+pub mod auth;
 mod config;
 pub mod demo;
 mod error;
@@ -39,7 +40,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use flowmap_app::{Actor, App};
+use flowmap_app::App;
 use flowmap_store::Store;
 
 pub use config::ServerConfig;
@@ -79,13 +80,6 @@ impl AppState {
         self.inner.app.store()
     }
 
-    /// Who is asking. The server has no access control yet, so everyone acts as the
-    /// open server's anonymous user; access control will derive the actor from the
-    /// request instead.
-    pub(crate) fn actor(&self) -> Actor {
-        Actor::anonymous()
-    }
-
     pub(crate) fn config(&self) -> &ServerConfig {
         &self.inner.config
     }
@@ -113,6 +107,8 @@ pub fn router(state: AppState) -> Router {
         .route("/static/style.css", get(pages::stylesheet))
         .route("/static/editor.js", get(pages::editor_script))
         .route("/healthz", get(metrics::healthz))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
         .route("/metrics", get(metrics::metrics))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/services", get(api::services))
@@ -153,23 +149,77 @@ pub fn router(state: AppState) -> Router {
         .route("/hooks/gitlab", post(hooks::gitlab))
         .route("/hooks/cdevents", post(hooks::cdevents))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::layer,
+        ))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 
-/// Serves [`router`] on `addr` until Ctrl-C.
+/// How long a shutdown waits for requests in flight before it stops anyway.
+pub const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves [`router`] on `addr` until SIGTERM or SIGINT (Ctrl-C).
 pub async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     serve_on(listener, state).await
 }
 
-/// Serves [`router`] on an already bound listener until Ctrl-C (tests bind port 0).
+/// Serves [`router`] on an already bound listener (tests bind port 0) until SIGTERM or
+/// SIGINT. Then it stops accepting, lets requests in flight finish for at most
+/// [`SHUTDOWN_DRAIN`], and returns `Ok` (a clean exit), even when idle keep-alive
+/// connections would otherwise hold it open.
 pub async fn serve_on(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            // An error here means no signal handler could be installed: then the server
-            // simply runs until killed.
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    serve_until(listener, state, shutdown_signal()).await
+}
+
+/// Serves until `stop` completes, then drains as [`serve_on`] does.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signal = stopping.clone();
+    let server = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        stop.await;
+        signal.notify_one();
+    });
+    let drained = async {
+        stopping.notified().await;
+        tokio::time::sleep(SHUTDOWN_DRAIN).await;
+    };
+    tokio::select! {
+        served = server => served,
+        () = drained => Ok(()),
+    }
+}
+
+/// Completes on SIGTERM (how service managers and containers stop a process) or SIGINT.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            // No handler could be installed: Ctrl-C still works.
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

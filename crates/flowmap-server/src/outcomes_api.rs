@@ -2,10 +2,11 @@
 //! `GET /api/v1/outcomes/{id}/status`, exactly what `flowmap outcome status --format json`
 //! prints for the stored outcome.
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use flowmap_app::Actor;
 use flowmap_app::maps::format_named;
 use flowmap_app::outcomes::SaveOutcome;
 use flowmap_core::dora::parse_window_bound;
@@ -71,6 +72,7 @@ pub struct OutcomeBody {
 
 async fn save(
     state: &AppState,
+    actor: &Actor,
     id: &str,
     body: &OutcomeBody,
     expected: Expected,
@@ -81,18 +83,19 @@ async fn save(
         text: &body.text,
         expected,
     };
-    Ok(state.app().save_outcome(&state.actor(), save).await?)
+    Ok(state.app().save_outcome(actor, save).await?)
 }
 
 pub async fn create_outcome(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Json(body): Json<OutcomeBody>,
 ) -> Result<Response, ApiError> {
     let id = body
         .id
         .as_deref()
         .ok_or_else(|| ApiError::bad_request("id: missing"))?;
-    let stored = save(&state, id, &body, Expected::New)
+    let stored = save(&state, &actor, id, &body, Expected::New)
         .await
         .map_err(|err| {
             if err.status == StatusCode::CONFLICT {
@@ -109,6 +112,7 @@ pub async fn create_outcome(
 
 pub async fn update_outcome(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     Json(body): Json<OutcomeBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -116,7 +120,7 @@ pub async fn update_outcome(
         return Err(ApiError::bad_request("id: differs from the id in the path"));
     }
     let expected = body.base_version.map_or(Expected::Any, Expected::Version);
-    let stored = save(&state, &id, &body, expected).await?;
+    let stored = save(&state, &actor, &id, &body, expected).await?;
     Ok(Json(outcome_json(&stored, true)))
 }
 
@@ -148,9 +152,10 @@ pub async fn outcome_versions(
 
 pub async fn delete_outcome(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.app().delete_outcome(&state.actor(), &id).await?;
+    state.app().delete_outcome(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

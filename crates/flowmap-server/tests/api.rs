@@ -8,6 +8,7 @@ use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus,
 use flowmap_store::{Batch, LoadQuery, Store};
 use jiff::Timestamp;
 use serde_json::{Value, json};
+use tower::ServiceExt;
 
 fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
@@ -523,4 +524,231 @@ async fn measure_is_the_cli_json_of_the_stored_map() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = get(&app, "/api/v1/maps/nope/measure").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn access_control_roles_tokens_and_browser_protections() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    let flowmap = flowmap_app::App::new(store.clone());
+    let admin = flowmap_app::Actor::local_user("test");
+    let viewer = flowmap
+        .create_token(&admin, "viewer", flowmap_app::Role::Viewer, None)
+        .await
+        .unwrap();
+    let editor = flowmap
+        .create_token(&admin, "editor", flowmap_app::Role::Editor, None)
+        .await
+        .unwrap();
+    let with = |method: &str, uri: &str, token: Option<&str>, body: Option<Value>| {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("bearer {token}"));
+        }
+        match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+            None => request.body(Body::empty()).unwrap(),
+        }
+    };
+    let map = json!({"id": "checkout", "text": MAP});
+
+    // /healthz is always open; everything else needs a token now.
+    assert_eq!(get(&app, "/healthz").await.0, StatusCode::OK);
+    let (status, body) = send(
+        &app,
+        with("PUT", "/api/v1/maps/checkout", None, Some(map.clone())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(
+        send(&app, with("DELETE", "/api/v1/maps/x", None, None))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get(&app, "/api/v1/services").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let page = app
+        .clone()
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(page.headers()["location"], "/login");
+
+    // Roles: a viewer reads, an editor writes, only an admin reads raw deliveries.
+    assert_eq!(
+        send(&app, with("GET", "/api/v1/services", Some(&viewer), None))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, body) = send(
+        &app,
+        with("POST", "/api/v1/maps", Some(&viewer), Some(map.clone())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = send(
+        &app,
+        with("POST", "/api/v1/maps", Some(&editor), Some(map.clone())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        send(&app, with("GET", "/api/v1/deliveries", Some(&editor), None))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(
+            &app,
+            with("GET", "/api/v1/services", Some("fm_wrong"), None)
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+    // The map version records who saved it, and the audit log has it with the outcome.
+    let saved = store.map("checkout", None).await.unwrap().unwrap();
+    assert_eq!(saved.saved_by.as_deref(), Some("token:editor"));
+    let audit = store.audit_log(10).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.actor == "token:editor"
+            && e.action == "save map"
+            && e.outcome == "saved version 1"),
+        "{audit:?}"
+    );
+
+    // A revoked token stops working at once.
+    flowmap.revoke_token(&admin, "viewer").await.unwrap();
+    assert_eq!(
+        send(&app, with("GET", "/api/v1/services", Some(&viewer), None))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // DNS rebinding: an unknown Host is refused, loopback names pass.
+    let rebound = Request::get("/api/v1/deliveries")
+        .header("host", "attacker.example")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, rebound).await.0, StatusCode::MISDIRECTED_REQUEST);
+    let local = Request::get("/healthz")
+        .header("host", "localhost:7878")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, local).await.0, StatusCode::OK);
+
+    // Security headers on every answer.
+    let response = app
+        .clone()
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("script-src 'self'")
+            && csp.contains("frame-ancestors 'none'")
+            && !csp.contains("script-src 'self' 'unsafe-inline'"),
+        "{csp}"
+    );
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.headers()["referrer-policy"], "same-origin");
+
+    // Browsers: sign in with a token, get a session cookie; a cross-site POST is refused,
+    // and a same-site one needs the session's CSRF token.
+    let login = Request::post("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "http://localhost:7878")
+        .header("host", "localhost:7878")
+        .body(Body::from(format!("token={editor}")))
+        .unwrap();
+    let response = app.clone().oneshot(login).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && !cookie.contains("Secure"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let browser_post = |origin: &str| {
+        Request::delete("/api/v1/maps/checkout")
+            .header("cookie", session.as_str())
+            .header("host", "localhost:7878")
+            .header("origin", origin)
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        send(&app, browser_post("https://evil.example")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, body) = send(&app, browser_post("http://localhost:7878")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no CSRF token: {body}");
+    assert!(body.contains("CSRF"), "{body}");
+    let signed_in = app
+        .clone()
+        .oneshot(
+            Request::get("/")
+                .header("cookie", session.as_str())
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    // Logging out ends the session.
+    let logout = Request::post("/logout")
+        .header("cookie", session.as_str())
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, logout).await.0, StatusCode::SEE_OTHER);
+    let after = app
+        .clone()
+        .oneshot(
+            Request::get("/")
+                .header("cookie", session.as_str())
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn an_open_server_refuses_cross_site_posts() {
+    let db = TestDb::sqlite();
+    let (app, _store) = app(&db).await;
+    let request = |origin: &str| {
+        Request::post("/api/v1/maps")
+            .header("content-type", "application/json")
+            .header("host", "127.0.0.1:7878")
+            .header("origin", origin)
+            .body(Body::from(json!({"id": "m", "text": MAP}).to_string()))
+            .unwrap()
+    };
+    assert_eq!(
+        send(&app, request("https://evil.example")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(&app, request("http://127.0.0.1:7878")).await.0,
+        StatusCode::CREATED
+    );
 }

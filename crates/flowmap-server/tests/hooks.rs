@@ -124,6 +124,31 @@ async fn signed_but_invalid_data_is_rejected_and_kept(db: TestDb) {
     assert_eq!(changes["total"], 0);
 }
 
+/// GitHub's form-encoded deliveries (`payload=<JSON>`, signed as sent) are accepted.
+async fn form_encoded_github_deliveries_are_accepted(db: TestDb) {
+    let (app, _store) = app(&db).await;
+    let json = push_body("f1", &[("f1", "2026-03-02T08:00:00Z")]);
+    let mut form = b"payload=".to_vec();
+    for &b in &json {
+        if b.is_ascii_alphanumeric() {
+            form.push(b);
+        } else {
+            form.extend(format!("%{b:02X}").bytes());
+        }
+    }
+    let request = Request::post("/hooks/github")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-github-event", "push")
+        .header("x-github-delivery", "form-1")
+        .header("x-hub-signature-256", sign(&form))
+        .body(Body::from(form.clone()))
+        .unwrap();
+    let (status, reply) = send(&app, request).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let changes = get_json(&app, "/api/v1/changes?per_page=1").await;
+    assert_eq!(changes["total"], 1);
+}
+
 /// Concurrent deliveries and redeliveries: each stored exactly once.
 async fn concurrent_deliveries_are_stored_exactly_once(db: TestDb) {
     let (app, store) = app(&db).await;
@@ -161,6 +186,7 @@ on_both_backends!(
     push_then_deploy_links_the_commits,
     bad_payload_is_rejected_and_kept,
     signed_but_invalid_data_is_rejected_and_kept,
+    form_encoded_github_deliveries_are_accepted,
     concurrent_deliveries_are_stored_exactly_once,
 );
 

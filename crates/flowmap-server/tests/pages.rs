@@ -570,3 +570,36 @@ async fn outcome_pages_list_and_draw_the_demo_outcomes() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_previews_do_not_stop_healthz() {
+    let db = TestDb::sqlite();
+    let (app, _store) = app(&db).await;
+    let hostile = "name: H\nsteps:\n  - { id: a, process: 1m..2m, ca: 0.000001% }\n";
+    let previews: Vec<_> = (0..2)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(
+                async move { send(&app, form("/maps/preview", &[("text", hostile)])).await },
+            )
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let started = std::time::Instant::now();
+    let (status, _) = get(&app, "/healthz").await;
+    let waited = started.elapsed();
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        waited < std::time::Duration::from_secs(1),
+        "/healthz took {waited:?}"
+    );
+    for preview in previews {
+        let (status, html) = tokio::time::timeout(std::time::Duration::from_secs(120), preview)
+            .await
+            .expect("the preview finishes within its work budget")
+            .unwrap();
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("id=\"map-picture\""), "{html}");
+    }
+    eprintln!("/healthz answered in {waited:?} with two hostile previews in flight");
+}

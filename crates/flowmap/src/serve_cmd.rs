@@ -15,6 +15,60 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:7878")]
     addr: SocketAddr,
+    /// Serve without authentication even on a non-loopback address (anyone who can reach
+    /// the server can change everything).
+    #[arg(long)]
+    open: bool,
+    /// Let everyone read pages and the GET API; changes still need a token.
+    #[arg(long)]
+    public_read: bool,
+    /// The URL browsers use, e.g. https://flowmap.example.com: its host is accepted in
+    /// `Host`, and `https` makes the session cookie `Secure`.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// Trust this header for the signed-in user (e.g. X-Forwarded-Email from oauth2-proxy),
+    /// only from --trusted-proxy addresses.
+    #[arg(long, value_name = "HEADER")]
+    auth_proxy_header: Option<String>,
+    /// The header listing the proxy-authenticated user's groups (comma-separated).
+    #[arg(long, value_name = "HEADER", default_value = "X-Forwarded-Groups")]
+    auth_proxy_groups_header: String,
+    /// An address block whose proxy headers are trusted (repeatable), e.g. 10.0.0.0/8.
+    #[arg(long, value_name = "CIDR")]
+    trusted_proxy: Vec<flowmap_server::auth::Cidr>,
+    /// Roles of proxy-authenticated users: lines `user NAME ROLE`, `group NAME ROLE`,
+    /// `default ROLE`.
+    #[arg(long, value_name = "FILE")]
+    auth_config: Option<std::path::PathBuf>,
+}
+
+impl ServeArgs {
+    /// The access settings these flags ask for.
+    fn access(&self) -> anyhow::Result<flowmap_server::auth::AccessConfig> {
+        let proxy_roles = match &self.auth_config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                flowmap_server::auth::ProxyRoles::parse(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            }
+            None => flowmap_server::auth::ProxyRoles::default(),
+        };
+        if self.auth_proxy_header.is_some() && self.trusted_proxy.is_empty() {
+            anyhow::bail!(
+                "--auth-proxy-header needs --trusted-proxy: the header is believed only from the proxy"
+            );
+        }
+        Ok(flowmap_server::auth::AccessConfig {
+            open: self.open,
+            public_read: self.public_read,
+            public_url: self.public_url.clone(),
+            proxy_header: self.auth_proxy_header.clone(),
+            proxy_groups_header: Some(self.auth_proxy_groups_header.clone()),
+            trusted_proxies: self.trusted_proxy.clone(),
+            proxy_roles,
+        })
+    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -30,7 +84,9 @@ pub fn serve(args: ServeArgs, db: &str) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         // Serving only reads what is there: a missing database is not created.
         let store = flowmap_app::sources::open_for_reading(db).await?;
-        run(args.addr, store, &format!("database {db}")).await
+        let access = args.access()?;
+        let what = format!("database {}", flowmap_store::redact_password(db));
+        run(args.addr, store, &what, access).await
     })
 }
 
@@ -47,7 +103,8 @@ pub fn demo(args: ServeArgs) -> anyhow::Result<ExitCode> {
         flowmap_server::demo::load(&store, 1, Timestamp::now())
             .await
             .context("writing the demo data")?;
-        run(args.addr, store, "a generated demo organisation").await
+        let access = args.access()?;
+        run(args.addr, store, "a generated demo organisation", access).await
     })
 }
 
@@ -61,16 +118,40 @@ fn log_to_stderr() {
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
-async fn run(addr: SocketAddr, store: Store, what: &str) -> anyhow::Result<ExitCode> {
+async fn run(
+    addr: SocketAddr,
+    store: Store,
+    what: &str,
+    access: flowmap_server::auth::AccessConfig,
+) -> anyhow::Result<ExitCode> {
     log_to_stderr();
+    // Safe defaults: on a loopback address with no tokens everything is open (the
+    // zero-setup demo); on any other address someone must be able to tell who is asking.
+    let has_tokens = store.has_tokens().await.context("reading the tokens")?;
+    if access.open {
+        eprintln!(
+            "WARNING: --open: anyone who can reach {addr} can read and change everything, \
+             tokens or not"
+        );
+    } else if !addr.ip().is_loopback() && !has_tokens && access.proxy_header.is_none() {
+        anyhow::bail!(
+            "refusing to serve on {addr} without authentication: create a token \
+             (flowmap token create NAME --role admin), put a proxy in front \
+             (--auth-proxy-header with --trusted-proxy), or pass --open to serve \
+             everyone (see docs/security.md)"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
     eprintln!("flowmap is serving {what} on http://{addr}/ (Ctrl-C to stop)");
-    let state = AppState::new(store.clone(), ServerConfig::from_env());
+    let mut config = ServerConfig::from_env();
+    config.access = access;
+    let state = AppState::new(store.clone(), config);
     flowmap_server::serve_on(listener, state)
         .await
         .context("serving")?;
+    eprintln!("flowmap stopped");
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

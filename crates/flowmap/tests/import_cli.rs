@@ -391,3 +391,86 @@ fn tokens_are_created_once_listed_and_revoked() {
     assert!(stdout(&token(&ws, &["list"])).contains("revoked"));
     assert_eq!(token(&ws, &["revoke", "ci-bot"]).status.code(), Some(1));
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn healthz(port: u16) -> bool {
+    use std::io::Read;
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ =
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply.starts_with("HTTP/1.1 200")
+}
+
+#[test]
+fn serving_beyond_loopback_needs_authentication() {
+    let ws = Workspace::new();
+    let out = Command::new(env!("CARGO_BIN_EXE_flowmap"))
+        .args(["--db", &ws.db(), "serve", "--addr", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("refusing to serve on 0.0.0.0:0 without authentication"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn sigterm_and_sigint_stop_the_server_cleanly_despite_idle_connections() {
+    for signal in ["-TERM", "-INT"] {
+        let ws = Workspace::new();
+        let port = free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_flowmap"))
+            .args([
+                "--db",
+                &ws.db(),
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while !healthz(port) {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // An idle keep-alive connection used to hold SIGINT forever.
+        let _idle = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let stopped_at = std::time::Instant::now();
+        let killed = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                stopped_at.elapsed() < Duration::from_secs(20),
+                "{signal}: still running"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert_eq!(status.code(), Some(0), "{signal}");
+        eprintln!("{signal}: stopped in {:?}", stopped_at.elapsed());
+    }
+}

@@ -2,10 +2,12 @@
 //! see what was imported, or every problem as `FILE:LINE: field: problem`.
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
+use flowmap_app::Actor;
 use flowmap_app::import::{ImportFile, Imported};
 use flowmap_ingest::import::{
     CHANGE_FIELDS, DEPLOYMENT_FIELDS, FileKind, Format, INCIDENT_FIELDS, Options,
@@ -76,7 +78,11 @@ pub async fn import_template(Path(file): Path<String>) -> Result<Response, PageE
 
 /// Imports one uploaded file as `flowmap import` would (source `import`), and shows
 /// the per-row report: every bad row as `FILE:LINE: field: problem`.
-pub async fn import_upload(State(state): State<AppState>, mut form: Multipart) -> PageResult {
+pub async fn import_upload(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    mut form: Multipart,
+) -> PageResult {
     let mut file_name = String::new();
     let mut body: Vec<u8> = Vec::new();
     let mut kind: Option<FileKind> = None;
@@ -116,7 +122,7 @@ pub async fn import_upload(State(state): State<AppState>, mut form: Multipart) -
             _ => {}
         }
     }
-    let report = import_file(&state, file_name, body, kind, skip_invalid, &source).await?;
+    let report = import_file(&state, &actor, file_name, body, kind, skip_invalid, &source).await?;
     let status = if report.imported {
         StatusCode::OK
     } else {
@@ -133,6 +139,7 @@ pub async fn import_upload(State(state): State<AppState>, mut form: Multipart) -
 
 async fn import_file(
     state: &AppState,
+    actor: &Actor,
     file_name: String,
     body: Vec<u8>,
     kind: Option<FileKind>,
@@ -174,12 +181,9 @@ async fn import_file(
     let mut problems = Vec::new();
     let outcome = state
         .app()
-        .import(
-            &state.actor(),
-            &file,
-            std::io::Cursor::new(body),
-            &mut |p| problems.push(p.in_file(&file_name)),
-        )
+        .import(actor, &file, std::io::Cursor::new(body), &mut |p| {
+            problems.push(p.in_file(&file_name))
+        })
         .await?;
     Ok(match outcome {
         Imported::Unreadable => failed(

@@ -6,14 +6,14 @@
 //! version than the latest.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect};
-use flowmap_app::AppError;
+use axum::{Extension, Form};
 use flowmap_app::analysis::{self, Analysed};
 use flowmap_app::maps::{SaveMap, file_name};
+use flowmap_app::{Actor, AppError};
 use flowmap_core::map::{Analysis, AnalysisOptions, Map, format_hours};
 use flowmap_store::{Expected, MapFormat, valid_map_id};
 use serde::Deserialize;
@@ -98,7 +98,11 @@ pub async fn maps(State(state): State<AppState>) -> PageResult {
 
 /// Creates a map from the form's text, or from an uploaded file (its extension names
 /// the format); shows the errors beside the form when it is not a valid map.
-pub async fn create_map(State(state): State<AppState>, mut form: Multipart) -> PageResult {
+pub async fn create_map(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    mut form: Multipart,
+) -> PageResult {
     let mut id = String::new();
     let mut text = String::new();
     let mut format = MapFormat::Yaml;
@@ -157,7 +161,7 @@ pub async fn create_map(State(state): State<AppState>, mut form: Multipart) -> P
         text: &text,
         expected: Expected::New,
     };
-    match state.app().save_map(&state.actor(), save).await {
+    match state.app().save_map(&actor, save).await {
         Ok(saved) => Ok(Redirect::to(&format!("/maps/{}", saved.id)).into_response()),
         Err(AppError::Conflict { .. }) => {
             let errors = vec![format!("a map {id:?} exists already: edit it instead")];
@@ -455,6 +459,7 @@ fn form_format(form: &MapForm) -> MapFormat {
 /// note saying so); nothing is saved then.
 pub async fn save_map(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     Form(form): Form<MapForm>,
 ) -> PageResult {
@@ -465,7 +470,7 @@ pub async fn save_map(
         text: &form.text,
         expected: form.base_version.map_or(Expected::Any, Expected::Version),
     };
-    match state.app().save_map(&state.actor(), save).await {
+    match state.app().save_map(&actor, save).await {
         Ok(saved) => Ok(Redirect::to(&format!("/maps/{}", saved.id)).into_response()),
         Err(AppError::InvalidMap { .. }) => {
             let response = edit_page(&state, id, format, form.text, String::new()).await?;
