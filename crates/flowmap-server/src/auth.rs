@@ -330,7 +330,7 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
                     "the bearer token is unknown, revoked or expired",
                 ));
             }
-            Err(err) => return secure(refuse(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string())),
+            Err(err) => return secure(crate::error::ApiError::internal(&err).into_response()),
         }
     } else if let Some(cookie) = cookie(headers, SESSION_COOKIE) {
         match state.app().session(cookie).await {
@@ -339,7 +339,7 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
                 Some(session.actor)
             }
             Ok(None) => None,
-            Err(err) => return secure(refuse(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string())),
+            Err(err) => return secure(crate::error::ApiError::internal(&err).into_response()),
         }
     } else {
         proxy_actor(access, headers, peer)
@@ -349,7 +349,7 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
         true => false,
         false => match state.app().has_tokens().await {
             Ok(has) => has || access.proxy_header.is_some(),
-            Err(err) => return secure(refuse(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string())),
+            Err(err) => return secure(crate::error::ApiError::internal(&err).into_response()),
         },
     };
     let actor = identified.or_else(|| {
@@ -510,7 +510,10 @@ pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -
             StatusCode::UNAUTHORIZED,
             "That token is unknown, revoked or expired.",
         ),
-        Err(err) => login_page(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string()),
+        Err(err) => {
+            let message = crate::error::ApiError::internal(&err).message;
+            login_page(StatusCode::INTERNAL_SERVER_ERROR, &message)
+        }
     }
 }
 
@@ -519,7 +522,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
     if let Some(cookie) = cookie(&headers, SESSION_COOKIE)
         && let Err(err) = state.app().sign_out(cookie).await
     {
-        return refuse(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string());
+        return crate::error::ApiError::internal(&err).into_response();
     }
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(

@@ -5,7 +5,6 @@
 //! its dependencies are linked once for all of them.
 
 #[macro_use]
-
 mod common;
 mod measure_records;
 mod server_state;

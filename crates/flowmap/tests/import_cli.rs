@@ -30,6 +30,18 @@ impl Workspace {
         self.path("flowmap.db").display().to_string()
     }
 
+    /// Creates the database with one imported deployment: `serve` only reads an existing
+    /// database, never creates one.
+    fn with_data(self) -> Workspace {
+        self.write(
+            "deployments.csv",
+            "id,service,status,finished_at\nd1,shop,success,2026-03-01T12:00:00Z\n",
+        );
+        let out = self.import(&["deployments.csv"]);
+        assert!(out.status.success(), "{out:?}");
+        self
+    }
+
     /// Runs `flowmap --db <db> import ARGS` in the workspace directory.
     fn import(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
@@ -415,7 +427,7 @@ fn healthz(port: u16) -> bool {
 
 #[test]
 fn serving_beyond_loopback_needs_authentication() {
-    let ws = Workspace::new();
+    let ws = Workspace::new().with_data();
     let out = Command::new(env!("CARGO_BIN_EXE_flowmap"))
         .args(["--db", &ws.db(), "serve", "--addr", "0.0.0.0:0"])
         .output()
@@ -431,7 +443,7 @@ fn serving_beyond_loopback_needs_authentication() {
 #[test]
 fn sigterm_and_sigint_stop_the_server_cleanly_despite_idle_connections() {
     for signal in ["-TERM", "-INT"] {
-        let ws = Workspace::new();
+        let ws = Workspace::new().with_data();
         let port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_flowmap"))
             .args([

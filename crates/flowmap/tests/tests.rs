@@ -9,5 +9,6 @@ mod dora_cli;
 mod import_cli;
 mod ingest_git_cli;
 mod map_cli;
+mod measure_cli;
 mod outcome_cli;
 mod tidy;

@@ -163,7 +163,12 @@ pub fn parse_window_bound(text: &str) -> Result<Timestamp, WindowBoundError> {
     {
         jiff::tz::TimeZone::UTC
             .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
-            .map_err(|e| WindowBoundError::OutOfRange(e.to_string()))?
+            .map_err(|_| {
+                WindowBoundError::OutOfRange(format!(
+                    "the window bound {text} is out of range: use a time from 1900-01-01 to \
+                     3000-01-01"
+                ))
+            })?
     } else {
         text.parse::<Timestamp>()
             .map_err(|e| WindowBoundError::Malformed(e.to_string()))?
@@ -222,4 +227,37 @@ pub enum DoraError {
         key: String,
         known: String,
     },
+}
+
+/// Window bounds are checked where they are parsed.
+#[cfg(test)]
+mod window_bound_tests {
+    use super::*;
+
+    #[test]
+    fn window_bounds_outside_1900_to_3000_are_errors() {
+        for text in [
+            "-009999-03-03T00:00:00Z",
+            "9999-12-30T00:00:00Z",
+            "1899-12-31",
+            "3000-01-01T00:00:00.001Z",
+        ] {
+            let err = parse_window_bound(text).unwrap_err();
+            assert!(
+                matches!(err, WindowBoundError::OutOfRange(_)),
+                "{text}: {err}"
+            );
+            assert!(err.to_string().contains("out of range"), "{text}: {err}");
+        }
+        for text in [
+            "1900-01-01",
+            "3000-01-01T00:00:00Z",
+            "2026-01-05T10:00:00+01:00",
+        ] {
+            assert!(parse_window_bound(text).is_ok(), "{text}");
+        }
+        // The edges are exactly the documented ones.
+        assert_eq!(EARLIEST_WINDOW_BOUND.to_string(), "1900-01-01T00:00:00Z");
+        assert_eq!(LATEST_WINDOW_BOUND.to_string(), "3000-01-01T00:00:00Z");
+    }
 }

@@ -155,11 +155,15 @@ impl GitState {
     /// (whatever the repository's location): then the stored deployments came from that
     /// other rule. An empty state (none, or of an older format) was made with nothing.
     pub fn made_with_other_options(&self, options: &GitOptions) -> bool {
+        // The stored fingerprint is the options, a space and the repository's absolute
+        // location: the options match only when what follows them is that location, not
+        // more options (`tags:v*` is a prefix of `tags:v* path:svc/a`).
         !self.options.is_empty()
             && !self
                 .options
                 .strip_prefix(&options_fingerprint(options))
-                .is_some_and(|rest| rest.starts_with(' '))
+                .and_then(|rest| rest.strip_prefix(' '))
+                .is_some_and(|location| std::path::Path::new(location).is_absolute())
     }
 
     /// Whether this state was made by a run with the same options.
