@@ -36,6 +36,10 @@ use crate::AppState;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "flowmap_session";
+/// The cookie that hands a signed-in browser its session's CSRF token. Unlike the session
+/// cookie, page scripts read it (`static/csrf.js` adds it to every form that changes
+/// something); another site can neither read it nor, with `SameSite=Strict`, send it.
+pub const CSRF_COOKIE: &str = "flowmap_csrf";
 
 /// How the server decides who may do what (`flowmap serve` flags).
 #[derive(Clone, Debug, Default)]
@@ -490,7 +494,7 @@ pub struct LoginForm {
 /// `POST /login`: exchanges a token for a session cookie.
 pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
     match state.app().sign_in(form.token.trim()).await {
-        Ok(Some((cookie, _))) => {
+        Ok(Some((cookie, session))) => {
             let secure = if state.config().access.secure_cookies() {
                 "; Secure"
             } else {
@@ -500,9 +504,16 @@ pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -
                 "{SESSION_COOKIE}={cookie}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
                 flowmap_app::access::SESSION_LIFETIME.as_secs()
             );
+            let csrf = format!(
+                "{CSRF_COOKIE}={}; SameSite=Strict; Path=/; Max-Age={}{secure}",
+                session.csrf,
+                flowmap_app::access::SESSION_LIFETIME.as_secs()
+            );
             let mut response = Redirect::to("/").into_response();
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                response.headers_mut().insert(header::SET_COOKIE, value);
+            for value in [value, csrf] {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    response.headers_mut().append(header::SET_COOKIE, value);
+                }
             }
             response
         }
@@ -528,6 +539,10 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
     response.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_static("flowmap_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
+    );
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static("flowmap_csrf=; SameSite=Strict; Path=/; Max-Age=0"),
     );
     response
 }

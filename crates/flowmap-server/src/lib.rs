@@ -106,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/import/templates/{file}", get(pages::import_template))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/static/editor.js", get(pages::editor_script))
+        .route("/static/csrf.js", get(pages::csrf_script))
         .route("/healthz", get(metrics::healthz))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))

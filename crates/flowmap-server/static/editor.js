@@ -12,7 +12,9 @@
     var body = new URLSearchParams();
     body.set("text", text.value);
     body.set("format", format ? format.value : "yaml");
-    fetch("/maps/preview", { method: "POST", body: body })
+    var headers = {};
+    if (window.flowmapCsrf) headers["X-CSRF-Token"] = window.flowmapCsrf;
+    fetch("/maps/preview", { method: "POST", body: body, headers: headers })
       .then(function (r) { return r.text(); })
       .then(function (html) {
         // Only the latest request may paint, so a slow answer never overwrites a newer one.

@@ -701,6 +701,39 @@ async fn access_control_roles_tokens_and_browser_protections() {
     let (status, body) = send(&app, browser_post("http://localhost:7878")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "no CSRF token: {body}");
     assert!(body.contains("CSRF"), "{body}");
+    // The sign-in also hands the pages' script the session's CSRF token, in a cookie other
+    // sites can neither read nor send; with it, the same request passes.
+    let csrf = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("flowmap_csrf="))
+        .expect("a CSRF cookie")
+        .to_owned();
+    assert!(
+        csrf.contains("SameSite=Strict") && !csrf.contains("HttpOnly"),
+        "{csrf}"
+    );
+    let token = csrf
+        .trim_start_matches("flowmap_csrf=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    for request in [
+        Request::delete(format!("/api/v1/maps/checkout?csrf={token}")),
+        Request::delete("/api/v1/maps/checkout").header("x-csrf-token", token.as_str()),
+    ] {
+        let request = request
+            .header("cookie", session.as_str())
+            .header("host", "localhost:7878")
+            .header("origin", "http://localhost:7878")
+            .body(Body::empty())
+            .unwrap();
+        let (status, body) = send(&app, request).await;
+        assert_ne!(status, StatusCode::FORBIDDEN, "{body}");
+    }
     let signed_in = app
         .clone()
         .oneshot(

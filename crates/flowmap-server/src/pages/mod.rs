@@ -34,6 +34,7 @@ pub use outcomes::{outcome, outcomes};
 
 const STYLE: &str = include_str!("../../static/style.css");
 const EDITOR_JS: &str = include_str!("../../static/editor.js");
+const CSRF_JS: &str = include_str!("../../static/csrf.js");
 
 pub async fn stylesheet() -> Response {
     ([(CONTENT_TYPE, "text/css; charset=utf-8")], STYLE).into_response()
@@ -45,6 +46,10 @@ pub async fn editor_script() -> Response {
         EDITOR_JS,
     )
         .into_response()
+}
+
+pub async fn csrf_script() -> Response {
+    ([(CONTENT_TYPE, "text/javascript; charset=utf-8")], CSRF_JS).into_response()
 }
 
 /// Why a page could not be shown: a status and a message, rendered as a page a person
