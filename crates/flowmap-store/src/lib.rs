@@ -160,7 +160,7 @@ async fn probe(
     let attempt = async {
         let mut conn = AnyConnection::connect_with(options).await?;
         if backend == Backend::Sqlite {
-            conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
+            apply_sqlite_pragmas(&mut conn).await?;
         }
         conn.execute(sqlx::raw_sql("SELECT 1")).await?;
         conn.close().await
@@ -253,6 +253,26 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; \
      PRAGMA temp_store = MEMORY; \
      PRAGMA cache_size = -262144;";
 
+/// Applies [`SQLITE_PRAGMAS`] to a new connection.
+///
+/// Switching a new file to WAL needs SQLite's exclusive lock, and SQLite answers "database
+/// is locked" at once, without its busy timeout, while another process holds the write
+/// lock (a first-time migration). So a locked answer is retried for up to
+/// [`CONNECT_TIMEOUT`]: the other process's migration is short.
+async fn apply_sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await {
+            Err(sqlx::Error::Database(err))
+                if err.message().contains("locked") && started.elapsed() < CONNECT_TIMEOUT =>
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            result => return result.map(|_| ()),
+        }
+    }
+}
+
 impl Store {
     /// Opens (and if needed creates) the database at `location` and applies any pending
     /// migrations.
@@ -298,10 +318,7 @@ impl Store {
             pool_options = pool_options
                 .max_connections(4)
                 .after_connect(|conn, _meta| {
-                    Box::pin(async move {
-                        conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
-                        Ok(())
-                    })
+                    Box::pin(async move { apply_sqlite_pragmas(conn).await })
                 });
         } else {
             pool_options = pool_options.max_connections(8);
