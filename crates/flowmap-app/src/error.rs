@@ -101,6 +101,7 @@ impl From<StoreError> for AppError {
                 id,
                 expected,
                 latest,
+                ..
             } => AppError::Conflict {
                 id,
                 expected,

@@ -108,7 +108,7 @@ impl App {
         actor.require(Role::Editor, "save outcomes")?;
         self.check_outcome(&file_name(save.id, save.format), save.text, save.format)
             .await?;
-        Ok(self
+        let saved = self
             .store
             .save_outcome_version(
                 save.id,
@@ -117,7 +117,13 @@ impl App {
                 save.expected,
                 Some(&actor.name),
             )
-            .await?)
+            .await;
+        let outcome = match &saved {
+            Ok(stored) => format!("saved version {}", stored.version),
+            Err(err) => format!("refused: {err}"),
+        };
+        self.audit(actor, "save outcome", save.id, &outcome).await?;
+        Ok(saved?)
     }
 
     /// Version `version` of outcome `id` (the latest when `None`).
@@ -134,7 +140,15 @@ impl App {
     /// Deletes outcome `id` with its history.
     pub async fn delete_outcome(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
         actor.require(Role::Editor, "delete outcomes")?;
-        if self.store.delete_outcome(id).await? {
+        let deleted = self.store.delete_outcome(id).await?;
+        self.audit(
+            actor,
+            "delete outcome",
+            id,
+            if deleted { "deleted" } else { "not found" },
+        )
+        .await?;
+        if deleted {
             Ok(())
         } else {
             Err(AppError::NotFound(format!("no outcome {id:?}")))
@@ -261,6 +275,43 @@ mod tests {
         assert_eq!(map_id_of("checkout.yaml"), "checkout");
         assert_eq!(map_id_of("maps/checkout.toml"), "checkout");
         assert_eq!(map_id_of("checkout"), "checkout");
+    }
+
+    #[tokio::test]
+    async fn outcome_saves_and_deletes_are_audited() {
+        let db = TestDb::sqlite();
+        let app = App::new(flowmap_store::Store::open(&db.location()).await.unwrap());
+        let ana = Actor::new("ana", Role::Editor);
+        let plain = "outcome: Faster\nmetric: lead_time\nbaseline: 3d\ntarget: '< 1d'\ndeadline: 2026-12-01\n";
+        app.save_outcome(&ana, save(Expected::New, plain))
+            .await
+            .unwrap();
+        let bob = Actor::new("bob", Role::Editor);
+        app.save_outcome(&bob, save(Expected::New, plain))
+            .await
+            .unwrap_err();
+        app.delete_outcome(&bob, "fewer-failures").await.unwrap();
+        app.delete_outcome(&ana, "fewer-failures")
+            .await
+            .unwrap_err();
+        let mut log: Vec<_> = app
+            .store()
+            .audit_log(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| format!("{} {} {}: {}", e.actor, e.action, e.subject, e.outcome))
+            .collect();
+        log.reverse();
+        assert_eq!(
+            log,
+            [
+                "ana save outcome fewer-failures: saved version 1",
+                "bob save outcome fewer-failures: refused: outcome \"fewer-failures\" is at version 1, but the save expected no outcome yet",
+                "bob delete outcome fewer-failures: deleted",
+                "ana delete outcome fewer-failures: not found",
+            ]
+        );
     }
 
     #[tokio::test]

@@ -20,6 +20,8 @@ pub struct ServerConfig {
     pub webhooks: webhooks::Config,
     /// Who may use the server (see `auth.rs`).
     pub access: crate::auth::AccessConfig,
+    /// Connections at once and read timeouts (see `listen.rs`).
+    pub limits: crate::Limits,
 }
 
 impl ServerConfig {
@@ -47,6 +49,7 @@ impl ServerConfig {
                     .unwrap_or_default(),
             },
             access: crate::auth::AccessConfig::default(),
+            limits: crate::Limits::default(),
         }
     }
 }

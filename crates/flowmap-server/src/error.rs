@@ -52,6 +52,14 @@ impl ApiError {
     }
 }
 
+/// An upload form that could not be read: its own status (413 beyond the size limit, 400
+/// for a malformed form) with axum's explanation.
+impl From<axum::extract::multipart::MultipartError> for ApiError {
+    fn from(err: axum::extract::multipart::MultipartError) -> ApiError {
+        ApiError::new(err.status(), err.body_text())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = if self.diagnostics.is_empty() {

@@ -28,6 +28,7 @@ mod config;
 pub mod demo;
 mod error;
 mod hooks;
+mod listen;
 mod metrics;
 mod outcomes_api;
 mod pages;
@@ -158,8 +159,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// How long a shutdown waits for requests in flight before it stops anyway.
-pub const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
+pub use listen::{Limits, SHUTDOWN_DRAIN};
 
 /// Serves [`router`] on `addr` until SIGTERM or SIGINT (Ctrl-C).
 pub async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<()> {
@@ -168,9 +168,10 @@ pub async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<()> {
 }
 
 /// Serves [`router`] on an already bound listener (tests bind port 0) until SIGTERM or
-/// SIGINT. Then it stops accepting, lets requests in flight finish for at most
-/// [`SHUTDOWN_DRAIN`], and returns `Ok` (a clean exit), even when idle keep-alive
-/// connections would otherwise hold it open.
+/// SIGINT, within the configuration's [`Limits`] (connections at once, header and body
+/// read timeouts). Then it stops accepting, lets requests in flight finish for at most
+/// [`SHUTDOWN_DRAIN`], and returns `Ok` (a clean exit); idle keep-alive connections are
+/// closed at once.
 pub async fn serve_on(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     serve_until(listener, state, shutdown_signal()).await
 }
@@ -181,24 +182,8 @@ pub async fn serve_until(
     state: AppState,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let stopping = Arc::new(tokio::sync::Notify::new());
-    let signal = stopping.clone();
-    let server = axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        stop.await;
-        signal.notify_one();
-    });
-    let drained = async {
-        stopping.notified().await;
-        tokio::time::sleep(SHUTDOWN_DRAIN).await;
-    };
-    tokio::select! {
-        served = server => served,
-        () = drained => Ok(()),
-    }
+    let limits = state.config().limits.clone();
+    listen::serve(listener, router(state), limits, stop).await
 }
 
 /// Completes on SIGTERM (how service managers and containers stop a process) or SIGINT.

@@ -88,6 +88,28 @@ async fn push_then_deploy_links_the_commits(db: TestDb) {
     assert_eq!(changes["total"], 4);
 }
 
+/// Deployment statuses delivered out of order: the newest by its time stays.
+async fn a_late_older_status_does_not_overwrite_a_newer_one(db: TestDb) {
+    let (app, _store) = app(&db).await;
+    let success = status_body(8, "b1", "success", "2026-03-02T12:05:00Z");
+    let (status, reply) = send(&app, github_request("deployment_status", "s-2", &success)).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    // The failure GitHub sent five minutes earlier arrives now.
+    let failure = status_body(8, "b1", "failure", "2026-03-02T12:00:00Z");
+    let (status, reply) = send(&app, github_request("deployment_status", "s-1", &failure)).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let page = get_json(&app, "/api/v1/deployments").await;
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["items"][0]["status"], "success", "{page}");
+    assert_eq!(page["items"][0]["finished_at"], "2026-03-02T12:05:00Z");
+    // A later failure (a redeploy that broke) does replace it.
+    let broke = status_body(8, "b1", "failure", "2026-03-02T12:30:00Z");
+    let (status, _) = send(&app, github_request("deployment_status", "s-3", &broke)).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = get_json(&app, "/api/v1/deployments").await;
+    assert_eq!(page["items"][0]["status"], "failure", "{page}");
+}
+
 async fn bad_payload_is_rejected_and_kept(db: TestDb) {
     let (app, _store) = app(&db).await;
     let (status, reply) = send(&app, github_request("push", "bad-1", b"{not json")).await;
@@ -184,6 +206,7 @@ async fn concurrent_deliveries_are_stored_exactly_once(db: TestDb) {
 
 on_both_backends!(
     push_then_deploy_links_the_commits,
+    a_late_older_status_does_not_overwrite_a_newer_one,
     bad_payload_is_rejected_and_kept,
     signed_but_invalid_data_is_rejected_and_kept,
     form_encoded_github_deliveries_are_accepted,

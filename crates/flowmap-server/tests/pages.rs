@@ -276,6 +276,85 @@ async fn maps_are_created_from_text_or_imported_from_files() {
 }
 
 #[tokio::test]
+async fn uploads_over_the_limit_get_413_and_import_nothing() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    let mut csv = String::from("id,service,committed_at\n");
+    while csv.len() <= flowmap_server::MAX_BODY_BYTES {
+        csv.push_str("c1,shop,2026-03-01T12:00:00Z\n");
+    }
+    for uri in ["/import", "/maps"] {
+        let (status, body) = send(
+            &app,
+            multipart(
+                uri,
+                &[("id", None, "big"), ("file", Some("changes.csv"), &csv)],
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{uri}: {body}");
+    }
+    assert!(
+        store
+            .load(&Default::default())
+            .await
+            .unwrap()
+            .changes
+            .is_empty()
+    );
+}
+
+/// A CDEvents file whose deploy-run events are out of order: the newest by time wins;
+/// importing the same file again changes nothing and counts nothing as updated.
+#[tokio::test]
+async fn import_keeps_the_newest_event_and_a_replay_is_a_no_op() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    let event = |predicate: &str, at: &str| {
+        let mut event: serde_json::Value =
+            serde_json::from_slice(&fixture("cdevents/pipelinerun_finished.json")).unwrap();
+        event["context"]["type"] = format!("dev.cdevents.pipelinerun.{predicate}.0.3.0").into();
+        event["context"]["id"] = format!("{predicate}-event").into();
+        event["context"]["timestamp"] = at.into();
+        event["customData"] = serde_json::json!({"environment": "production"});
+        event.to_string()
+    };
+    // The run's `finished` (a failure at 14:27) is written before its `started` (14:00).
+    let file = format!(
+        "{}\n{}\n",
+        event("finished", "2023-03-20T14:27:05Z"),
+        event("started", "2023-03-20T14:00:00Z")
+    );
+    let upload = || multipart("/import", &[("file", Some("cdevents.ndjson"), &file)]);
+    let (status, html) = send(&app, upload()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("deployments: 1 inserted, 1 updated, 0 unchanged"),
+        "{html}"
+    );
+    let data = store.load(&Default::default()).await.unwrap();
+    let run = &data.deployments[0];
+    assert_eq!(
+        (
+            run.status.as_str(),
+            run.started_at.map(|t| t.to_string()),
+            run.finished_at.to_string()
+        ),
+        (
+            "failure",
+            Some("2023-03-20T14:00:00Z".to_owned()),
+            "2023-03-20T14:27:05Z".to_owned()
+        )
+    );
+    let (status, html) = send(&app, upload()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("deployments: 0 inserted, 0 updated, 2 unchanged"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
 async fn import_page_reports_every_row() {
     let db = TestDb::sqlite();
     let (app, store) = app(&db).await;

@@ -8,4 +8,5 @@ mod api;
 mod browser;
 mod common;
 mod hooks;
+mod limits;
 mod pages;

@@ -136,12 +136,19 @@ pub(crate) enum Merge {
 pub(crate) struct Table {
     pub name: &'static str,
     pub columns: &'static [(&'static str, Merge)],
+    /// The column that holds when the record's event happened, for records whose events
+    /// can arrive out of order (a deployment's statuses): in a [`WriteMode::Merge`] write,
+    /// the [`Merge::Newest`] columns (this one included) take the new values only when
+    /// the new event is not older than the stored one, so a late delivery of an older
+    /// status never overwrites a newer one.
+    pub event_time: Option<&'static str>,
 }
 
 use Merge::{Earliest, Latest, Newest};
 
 pub(crate) const DEPLOYMENTS: Table = Table {
     name: "deployments",
+    event_time: Some("finished_at"),
     columns: &[
         ("service", Newest),
         ("environment", Newest),
@@ -157,6 +164,7 @@ pub(crate) const DEPLOYMENTS: Table = Table {
 
 pub(crate) const CHANGES: Table = Table {
     name: "changes",
+    event_time: None,
     columns: &[
         ("service", Newest),
         ("committed_at", Earliest),
@@ -175,6 +183,7 @@ pub(crate) const CHANGES: Table = Table {
 
 pub(crate) const INCIDENTS: Table = Table {
     name: "incidents",
+    event_time: None,
     columns: &[
         ("service", Newest),
         ("started_at", Earliest),
@@ -192,6 +201,7 @@ pub(crate) const INCIDENTS: Table = Table {
 /// either wins over the `success` a start event assumes (`'failure' < 'success'`).
 pub(crate) const BUILDS: Table = Table {
     name: "builds",
+    event_time: None,
     columns: &[
         ("service", Newest),
         ("status", Earliest),
@@ -207,6 +217,7 @@ pub(crate) const BUILDS: Table = Table {
 /// but the key is already fixed by the key.
 pub(crate) const MILESTONES: Table = Table {
     name: "milestones",
+    event_time: None,
     columns: &[
         ("item", Newest),
         ("name", Newest),
@@ -255,7 +266,7 @@ impl Table {
         let exprs: Vec<(&str, String)> = self
             .columns
             .iter()
-            .map(|&(name, merge)| (name, merged_value(name, mode, merge)))
+            .map(|&(name, merge)| (name, merged_value(name, mode, merge, self.event_time)))
             .collect();
         for (name, expr) in &exprs {
             let _ = write!(sql, "{name} = {expr}, ");
@@ -272,8 +283,9 @@ impl Table {
 }
 
 /// The value a column takes on conflict, as an SQL expression over `t` (stored) and
-/// `excluded` (new).
-fn merged_value(name: &str, mode: WriteMode, merge: Merge) -> String {
+/// `excluded` (new). Both sides of the expression read the stored row as it was before
+/// the statement, in SQLite and in PostgreSQL.
+fn merged_value(name: &str, mode: WriteMode, merge: Merge, event_time: Option<&str>) -> String {
     let pick = |op: &str| {
         format!(
             "CASE WHEN t.{name} IS NULL OR excluded.{name} {op} t.{name} \
@@ -282,7 +294,15 @@ fn merged_value(name: &str, mode: WriteMode, merge: Merge) -> String {
     };
     match (mode, merge) {
         (WriteMode::Replace, _) => format!("excluded.{name}"),
-        (WriteMode::Merge, Newest) => format!("COALESCE(excluded.{name}, t.{name})"),
+        (WriteMode::Merge, Newest) => match event_time {
+            // An older event keeps the stored value; a missing time compares as not
+            // older (`<` with NULL is not true).
+            Some(at) => format!(
+                "CASE WHEN excluded.{at} < t.{at} THEN t.{name} \
+                 ELSE COALESCE(excluded.{name}, t.{name}) END"
+            ),
+            None => format!("COALESCE(excluded.{name}, t.{name})"),
+        },
         (WriteMode::Merge, Earliest) => pick("<"),
         (WriteMode::Merge, Latest) => pick(">"),
     }
@@ -336,6 +356,7 @@ mod tests {
         let table = Table {
             name: "things",
             columns: &[("a", Newest), ("b", Earliest)],
+            event_time: None,
         };
         assert_eq!(
             table.upsert_sql(Backend::Postgres, WriteMode::Replace, 2),
@@ -357,6 +378,21 @@ mod tests {
         ));
         let sql = INCIDENTS.upsert_sql(Backend::Sqlite, WriteMode::Merge, 1);
         assert!(sql.contains("excluded.resolved_at > t.resolved_at"));
+    }
+
+    #[test]
+    fn merged_deployments_keep_the_newest_event() {
+        let sql = DEPLOYMENTS.upsert_sql(Backend::Postgres, WriteMode::Merge, 1);
+        assert!(sql.contains(
+            "status = CASE WHEN excluded.finished_at < t.finished_at THEN t.status \
+             ELSE COALESCE(excluded.status, t.status) END"
+        ));
+        assert!(sql.contains(
+            "finished_at = CASE WHEN excluded.finished_at < t.finished_at THEN t.finished_at"
+        ));
+        // Files replace whole records, whatever their times.
+        let sql = DEPLOYMENTS.upsert_sql(Backend::Postgres, WriteMode::Replace, 1);
+        assert!(sql.contains("status = excluded.status,"));
     }
 
     #[test]

@@ -58,6 +58,12 @@ pub enum WriteMode {
     /// which keep the earliest value seen (a change's `committed_at` and its `*_at` times,
     /// an incident's `started_at`, `detected_at`, `acknowledged_at`, a deployment's
     /// `started_at`), and an incident's `resolved_at`, which keeps the latest.
+    ///
+    /// A deployment's events are ordered by their time (`finished_at`, the time of the
+    /// status): an event older than the stored one changes none of the fields above that
+    /// take the new value, so a late delivery of an old status (`in_progress` after
+    /// `success`) is ignored. A write that changes nothing is `unchanged` and keeps the
+    /// revision.
     Merge,
 }
 

@@ -336,6 +336,107 @@ async fn merge_mode_fills_in_what_events_know(store: Store) {
     );
 }
 
+/// Deployment statuses that arrive out of order: the newest by event time wins, an older
+/// one arriving late changes nothing (and counts as unchanged), a replay is unchanged.
+async fn merged_deployments_keep_the_newest_status_by_event_time(store: Store) {
+    let status = |status: DeploymentStatus, at: &str| Deployment {
+        status,
+        commit: Some("4f2a9c1".into()),
+        ..deployment("d1", "checkout", at)
+    };
+    let events = |deployments: Vec<Deployment>| Batch {
+        mode: WriteMode::Merge,
+        deployments,
+        ..Batch::default()
+    };
+    let failed_early = status(DeploymentStatus::Failure, "2026-03-01T12:00:00Z");
+    let succeeded_later = status(DeploymentStatus::Success, "2026-03-01T12:05:00Z");
+    let summary = store
+        .write("github", &events(vec![succeeded_later.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(summary.deployments, counts(1, 0, 0));
+    // The older failure arrives late: nothing changes, nothing is counted as updated.
+    let summary = store
+        .write("github", &events(vec![failed_early.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(summary.deployments, counts(0, 0, 1));
+    // The same event again: unchanged.
+    let summary = store
+        .write("github", &events(vec![succeeded_later.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(summary.deployments, counts(0, 0, 1));
+    let data = store.load(&LoadQuery::default()).await.unwrap();
+    assert_eq!(data.deployments, vec![succeeded_later.clone()]);
+
+    // A newer event does change it, and fields it lacks keep their values.
+    let rolled_back = Deployment {
+        commit: None,
+        ..status(DeploymentStatus::Failure, "2026-03-01T12:30:00Z")
+    };
+    let summary = store
+        .write("github", &events(vec![rolled_back]))
+        .await
+        .unwrap();
+    assert_eq!(summary.deployments, counts(0, 1, 0));
+    let data = store.load(&LoadQuery::default()).await.unwrap();
+    assert_eq!(
+        data.deployments,
+        vec![status(DeploymentStatus::Failure, "2026-03-01T12:30:00Z")]
+    );
+
+    // Both orders within one batch end the same way.
+    let both = |first: &Deployment, second: &Deployment| {
+        events(vec![
+            Deployment {
+                id: "d2".into(),
+                ..first.clone()
+            },
+            Deployment {
+                id: "d2".into(),
+                ..second.clone()
+            },
+        ])
+    };
+    store
+        .write("other", &both(&succeeded_later, &failed_early))
+        .await
+        .unwrap();
+    store
+        .write("third", &both(&failed_early, &succeeded_later))
+        .await
+        .unwrap();
+    let data = store.load(&LoadQuery::default()).await.unwrap();
+    let d2: Vec<_> = data
+        .deployments
+        .iter()
+        .filter(|d| d.id == "d2")
+        .map(|d| (d.status, d.finished_at))
+        .collect();
+    assert_eq!(
+        d2,
+        [
+            (DeploymentStatus::Success, t("2026-03-01T12:05:00Z")),
+            (DeploymentStatus::Success, t("2026-03-01T12:05:00Z"))
+        ]
+    );
+
+    // A file replaces whole records whatever their times: it is the user's correction.
+    let summary = store
+        .write(
+            "github",
+            &Batch {
+                deployments: vec![failed_early.clone()],
+                ..Batch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary.deployments, counts(0, 1, 0));
+}
+
 async fn a_dropped_writer_leaves_nothing(store: Store) {
     let mut writer = store.begin("import").await.unwrap();
     writer.write(&full_batch()).await.unwrap();
@@ -559,6 +660,7 @@ on_both_backends!(
     large_batches_span_many_statements,
     loads_filter_by_service_environment_and_half_open_window,
     merge_mode_fills_in_what_events_know,
+    merged_deployments_keep_the_newest_status_by_event_time,
     a_dropped_writer_leaves_nothing,
     a_committed_writer_keeps_records_and_meta_together,
     raw_inputs_are_kept_once_per_body,

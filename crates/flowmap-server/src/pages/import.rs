@@ -88,19 +88,12 @@ pub async fn import_upload(
     let mut kind: Option<FileKind> = None;
     let mut skip_invalid = false;
     let mut source = DEFAULT_SOURCE.to_owned();
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|err| ApiError::bad_request(err.body_text()))?
-    {
+    while let Some(field) = form.next_field().await.map_err(ApiError::from)? {
         let name = field.name().unwrap_or("").to_owned();
         if name == "file" {
             file_name = field.file_name().unwrap_or("upload").to_owned();
         }
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|err| ApiError::bad_request(err.body_text()))?;
+        let bytes = field.bytes().await.map_err(ApiError::from)?;
         match name.as_str() {
             "file" => body = bytes.to_vec(),
             "kind" => {

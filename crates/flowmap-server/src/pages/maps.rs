@@ -106,17 +106,10 @@ pub async fn create_map(
     let mut id = String::new();
     let mut text = String::new();
     let mut format = MapFormat::Yaml;
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|err| ApiError::bad_request(err.body_text()))?
-    {
+    while let Some(field) = form.next_field().await.map_err(ApiError::from)? {
         let name = field.name().unwrap_or("").to_owned();
         let upload_name = field.file_name().map(str::to_owned);
-        let value = field
-            .text()
-            .await
-            .map_err(|err| ApiError::bad_request(err.body_text()))?;
+        let value = field.text().await.map_err(ApiError::from)?;
         match name.as_str() {
             "id" => id = value.trim().to_owned(),
             "text" => text = value,
