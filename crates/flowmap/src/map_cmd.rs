@@ -1,6 +1,7 @@
 //! `flowmap map …`: check, analyse, render and compare map files.
 
 use crate::output::{out, outln};
+use crate::terminal::safe_report;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -146,8 +147,8 @@ pub fn run(command: MapCommand, db: &str) -> anyhow::Result<ExitCode> {
             };
             let result = flowmap_core::constraints::constraints(&map);
             match args.format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&result)?),
-                OutputFormat::Text => print!("{}", constraints_text(&map, &result)),
+                OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&result)?)?,
+                OutputFormat::Text => out!("{}", constraints_text(&map, &result))?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -255,7 +256,7 @@ fn check(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         match load(file) {
             Ok(map) => outln!("{}: ok ({} steps)", file.display(), map.steps.len())?,
             Err(err) => {
-                eprintln!("error: {err:#}");
+                eprintln!("error: {}", safe_report(&format!("{err:#}")));
                 failed += 1;
             }
         }
@@ -277,13 +278,13 @@ pub(crate) fn load(path: &Path) -> anyhow::Result<Map> {
     match map::parse_map(&text, format) {
         Ok(parsed) => {
             for warning in &parsed.warnings {
-                eprintln!("{}", warning.display(&name));
+                eprintln!("{}", safe_report(&warning.display(&name).to_string()));
             }
             Ok(parsed.map)
         }
         Err(errors) => {
             for error in &errors {
-                eprintln!("{}", error.display(&name));
+                eprintln!("{}", safe_report(&error.display(&name).to_string()));
             }
             let count = errors.len();
             bail!(

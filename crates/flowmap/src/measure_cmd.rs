@@ -146,8 +146,8 @@ pub fn measure(args: MeasureArgs, db: &str) -> anyhow::Result<ExitCode> {
         eprintln!("wrote {}", output.display());
     }
     match args.format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        OutputFormat::Text => print!("{}", measure_text(&map, &report)),
+        OutputFormat::Json => crate::output::outln!("{}", serde_json::to_string_pretty(&report)?)?,
+        OutputFormat::Text => crate::output::out!("{}", measure_text(&map, &report))?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -18,6 +18,8 @@ use flowmap_store::Store;
 use jiff::Timestamp;
 
 use crate::map_cmd::OutputFormat;
+use crate::output::{out, outln};
+use crate::terminal::safe_report;
 
 #[derive(Subcommand)]
 pub enum OutcomeCommand {
@@ -57,7 +59,7 @@ pub fn run(command: OutcomeCommand, db: &str) -> anyhow::Result<ExitCode> {
             let mut failed = 0;
             for file in &files {
                 match load(file) {
-                    Ok(outcome) => println!(
+                    Ok(outcome) => outln!(
                         "{}: ok ({}, {} experiment{})",
                         file.display(),
                         outcome.metric.name(),
@@ -67,9 +69,9 @@ pub fn run(command: OutcomeCommand, db: &str) -> anyhow::Result<ExitCode> {
                         } else {
                             "s"
                         }
-                    ),
+                    )?,
                     Err(err) => {
-                        eprintln!("error: {err:#}");
+                        eprintln!("error: {}", safe_report(&format!("{err:#}")));
                         failed += 1;
                     }
                 }
@@ -84,10 +86,8 @@ pub fn run(command: OutcomeCommand, db: &str) -> anyhow::Result<ExitCode> {
             let outcome = load(&args.file)?;
             let report = measure(db, &outcome, args.at.unwrap_or_else(Timestamp::now))?;
             match args.format {
-                OutputFormat::Json => {
-                    println!("{}", serde_json::to_string_pretty(&report.status)?)
-                }
-                OutputFormat::Text => print!("{}", status_text(&report)),
+                OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&report.status)?)?,
+                OutputFormat::Text => out!("{}", status_text(&report))?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -167,7 +167,7 @@ fn load(path: &Path) -> anyhow::Result<Outcome> {
         Ok(outcome) => Ok(outcome),
         Err(errors) => {
             for error in &errors {
-                eprintln!("{}", error.display(&name));
+                eprintln!("{}", safe_report(&error.display(&name).to_string()));
             }
             let count = errors.len();
             bail!(

@@ -1,5 +1,7 @@
 //! Writing results to stdout so that a closed pipe (`flowmap … | head`) ends the command
-//! quietly, as it does any Unix tool, instead of panicking the way `println!` does.
+//! quietly, as it does any Unix tool, instead of panicking the way `println!` does, and so
+//! that names from data cannot steer the terminal (control characters are escaped).
+//! Every result the CLI prints goes through [`out!`] or [`outln!`].
 
 use std::io::Write as _;
 
@@ -7,8 +9,10 @@ use std::io::Write as _;
 /// reports for a tool the signal ended.
 pub const BROKEN_PIPE_STATUS: u8 = 141;
 
-/// Writes `text` to stdout and flushes it.
+/// Writes `text` to stdout, control characters other than line breaks and tabs escaped
+/// (`\u{1b}`), and flushes it. JSON is unchanged: it escapes them itself.
 pub fn emit(text: &str) -> std::io::Result<()> {
+    let text = crate::terminal::safe_report(text);
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()

@@ -40,9 +40,35 @@ pub struct ServeArgs {
     /// `default ROLE`.
     #[arg(long, value_name = "FILE")]
     auth_config: Option<std::path::PathBuf>,
+    /// Connections served at once (default 1024); more wait until one closes. Keep it
+    /// below the open-file limit (`ulimit -n`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: Option<u32>,
+    /// Seconds a client may take to send a request's headers (default 5); also how long
+    /// an idle connection stays open.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout: Option<u64>,
+    /// Seconds a client may take to send a request's body after its headers (default 60).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    body_timeout: Option<u64>,
 }
 
 impl ServeArgs {
+    /// The connection limit and read timeouts, the defaults where no flag is given.
+    fn limits(&self) -> flowmap_server::Limits {
+        let default = flowmap_server::Limits::default();
+        let seconds = std::time::Duration::from_secs;
+        flowmap_server::Limits {
+            max_connections: self
+                .max_connections
+                .map_or(default.max_connections, |n| n as usize),
+            header_read_timeout: self
+                .header_timeout
+                .map_or(default.header_read_timeout, seconds),
+            body_read_timeout: self.body_timeout.map_or(default.body_read_timeout, seconds),
+        }
+    }
+
     /// The access settings these flags ask for.
     fn access(&self) -> anyhow::Result<flowmap_server::auth::AccessConfig> {
         let proxy_roles = match &self.auth_config {
@@ -86,7 +112,7 @@ pub fn serve(args: ServeArgs, db: &str) -> anyhow::Result<ExitCode> {
         let store = flowmap_app::sources::open_for_reading(db).await?;
         let access = args.access()?;
         let what = format!("database {}", flowmap_store::redact_password(db));
-        run(args.addr, store, &what, access).await
+        run(args.addr, store, &what, access, args.limits()).await
     })
 }
 
@@ -104,7 +130,15 @@ pub fn demo(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .context("writing the demo data")?;
         let access = args.access()?;
-        run(args.addr, store, "a generated demo organisation", access).await
+        let limits = args.limits();
+        run(
+            args.addr,
+            store,
+            "a generated demo organisation",
+            access,
+            limits,
+        )
+        .await
     })
 }
 
@@ -123,6 +157,7 @@ async fn run(
     store: Store,
     what: &str,
     access: flowmap_server::auth::AccessConfig,
+    limits: flowmap_server::Limits,
 ) -> anyhow::Result<ExitCode> {
     log_to_stderr();
     // Safe defaults: on a loopback address with no tokens everything is open (the
@@ -147,6 +182,7 @@ async fn run(
     eprintln!("flowmap is serving {what} on http://{addr}/ (Ctrl-C to stop)");
     let mut config = ServerConfig::from_env();
     config.access = access;
+    config.limits = limits;
     let state = AppState::new(store.clone(), config);
     flowmap_server::serve_on(listener, state)
         .await

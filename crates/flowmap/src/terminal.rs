@@ -12,9 +12,9 @@ pub fn safe(text: &str) -> Cow<'_, str> {
     escape(text, |_| false)
 }
 
-/// A whole report for the terminal: like [`safe`], but its own line breaks stay.
+/// A whole report for the terminal: like [`safe`], but its own line breaks and tabs stay.
 pub fn safe_report(text: &str) -> Cow<'_, str> {
-    escape(text, |c| c == '\n')
+    escape(text, |c| c == '\n' || c == '\t')
 }
 
 fn escape(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
@@ -44,5 +44,6 @@ mod tests {
         assert_eq!(safe("\u{1b}[2Jevil\u{7}"), "\\u{1b}[2Jevil\\u{7}");
         assert_eq!(safe("a\u{9b}b\tc\n"), "a\\u{9b}b\\u{9}c\\u{a}");
         assert_eq!(safe_report("shop\u{1b}]8;;x\n"), "shop\\u{1b}]8;;x\n");
+        assert_eq!(safe_report("a\tb\r\n"), "a\tb\\u{d}\n");
     }
 }

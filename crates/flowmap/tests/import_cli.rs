@@ -312,6 +312,23 @@ fn terminal_escapes_in_data_are_printed_escaped() {
         "changes.csv",
         "id,service,committed_at\nc1,\u{1b}[2Jshop,2026-03-01T10:00:00Z\n",
     );
+    // A header naming an unknown column with an escape sequence is quoted escaped.
+    ws.write(
+        "changes.csv",
+        "id,service,committed_at,\u{1b}]8;;x\u{7}note\nc1,shop,2026-03-01T10:00:00Z,a\n",
+    );
+    let out = ws.import(&["changes.csv"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stderr(&out).contains('\u{1b}'), "{:?}", stderr(&out));
+    assert!(
+        stderr(&out).contains("\\u{1b}]8;;x\\u{7}note"),
+        "{}",
+        stderr(&out)
+    );
+    ws.write(
+        "changes.csv",
+        "id,service,committed_at\nc1,\u{1b}[2Jshop,2026-03-01T10:00:00Z\n",
+    );
     assert_eq!(ws.import(&["changes.csv"]).status.code(), Some(0));
     let dora = Command::new(env!("CARGO_BIN_EXE_flowmap"))
         .args([

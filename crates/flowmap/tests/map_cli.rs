@@ -263,3 +263,38 @@ fn usage_errors_exit_2() {
         Some(2)
     );
 }
+
+#[test]
+fn terminal_escapes_in_map_names_are_printed_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    // OSC 8 forges a link, `ESC [ 2 J` clears the screen; JSON can carry both.
+    let map = dir.path().join("evil.json");
+    std::fs::write(
+        &map,
+        r#"{"name": "\u001b]8;;https://evil.example\u0007Checkout",
+            "steps": [{"id": "code", "name": "\u001b[2JWrite code", "process": "1h"},
+                      {"id": "ship", "process": "1h", "after": ["code"]}]}"#,
+    )
+    .unwrap();
+    let out = flowmap(&["map", "analyze", map.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    assert!(
+        text.starts_with("\\u{1b}]8;;https://evil.example\\u{7}Checkout"),
+        "{text}"
+    );
+
+    // An error that quotes the bad value quotes it escaped.
+    let broken = dir.path().join("broken.json");
+    std::fs::write(
+        &broken,
+        r#"{"name": "x", "steps": [{"id": "a", "process": "1h", "after": ["\u001b[2Jb"]}]}"#,
+    )
+    .unwrap();
+    let out = flowmap(&["map", "check", broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    assert!(text.contains("\\u{1b}[2Jb"), "{text}");
+}
