@@ -210,13 +210,17 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 /// The host part of a `Host` header or an origin (`https://h:1` → `h`).
-fn host_name(authority: &str) -> &str {
-    let authority = authority
-        .split_once("://")
-        .map_or(authority, |(_, rest)| rest)
+/// The `host[:port]` of a URL, an `Origin` or a `Host` header.
+fn authority(url: &str) -> &str {
+    url.split_once("://")
+        .map_or(url, |(_, rest)| rest)
         .split('/')
         .next()
-        .unwrap_or("");
+        .unwrap_or("")
+}
+
+fn host_name(authority_or_url: &str) -> &str {
+    let authority = authority(authority_or_url);
     if let Some(rest) = authority.strip_prefix('[') {
         return rest.split(']').next().unwrap_or("");
     }
@@ -241,7 +245,8 @@ impl AccessConfig {
     }
 
     /// Whether a request may be from this site: its `Origin` (else `Referer`) is the
-    /// public URL's host or the host the request was sent to. A request with neither is
+    /// public URL's origin or the host and port the request was sent to (another port on
+    /// the same machine is another site's page). A request with neither is
     /// not from a browser page (browsers send `Origin` with every cross-site POST, PUT and
     /// DELETE), so it passes here; a signed-in browser's request must still carry the
     /// session's CSRF token.
@@ -255,17 +260,17 @@ impl AccessConfig {
         let Ok(origin) = origin.to_str() else {
             return false;
         };
-        let origin_host = host_name(origin);
+        let origin = authority(origin);
         let request_host = headers
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
-            .map(host_name);
-        !origin_host.is_empty()
-            && (request_host.is_some_and(|h| h.eq_ignore_ascii_case(origin_host))
+            .map(authority);
+        !origin.is_empty()
+            && (request_host.is_some_and(|h| h.eq_ignore_ascii_case(origin))
                 || self
                     .public_url
                     .as_deref()
-                    .is_some_and(|url| host_name(url).eq_ignore_ascii_case(origin_host)))
+                    .is_some_and(|url| authority(url).eq_ignore_ascii_case(origin)))
     }
 
     fn secure_cookies(&self) -> bool {
@@ -627,10 +632,21 @@ mod tests {
             HeaderValue::from_static("http://localhost:7878"),
         );
         assert!(access.same_origin(&headers));
+        // Another port of the same machine is another site (a local dev server's page).
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://localhost:3000"),
+        );
+        assert!(!access.same_origin(&headers));
         headers.insert(
             header::ORIGIN,
             HeaderValue::from_static("https://evil.example"),
         );
         assert!(!access.same_origin(&headers));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://flowmap.example.com"),
+        );
+        assert!(access.same_origin(&headers), "the public URL's origin");
     }
 }

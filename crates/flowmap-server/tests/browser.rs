@@ -1,5 +1,7 @@
 //! The pages in a real headless Chromium, driven through chromedriver (WebDriver):
-//! load the overview, open a service, edit a map and watch the picture change.
+//! load the overview, open a service, edit a map and watch the picture change; sign in
+//! with a token and create a map through a form (the CSRF cookie and script at work),
+//! while a page of another origin cannot post through the same browser.
 //!
 //! Needs `chromedriver` and `chromium` on the PATH; without them the test says so and
 //! passes, unless `FLOWMAP_REQUIRE_BROWSER=1` (set by `scripts/test`) makes it fail.
@@ -318,6 +320,140 @@ async fn outcomes_list_and_journey_in_chromium_at_desktop_and_phone_width() {
         widths[2] > widths[3],
         "the journey scrolls in its frame: {widths:?}"
     );
+
+    client.close().await.unwrap();
+}
+
+/// A page of another origin that posts a new map to `target` when its button is clicked.
+async fn foreign_page(target: String) -> String {
+    let html = format!(
+        "<!doctype html><html><body><h1>Win a prize</h1>\
+         <form method=\"post\" action=\"{target}/maps\" enctype=\"multipart/form-data\">\
+         <input name=\"id\" value=\"planted\"><textarea name=\"text\">name: Planted\nsteps:\n  - id: a\n    process: 1h\n</textarea>\
+         <button id=\"go\" type=\"submit\">Claim</button></form></body></html>"
+    );
+    let page = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { axum::response::Html(html) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, page).await });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_in_forms_work_and_a_foreign_page_cannot_post() {
+    let Some((_driver, driver_port)) = start_driver().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("auth.db").display().to_string())
+        .await
+        .unwrap();
+    // A token exists, so every request needs authentication, even on loopback.
+    let secret = flowmap_app::App::new(store.clone())
+        .create_token(
+            &flowmap_app::Actor::local_user("admin"),
+            "ada",
+            flowmap_app::Role::Editor,
+            None,
+        )
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(flowmap_server::serve_on(
+        listener,
+        AppState::new(store.clone(), ServerConfig::default()),
+    ));
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(driver_port, profile.path()).await;
+
+    // Not signed in: the maps page sends the browser to the sign-in page.
+    client.goto(&format!("{base}/maps")).await.unwrap();
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/login")
+    );
+    let token = client
+        .find(Locator::Css("input[name=token]"))
+        .await
+        .unwrap();
+    token.send_keys(&secret).await.unwrap();
+    client
+        .find(Locator::Css("form[action='/login'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, "main", |t| !t.contains("Sign in")).await;
+
+    // Signed in: the new-map form carries the session's CSRF token (added by
+    // static/csrf.js) and creates the map.
+    client.goto(&format!("{base}/maps")).await.unwrap();
+    let action = client
+        .find(Locator::Css("form[action^='/maps']"))
+        .await
+        .unwrap()
+        .attr("action")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(action.starts_with("/maps?csrf="), "{action}");
+    client
+        .find(Locator::Css("#new-id"))
+        .await
+        .unwrap()
+        .send_keys("made-in-browser")
+        .await
+        .unwrap();
+    let text = client.find(Locator::Css("#new-text")).await.unwrap();
+    text.clear().await.unwrap();
+    text.send_keys("name: Made in a browser\nsteps:\n  - id: code\n    process: 1h\n")
+        .await
+        .unwrap();
+    client
+        .find(Locator::XPath("//button[text()='Create map']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let mut path = String::new();
+    for _ in 0..100 {
+        path = client.current_url().await.unwrap().path().to_owned();
+        if path != "/maps" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let page = client.source().await.unwrap();
+    assert_eq!(path, "/maps/made-in-browser", "{page}");
+    let made = store.map("made-in-browser", None).await.unwrap().unwrap();
+    assert_eq!(made.saved_by.as_deref(), Some("token:ada"));
+
+    // A page on another origin posts through the same signed-in browser: refused.
+    let foreign = foreign_page(base.clone()).await;
+    client.goto(&format!("{foreign}/")).await.unwrap();
+    client
+        .find(Locator::Css("#go"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let refusal = wait_for_text(&client, "body", |t| t.contains("refused")).await;
+    assert!(refusal.contains("cross-site request refused"), "{refusal}");
+    assert!(store.map("planted", None).await.unwrap().is_none());
 
     client.close().await.unwrap();
 }
