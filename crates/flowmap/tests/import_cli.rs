@@ -503,3 +503,59 @@ fn sigterm_and_sigint_stop_the_server_cleanly_despite_idle_connections() {
         eprintln!("{signal}: stopped in {:?}", stopped_at.elapsed());
     }
 }
+
+#[test]
+fn serve_closes_a_stalled_connection_after_the_header_timeout() {
+    use std::io::{Read as _, Write as _};
+    let ws = Workspace::new().with_data();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowmap"))
+        .args([
+            "--db",
+            &ws.db(),
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--header-timeout",
+            "1",
+            "--max-connections",
+            "8",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !healthz(port) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Half a request line, then nothing: the server closes the connection after 1 s.
+    let mut stalled = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stalled.write_all(b"GET /healthz HT").unwrap();
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let sent = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let read = stalled.read_to_end(&mut rest);
+    let waited = sent.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(read.is_ok(), "not closed within 10 s: {read:?}");
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(4),
+        "closed after {waited:?}"
+    );
+
+    // Limits that make no sense are usage errors.
+    for (flag, value) in [("--header-timeout", "0"), ("--max-connections", "0")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_flowmap"))
+            .args(["--db", &ws.db(), "serve", flag, value])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+    }
+}
