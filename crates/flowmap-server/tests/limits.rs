@@ -177,3 +177,37 @@ async fn connections_beyond_the_limit_wait_for_a_free_slot() {
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_over_the_limit_get_413_over_a_real_connection() {
+    let (addr, stop, server, _db) = start(Limits::default()).await;
+    let too_big = flowmap_server::MAX_BODY_BYTES + 1;
+    for (uri, content_type) in [
+        ("/api/v1/maps", "application/json"),
+        ("/import", "multipart/form-data; boundary=b"),
+    ] {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let head = format!(
+            "POST {uri} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n\
+             Content-Length: {too_big}\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let (mut reader, mut writer) = stream.into_split();
+        // The body is sent while the answer is read; the server may stop reading early.
+        let sending = tokio::spawn(async move {
+            let mut body = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"changes.csv\"\r\n\r\n".to_vec();
+            body.resize(too_big, b'x');
+            let _ = writer.write_all(&body).await;
+            writer
+        });
+        let mut response = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(30), reader.read_to_end(&mut response))
+            .await
+            .expect("answered");
+        let response = String::from_utf8_lossy(&response);
+        assert!(response.starts_with("HTTP/1.1 413"), "{uri}: {response}");
+        drop(sending.await);
+    }
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
