@@ -84,9 +84,10 @@ async fn eleven_hundred_slow_clients_do_not_stop_healthz() {
         .await
         .expect("/healthz answers while 1 100 slow clients are connected");
     let took = started.elapsed();
+    eprintln!("/healthz answered in {took:?} with 1 100 slow clients connected");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(
-        took < 3 * header_timeout,
+        took < 4 * header_timeout,
         "/healthz took {took:?} with slow clients connected"
     );
 
