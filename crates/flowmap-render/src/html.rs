@@ -93,6 +93,56 @@ fn section(out: &mut String, map: &Map, analysis: &Analysis, level: usize) {
         out.push_str("</tbody></table></div>\n");
     }
 
+    drill_downs(out, map, analysis, level, section);
+}
+
+/// The map page's detail for a page that brings its own styles: the table of every step
+/// (as in [`html_report`]), then each drill-down step's sub-map with its picture, its
+/// steps and its own drill-downs, with headings starting at `<h{level}>`.
+///
+/// ```
+/// use flowmap_core::map::{analyze, parse_map, AnalysisOptions, Format};
+///
+/// let text = "name: Demo\nsteps:\n  - id: code\n    process: 4h\n";
+/// let map = parse_map(text, Format::Yaml).unwrap().map;
+/// let part = flowmap_render::map_details(&map, &analyze(&map, &AnalysisOptions::default()), 2);
+/// assert!(part.starts_with("<h2>Steps</h2>"));
+/// assert!(part.contains("<table class=\"steps\">"));
+/// ```
+pub fn map_details(map: &Map, analysis: &Analysis, level: usize) -> String {
+    let mut out = String::new();
+    details(&mut out, map, analysis, level);
+    out
+}
+
+fn details(out: &mut String, map: &Map, analysis: &Analysis, level: usize) {
+    let h = level.min(6);
+    out.push_str(&format!("<h{h}>Steps</h{h}>\n"));
+    steps_table(out, map, analysis);
+    drill_downs(
+        out,
+        map,
+        analysis,
+        level,
+        |out, sub, sub_analysis, level| {
+            out.push_str("<figure class=\"map map-picture\">\n");
+            out.push_str(&map_svg(sub, sub_analysis));
+            out.push_str("</figure>\n");
+            details(out, sub, sub_analysis, level);
+        },
+    );
+}
+
+/// A section for each drill-down step of `map`, its sub-map written by `body` with
+/// headings one level down.
+fn drill_downs(
+    out: &mut String,
+    map: &Map,
+    analysis: &Analysis,
+    level: usize,
+    body: impl Fn(&mut String, &Map, &Analysis, usize),
+) {
+    let h = level.min(6);
     for (step, sa) in map.steps.iter().zip(step_analyses(map, analysis)) {
         let (Some(sub), Some(sub_analysis)) =
             (&step.drill_down, sa.and_then(|s| s.drill_down.as_deref()))
@@ -105,7 +155,7 @@ fn section(out: &mut String, map: &Map, analysis: &Analysis, level: usize) {
             escape(&step.name),
             escape(&step.name)
         ));
-        section(out, sub, sub_analysis, level + 1);
+        body(out, sub, sub_analysis, level + 1);
         out.push_str("</section>\n");
     }
 }

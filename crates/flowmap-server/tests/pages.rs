@@ -603,3 +603,76 @@ async fn hostile_previews_do_not_stop_healthz() {
     }
     eprintln!("/healthz answered in {waited:?} with two hostile previews in flight");
 }
+
+#[tokio::test]
+async fn a_map_page_has_its_steps_drill_downs_downloads_and_service() {
+    let db = TestDb::sqlite();
+    let app = demo_app(&db).await;
+    // The drill-down example: its steps table and the CI sub-map with its own picture.
+    let (status, page) = get(&app, "/maps/ci-drill-down").await;
+    assert_eq!(status, StatusCode::OK);
+    let details = page
+        .split("id=\"map-details\"")
+        .nth(1)
+        .expect("the map's details");
+    assert!(details.contains("<h2>Steps</h2>"), "{details}");
+    assert!(details.contains("<table class=\"steps\">"), "{details}");
+    assert!(details.contains("Drill-down: "), "{details}");
+    assert_eq!(details.matches("<svg").count(), 1, "the sub-map's picture");
+    for format in ["svg", "html"] {
+        assert!(
+            page.contains(&format!(
+                "/maps/ci-drill-down/export?version=1&amp;format={format}"
+            )),
+            "{format}"
+        );
+        let request = Request::get(format!("/maps/ci-drill-down/export?format={format}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = tower::ServiceExt::oneshot(app.clone(), request)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()["content-disposition"],
+            format!("attachment; filename=\"ci-drill-down.{format}\"").as_str()
+        );
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        let opening = if format == "svg" {
+            "<svg"
+        } else {
+            "<!DOCTYPE html>"
+        };
+        assert!(body.starts_with(opening), "{format}: {}", &body[..40]);
+    }
+    let (status, _) = get(&app, "/maps/ci-drill-down/export?format=pdf").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // A map that names its service links to it, and the service page links back.
+    let text = "name: Checkout flow\nservice: checkout\nsteps:\n  - id: build\n    process: 1h\n";
+    let request = Request::builder()
+        .method("POST")
+        .uri("/api/v1/maps")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            serde_json::json!({"id": "checkout-flow", "text": text}).to_string(),
+        ))
+        .unwrap();
+    let (status, body) = send(&app, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, page) = get(&app, "/maps/checkout-flow").await;
+    assert!(
+        page.contains("<a id=\"map-service\" href=\"/services/checkout\">checkout</a>"),
+        "{page}"
+    );
+    let (_, page) = get(&app, "/services/checkout").await;
+    assert!(
+        page.contains("<a href=\"/maps/checkout-flow\">Checkout flow</a>"),
+        "{page}"
+    );
+    let (_, page) = get(&app, "/services/search").await;
+    assert!(!page.contains("id=\"service-maps\""), "{page}");
+}

@@ -138,6 +138,8 @@ struct ServicePage {
     histogram: String,
     deployments: Vec<DeploymentRow>,
     notes: Vec<String>,
+    /// The maps that name this service, as `(id, name)`.
+    maps: Vec<(String, String)>,
 }
 
 pub async fn service(
@@ -335,8 +337,11 @@ pub async fn service(
         })
         .unwrap_or_default();
 
+    let maps = flowmap_app::analysis::maps_of_service(state.store().maps().await?, service.clone())
+        .await?;
     Ok(page(&ServicePage {
         title: service.clone(),
+        maps,
         nav: "overview",
         picker: Picker::new(
             &format!("/services/{}", url_segment(&service)),

@@ -186,6 +186,10 @@ struct MapPage {
     format: &'static str,
     stats: Vec<Stat>,
     svg: String,
+    /// The table of every step and the drill-down maps.
+    details: String,
+    /// The service the map describes, when it names one.
+    service: Option<String>,
     versions: Vec<(u32, String)>,
     /// The map held against the data of its service, beside the drawing.
     measured: Measured,
@@ -254,6 +258,15 @@ fn map_stats(map: &Map, a: &Analysis) -> Vec<Stat> {
 #[derive(Debug, Deserialize)]
 pub struct VersionParams {
     version: Option<u32>,
+}
+
+/// What `/maps/{id}/export` writes: the map file as saved (the default), its picture
+/// (`svg`) or the self-contained report (`html`).
+#[derive(Debug, Deserialize)]
+pub struct ExportParams {
+    version: Option<u32>,
+    #[serde(default)]
+    format: Option<String>,
 }
 
 /// Holds `map` against its service's data over the window the page was asked for; a
@@ -333,6 +346,8 @@ pub async fn map(
         format: format.as_str(),
         stats: map_stats(&map, &analysis),
         svg: flowmap_render::map_svg(&map, &analysis),
+        details: flowmap_render::map_details(&map, &analysis, 2),
+        service: map.service.clone(),
         versions,
         id,
         measured,
@@ -342,9 +357,43 @@ pub async fn map(
 pub async fn export_map(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(params): Query<VersionParams>,
+    Query(params): Query<ExportParams>,
 ) -> PageResult {
     let stored = state.app().map(&id, params.version).await?;
+    let picture = match params.format.as_deref() {
+        None | Some("") | Some("file") => None,
+        Some(format @ ("svg" | "html")) => Some(format),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "format {other:?}: export as file, svg or html"
+            ))
+            .into());
+        }
+    };
+    if let Some(format) = picture {
+        let file = format!("{}.{format}", stored.id);
+        let Analysed { map, analysis } =
+            analysis::analyse(stored, AnalysisOptions::default()).await?;
+        let (media_type, body) = if format == "svg" {
+            ("image/svg+xml", flowmap_render::map_svg(&map, &analysis))
+        } else {
+            (
+                "text/html; charset=utf-8",
+                flowmap_render::html_report(&map, &analysis),
+            )
+        };
+        return Ok((
+            [
+                (CONTENT_TYPE, media_type.to_owned()),
+                (
+                    CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{file}\""),
+                ),
+            ],
+            body,
+        )
+            .into_response());
+    }
     Ok((
         [
             (CONTENT_TYPE, stored.format.media_type().to_owned()),
@@ -366,7 +415,14 @@ pub async fn export_map(
 struct Preview {
     stats: Vec<Stat>,
     svg: String,
-    errors: Vec<String>,
+    errors: Vec<EditorError>,
+}
+
+/// One problem of the text in the editor, and the line it is on (the editor jumps there
+/// when it is clicked).
+struct EditorError {
+    text: String,
+    line: u32,
 }
 
 /// The picture and numbers of unsaved map text, or its errors shown against `id`.
@@ -378,15 +434,20 @@ async fn preview(id: &str, format: MapFormat, text: String) -> Result<Preview, P
                 svg: flowmap_render::map_svg(&map, &analysis),
                 errors: Vec::new(),
             },
-            Err(diagnostics) => Preview {
-                stats: Vec::new(),
-                svg: String::new(),
-                errors: AppError::InvalidMap {
-                    file: file_name(id, format),
-                    diagnostics,
+            Err(diagnostics) => {
+                let file = file_name(id, format);
+                Preview {
+                    stats: Vec::new(),
+                    svg: String::new(),
+                    errors: diagnostics
+                        .iter()
+                        .map(|d| EditorError {
+                            text: d.display(&file).to_string(),
+                            line: d.pos.line,
+                        })
+                        .collect(),
                 }
-                .diagnostic_lines(),
-            },
+            }
         },
     )
 }
