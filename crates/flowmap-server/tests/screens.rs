@@ -28,7 +28,6 @@ const LAYOUT_PROBLEMS: &str = r#"
 const problems = [];
 const vw = document.documentElement.clientWidth;
 const sw = document.documentElement.scrollWidth;
-if (sw > vw + 1) problems.push(`the page is ${sw} px wide in a ${vw} px viewport`);
 const clips = (el) => {
   const s = getComputedStyle(el);
   return s.overflowX !== 'visible' || s.overflowY !== 'visible';
@@ -39,6 +38,24 @@ const name = (el) => {
   const c = el.getAttribute('class');
   return c ? s + '.' + c.trim().split(/\s+/).join('.') : s;
 };
+if (sw > vw + 1) {
+  // Name the innermost elements that reach past the viewport with nothing clipping them.
+  const wide = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    if (el.getBoundingClientRect().right <= vw + 1) continue;
+    let clipped = false;
+    // An absolutely placed element escapes the scrolling boxes that do not place it.
+    const escapes = getComputedStyle(el).position === 'absolute';
+    for (let a = el.parentElement; a && a !== document.body && !escapes; a = a.parentElement) {
+      if (clips(a)) { clipped = true; break; }
+    }
+    if (clipped) continue;
+    if ([...el.children].some((c) => c.getBoundingClientRect().right > vw + 1)) continue;
+    wide.push(`${name(el)} in ${name(el.parentElement)}`);
+    if (wide.length === 3) break;
+  }
+  problems.push(`the page is ${sw} px wide in a ${vw} px viewport (${wide.join(', ')})`);
+}
 for (const card of document.querySelectorAll('.card, .table-wrap, .map-picture, main > *')) {
   const c = card.getBoundingClientRect();
   if (c.right > vw + 1) problems.push(`${name(card)} ends at ${Math.round(c.right)} px, past the ${vw} px viewport`);

@@ -359,25 +359,22 @@ pub(super) fn queue_count(q: f64) -> String {
     }
 }
 
-/// Hours for a headline number: whole hours once it is two days or more, since minutes
-/// on a multi-week lead time are noise to a room reading it off a screen. Tables and
-/// tooltips keep the exact value.
+/// Hours for a headline number, in at most two units (`1w 6d`, `12h 54m`) like every
+/// duration the dashboard and the report show: minutes on a multi-week lead time are noise
+/// to a room reading it off a screen.
 pub(super) fn rough_hours(hours: f64) -> String {
-    if hours >= 48.0 {
-        format_hours(hours.round())
-    } else {
-        format_hours(hours)
-    }
+    flowmap_core::format::duration(hours)
 }
 
 pub(super) fn title_tag(text: Option<&str>) -> String {
     text.map_or(String::new(), |t| format!("<title>{}</title>", escape(t)))
 }
 
-/// An estimate as one or two lines: a range is split after `..` when it is long.
+/// An estimate as one or two lines: a range is split after `..` when it is longer than the
+/// gap left of a box holds clear of an arrow's elbow (nine characters).
 pub(super) fn estimate_lines(estimate: Estimate) -> Vec<String> {
     let text = estimate.to_string();
-    if text.chars().count() <= 11 || !estimate.is_range() {
+    if text.chars().count() <= 9 || !estimate.is_range() {
         return vec![text];
     }
     vec![

@@ -14,7 +14,8 @@ use axum::{Extension, Form};
 use flowmap_app::analysis::{self, Analysed};
 use flowmap_app::maps::{SaveMap, file_name};
 use flowmap_app::{Actor, AppError};
-use flowmap_core::map::{Analysis, AnalysisOptions, Map, format_hours};
+use flowmap_core::format::duration;
+use flowmap_core::map::{Analysis, AnalysisOptions, Map};
 use flowmap_store::{Expected, MapFormat, valid_map_id};
 use serde::Deserialize;
 
@@ -59,7 +60,7 @@ async fn maps_page(
             let (name, lead_time, activity, bottleneck) = match analysed {
                 Some(Analysed { map, analysis: a }) => (
                     map.name,
-                    format_hours(a.lead_time_hours),
+                    duration(a.lead_time_hours),
                     percent_text(Some(a.activity_ratio)),
                     a.bottleneck,
                 ),
@@ -218,18 +219,18 @@ fn map_stats(map: &Map, a: &Analysis) -> Vec<Stat> {
     let mut stats = vec![
         stat(
             "Lead time",
-            format_hours(a.lead_time_hours),
-            format!("{} of it waiting", format_hours(a.wait_time_hours)),
+            duration(a.lead_time_hours),
+            format!("{} of it waiting", duration(a.wait_time_hours)),
         ),
         stat(
             "Activity ratio",
             percent_text(Some(a.activity_ratio)),
-            format!("{} of work", format_hours(a.process_time_hours)),
+            format!("{} of work", duration(a.process_time_hours)),
         ),
         stat(
             "Rolled %C&A",
             percent_text(Some(a.rolled_ca)),
-            format!("with rework: {}", format_hours(a.expected_lead_time_hours)),
+            format!("with rework: {}", duration(a.expected_lead_time_hours)),
         ),
         stat(
             "Bottleneck",
@@ -243,11 +244,11 @@ fn map_stats(map: &Map, a: &Analysis) -> Vec<Stat> {
     if let Some(sim) = &a.simulation {
         stats.push(stat(
             "Simulated lead time",
-            format!("p85 {}", format_hours(sim.p85_hours)),
+            format!("p85 {}", duration(sim.p85_hours)),
             format!(
                 "p50 {} · p95 {} ({} runs)",
-                format_hours(sim.p50_hours),
-                format_hours(sim.p95_hours),
+                duration(sim.p50_hours),
+                duration(sim.p95_hours),
                 sim.runs
             ),
         ));
