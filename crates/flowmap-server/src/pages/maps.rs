@@ -216,6 +216,8 @@ fn map_stats(map: &Map, a: &Analysis) -> Vec<Stat> {
         level: String::new(),
         hint,
     };
+    let bottleneck = map.steps.iter().find(|s| s.id == a.bottleneck);
+    // Each card says one thing: its number and what that number is made of.
     let mut stats = vec![
         stat(
             "Lead time",
@@ -225,20 +227,30 @@ fn map_stats(map: &Map, a: &Analysis) -> Vec<Stat> {
         stat(
             "Activity ratio",
             percent_text(Some(a.activity_ratio)),
-            format!("{} of work", duration(a.process_time_hours)),
+            format!(
+                "{} of work in the lead time",
+                duration(a.process_time_hours)
+            ),
         ),
         stat(
             "Rolled %C&A",
             percent_text(Some(a.rolled_ca)),
-            format!("with rework: {}", duration(a.expected_lead_time_hours)),
+            "of items pass the critical path without rework".into(),
+        ),
+        stat(
+            "Lead time with rework",
+            duration(a.expected_lead_time_hours),
+            "each step as often as it is expected to be done".into(),
         ),
         stat(
             "Bottleneck",
-            map.steps
-                .iter()
-                .find(|s| s.id == a.bottleneck)
-                .map_or_else(|| a.bottleneck.clone(), |s| s.name.clone()),
-            format!("{} handoffs between teams", a.handoffs),
+            bottleneck.map_or_else(|| a.bottleneck.clone(), |s| s.name.clone()),
+            bottleneck.map_or_else(String::new, |s| format!("the longest wait: {}", s.wait)),
+        ),
+        stat(
+            "Handoffs",
+            a.handoffs.to_string(),
+            "between teams along the flow".into(),
         ),
     ];
     if let Some(sim) = &a.simulation {
