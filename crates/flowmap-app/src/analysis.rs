@@ -99,7 +99,7 @@ pub async fn maps_of_service(
             .filter_map(|m| {
                 let parsed = parse_map(&m.text, m.format).ok()?;
                 (parsed.map.service.as_deref() == Some(service.as_str()))
-                    .then(|| (m.id, parsed.map.name))
+                    .then_some((m.id, parsed.map.name))
             })
             .collect()
     })
