@@ -27,6 +27,16 @@ impl Scene<'_> {
                     if first {
                         self.draw_connector_out(out, &from, label, color, width);
                     }
+                    // A box that also has an arrow from its own band takes the connector
+                    // high on its side, clear of that arrow and of the queue's labels.
+                    let shares_the_gap = preds.iter().any(|&q| self.placed[q].band == to.band);
+                    if shares_the_gap {
+                        let cy = to.y + 16.0 + (*stacked - 1) as f64 * 24.0;
+                        let cx = to.x - 30.0;
+                        out.push_str(&connector_circle(cx, cy, label));
+                        out.push_str(&arrow_line(cx + 10.0, cy, to.x, color, width));
+                        continue;
+                    }
                     let cx = to.gap_x() + ELBOW;
                     out.push_str(&connector_circle(cx, cy, label));
                     let path = format!(

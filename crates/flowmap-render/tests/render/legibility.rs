@@ -328,13 +328,14 @@ fn every_example_map_is_legible_at_1280_px() {
     }
     for (name, text) in [
         ("payments-15.yaml", crate::common::PAYMENTS_15),
+        ("recovery-dag.yaml", crate::common::RECOVERY_DAG),
         ("fifteen in a row", chain.as_str()),
     ] {
         let (map, analysis) = crate::common::load(text);
         found.extend(problems(name, &map, &analysis));
         checked += 1;
     }
-    assert!(checked >= 7, "only {checked} maps were checked");
+    assert!(checked >= 8, "only {checked} maps were checked");
     assert!(
         found.is_empty(),
         "{} problems:\n{}",
