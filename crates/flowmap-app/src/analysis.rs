@@ -86,3 +86,22 @@ pub async fn preview(
     })
     .await
 }
+
+/// The maps of a list that name `service` as theirs, as `(id, name)` in the list's order;
+/// maps that no longer parse are left out. Parses only: nothing is analysed.
+pub async fn maps_of_service(
+    stored: Vec<StoredMap>,
+    service: String,
+) -> Result<Vec<(String, String)>, AppError> {
+    off_the_async_threads(move || {
+        stored
+            .into_iter()
+            .filter_map(|m| {
+                let parsed = parse_map(&m.text, m.format).ok()?;
+                (parsed.map.service.as_deref() == Some(service.as_str()))
+                    .then_some((m.id, parsed.map.name))
+            })
+            .collect()
+    })
+    .await
+}

@@ -1,7 +1,8 @@
 //! The self-contained HTML report: one file to mail around or attach to a ticket, that
 //! opens anywhere without a network.
 
-use flowmap_core::map::{Analysis, Map, Period, State, Step, StepAnalysis, Stream, format_hours};
+use flowmap_core::format::duration;
+use flowmap_core::map::{Analysis, Map, Period, State, Step, StepAnalysis, Stream};
 
 use crate::map_svg;
 use crate::svg::FONT;
@@ -86,13 +87,63 @@ fn section(out: &mut String, map: &Map, analysis: &Analysis, level: usize) {
         ] {
             out.push_str(&format!(
                 "<tr><th scope=\"row\">{label}</th><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
-                escape(&format_hours(hours)),
+                escape(&duration(hours)),
                 num(hours)
             ));
         }
         out.push_str("</tbody></table></div>\n");
     }
 
+    drill_downs(out, map, analysis, level, section);
+}
+
+/// The map page's detail for a page that brings its own styles: the table of every step
+/// (as in [`html_report`]), then each drill-down step's sub-map with its picture, its
+/// steps and its own drill-downs, with headings starting at `<h{level}>`.
+///
+/// ```
+/// use flowmap_core::map::{analyze, parse_map, AnalysisOptions, Format};
+///
+/// let text = "name: Demo\nsteps:\n  - id: code\n    process: 4h\n";
+/// let map = parse_map(text, Format::Yaml).unwrap().map;
+/// let part = flowmap_render::map_details(&map, &analyze(&map, &AnalysisOptions::default()), 2);
+/// assert!(part.starts_with("<h2>Steps</h2>"));
+/// assert!(part.contains("<table class=\"steps\">"));
+/// ```
+pub fn map_details(map: &Map, analysis: &Analysis, level: usize) -> String {
+    let mut out = String::new();
+    details(&mut out, map, analysis, level);
+    out
+}
+
+fn details(out: &mut String, map: &Map, analysis: &Analysis, level: usize) {
+    let h = level.min(6);
+    out.push_str(&format!("<h{h}>Steps</h{h}>\n"));
+    steps_table(out, map, analysis);
+    drill_downs(
+        out,
+        map,
+        analysis,
+        level,
+        |out, sub, sub_analysis, level| {
+            out.push_str("<figure class=\"map map-picture\">\n");
+            out.push_str(&map_svg(sub, sub_analysis));
+            out.push_str("</figure>\n");
+            details(out, sub, sub_analysis, level);
+        },
+    );
+}
+
+/// A section for each drill-down step of `map`, its sub-map written by `body` with
+/// headings one level down.
+fn drill_downs(
+    out: &mut String,
+    map: &Map,
+    analysis: &Analysis,
+    level: usize,
+    body: impl Fn(&mut String, &Map, &Analysis, usize),
+) {
+    let h = level.min(6);
     for (step, sa) in map.steps.iter().zip(step_analyses(map, analysis)) {
         let (Some(sub), Some(sub_analysis)) =
             (&step.drill_down, sa.and_then(|s| s.drill_down.as_deref()))
@@ -105,7 +156,7 @@ fn section(out: &mut String, map: &Map, analysis: &Analysis, level: usize) {
             escape(&step.name),
             escape(&step.name)
         ));
-        section(out, sub, sub_analysis, level + 1);
+        body(out, sub, sub_analysis, level + 1);
         out.push_str("</section>\n");
     }
 }
@@ -118,17 +169,17 @@ fn summary_table(out: &mut String, map: &Map, a: &Analysis) {
     let mut rows: Vec<(&str, String, String)> = vec![
         (
             "Lead time",
-            format_hours(a.lead_time_hours),
+            duration(a.lead_time_hours),
             "wait + process along the critical path".into(),
         ),
         (
             "Process time",
-            format_hours(a.process_time_hours),
+            duration(a.process_time_hours),
             "touch time along the critical path".into(),
         ),
         (
             "Wait time",
-            format_hours(a.wait_time_hours),
+            duration(a.wait_time_hours),
             "lead time − process time".into(),
         ),
         (
@@ -148,7 +199,7 @@ fn summary_table(out: &mut String, map: &Map, a: &Analysis) {
         ),
         (
             "Expected lead time with rework",
-            format_hours(a.expected_lead_time_hours),
+            duration(a.expected_lead_time_hours),
             "critical path when every step takes its expected passes × (wait + process)".into(),
         ),
     ];
@@ -164,7 +215,7 @@ fn summary_table(out: &mut String, map: &Map, a: &Analysis) {
         rows.push((
             "Longest step",
             map.steps[i].name.clone(),
-            format!("the longest wait + process: {}", format_hours(lead)),
+            format!("the longest wait + process: {}", duration(lead)),
         ));
     }
     rows.push((
@@ -188,9 +239,9 @@ fn summary_table(out: &mut String, map: &Map, a: &Analysis) {
             "Simulated lead time",
             format!(
                 "p50 {} · p85 {} · p95 {}",
-                format_hours(sim.p50_hours),
-                format_hours(sim.p85_hours),
-                format_hours(sim.p95_hours)
+                duration(sim.p50_hours),
+                duration(sim.p85_hours),
+                duration(sim.p95_hours)
             ),
             format!("{} runs, seed {}", thousands(u64::from(sim.runs)), sim.seed),
         ));
@@ -256,7 +307,7 @@ fn steps_table(out: &mut String, map: &Map, a: &Analysis) {
                 out.push_str(&format!(
                     "<td class=\"num\" title=\"{} h\">{}</td>",
                     num(sa.lead_time_hours),
-                    escape(&format_hours(sa.lead_time_hours))
+                    escape(&duration(sa.lead_time_hours))
                 ));
                 out.push_str(&format!("<td class=\"num\">{}</td>", percent(sa.ca)));
                 out.push_str(&format!("<td class=\"num\">{:.2}</td>", sa.expected_passes));
@@ -305,7 +356,7 @@ fn estimate_cell(estimate: flowmap_core::map::Estimate) -> String {
     if estimate.is_range() {
         format!(
             "<td class=\"num\" title=\"midpoint {}\">{}</td>",
-            escape(&format_hours(estimate.point())),
+            escape(&duration(estimate.point())),
             escape(&estimate.to_string())
         )
     } else {

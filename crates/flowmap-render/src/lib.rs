@@ -25,7 +25,7 @@ mod palette;
 mod svg;
 mod text;
 
-pub use html::html_report;
+pub use html::{html_report, map_details};
 pub use measured::{measured_html_report, measured_table};
 pub use mermaid::mermaid;
 pub use svg::{map_svg, measured_map_svg};

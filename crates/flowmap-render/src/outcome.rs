@@ -7,7 +7,7 @@
 //! only places it. Text from the outcome file is escaped.
 
 use flowmap_core::experiment::Verdict;
-use flowmap_core::map::format_hours;
+use flowmap_core::format::duration;
 use flowmap_core::outcome::{Outcome, OutcomeStatus, Status, WeekPoint};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -49,7 +49,7 @@ pub struct OutcomeView<'a> {
 /// A value in the status's unit, for labels: "44 h" as "1d 20h", "3.5/week", "12%".
 pub fn format_value(unit: &str, value: f64) -> String {
     match unit {
-        "hours" => format_hours(value),
+        "hours" => duration(value),
         "per_week" => format!("{}/week", num(value)),
         _ => format!("{}%", num(value * 100.0)),
     }
@@ -229,9 +229,9 @@ pub fn journey_svg(view: &OutcomeView<'_>) -> String {
     );
     vertical(&mut out, x(status.at), INK, "", TOP, plot_height);
     out.push_str(&format!(
-        "<text x=\"{}\" y=\"{}\" fill=\"{INK}\" text-anchor=\"middle\" font-size=\"11\">now</text>\n",
-        num(x(status.at)),
-        num(TOP + plot_height + 26.0)
+        "<text x=\"{}\" y=\"{}\" fill=\"{INK}\" text-anchor=\"end\" font-size=\"11\">now</text>\n",
+        num(x(status.at) - 3.0),
+        num(TOP + 26.0)
     ));
 
     // Map versions under the axis.
@@ -245,7 +245,7 @@ pub fn journey_svg(view: &OutcomeView<'_>) -> String {
             num(mx + 8.0),
             num(my),
             escape(&m.label),
-            escape(&format_hours(m.lead_time_hours))
+            escape(&duration(m.lead_time_hours))
         ));
     }
     out.push_str("</svg>\n");

@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use serde_json::json;
 
 /// A chromedriver process, killed when dropped.
-struct Driver(Child);
+pub struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -35,7 +35,7 @@ fn free_port() -> u16 {
 }
 
 /// Starts chromedriver, or `None` when it is not installed (and not required).
-async fn start_driver() -> Option<(Driver, u16)> {
+pub async fn start_driver() -> Option<(Driver, u16)> {
     let port = free_port();
     let child = match Command::new("chromedriver")
         .arg(format!("--port={port}"))
@@ -65,7 +65,7 @@ async fn start_driver() -> Option<(Driver, u16)> {
     panic!("chromedriver did not listen on port {port} within 10 s");
 }
 
-async fn browser(port: u16, profile: &std::path::Path) -> Client {
+pub async fn browser(port: u16, profile: &std::path::Path) -> Client {
     let args = [
         "--headless",
         "--no-sandbox",
@@ -90,7 +90,7 @@ async fn browser(port: u16, profile: &std::path::Path) -> Client {
 }
 
 /// Waits up to 10 s for `element`'s text to satisfy `want`; returns the last text seen.
-async fn wait_for_text(client: &Client, css: &str, want: impl Fn(&str) -> bool) -> String {
+pub async fn wait_for_text(client: &Client, css: &str, want: impl Fn(&str) -> bool) -> String {
     let mut last = String::new();
     for _ in 0..100 {
         if let Ok(element) = client.find(Locator::Css(css)).await {
@@ -454,6 +454,143 @@ async fn signed_in_forms_work_and_a_foreign_page_cannot_post() {
     let refusal = wait_for_text(&client, "body", |t| t.contains("refused")).await;
     assert!(refusal.contains("cross-site request refused"), "{refusal}");
     assert!(store.map("planted", None).await.unwrap().is_none());
+
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_map_editor_numbers_lines_keeps_the_last_good_picture_and_jumps_to_errors() {
+    let Some((_driver, driver_port)) = start_driver().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("demo.db").display().to_string())
+        .await
+        .unwrap();
+    flowmap_server::demo::load(&store, 1, Timestamp::now())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(flowmap_server::serve_on(
+        listener,
+        AppState::new(store, ServerConfig::default()),
+    ));
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(driver_port, profile.path()).await;
+    client.set_window_size(1280, 900).await.unwrap();
+    client
+        .goto(&format!("{base}/maps/checkout-delivery/edit"))
+        .await
+        .unwrap();
+
+    // One number per line of the text, and the picture gets most of the width.
+    let measured = client
+        .execute(
+            "const t = document.getElementById('map-text');\
+             return [t.value.split('\\n').length,\
+                     document.getElementById('map-lines').textContent.trim().split('\\n').length,\
+                     document.getElementById('map-picture').getBoundingClientRect().width,\
+                     document.querySelector('.editor').getBoundingClientRect().width];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let measured: Vec<f64> = measured
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(measured[0], measured[1], "a number for every line");
+    assert!(
+        measured[2] >= 0.55 * measured[3],
+        "the picture's share of the width: {measured:?}"
+    );
+
+    // A mistake: the problem shows under the editor, the last good picture stays.
+    let text = client.find(Locator::Css("#map-text")).await.unwrap();
+    text.send_keys("    proces: 1h\n").await.unwrap();
+    let errors = wait_for_text(&client, "#editor-problems #map-errors", |t| {
+        t.contains("proces")
+    })
+    .await;
+    assert!(errors.contains("did you mean `process`"), "{errors}");
+    let state = client
+        .execute(
+            "return [!!document.querySelector('#preview-body #map-picture svg'),\
+                     document.getElementById('preview-body').classList.contains('stale'),\
+                     !document.getElementById('stale-note').hidden];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        state,
+        json!([true, true, true]),
+        "the last good picture stays"
+    );
+
+    // Clicking the problem selects its line in the editor.
+    let link = client
+        .find(Locator::Css("#map-errors a.jump"))
+        .await
+        .unwrap();
+    let line: usize = link
+        .attr("data-line")
+        .await
+        .unwrap()
+        .expect("the problem names its line")
+        .parse()
+        .unwrap();
+    link.click().await.unwrap();
+    let selected = client
+        .execute(
+            "const t = document.getElementById('map-text');\
+             return [document.activeElement === t,\
+                     t.value.slice(0, t.selectionStart).split('\\n').length,\
+                     t.value.slice(t.selectionStart, t.selectionEnd)];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(selected[0], json!(true), "the editor has the focus");
+    assert_eq!(selected[1].as_u64(), Some(line as u64), "{selected:?}");
+    assert!(
+        selected[2].as_str().unwrap_or_default().contains("proces"),
+        "{selected:?}"
+    );
+
+    // Taking the mistake out brings a fresh picture and clears the problem.
+    client
+        .execute(
+            "const t = document.getElementById('map-text');\
+             t.value = t.value.replace('    proces: 1h\\n', '');\
+             t.dispatchEvent(new Event('input'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        let fresh = client
+            .execute(
+                "return !document.getElementById('preview-body').classList.contains('stale')\
+                 && !document.getElementById('map-errors');",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if fresh == json!(true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let numbers = wait_for_text(&client, "#preview-body", |t| t.contains("Lead time")).await;
+    assert!(!numbers.is_empty());
+    assert!(
+        client.find(Locator::Css("#map-errors")).await.is_err(),
+        "the problem is gone"
+    );
 
     client.close().await.unwrap();
 }

@@ -682,3 +682,219 @@ async fn hostile_previews_do_not_stop_healthz() {
     }
     eprintln!("/healthz answered in {waited:?} with two hostile previews in flight");
 }
+
+#[tokio::test]
+async fn a_map_page_has_its_steps_drill_downs_downloads_and_service() {
+    let db = TestDb::sqlite();
+    let app = demo_app(&db).await;
+    // The drill-down example: its steps table and the CI sub-map with its own picture.
+    let (status, page) = get(&app, "/maps/ci-drill-down").await;
+    assert_eq!(status, StatusCode::OK);
+    let details = page
+        .split("id=\"map-details\"")
+        .nth(1)
+        .expect("the map's details");
+    assert!(details.contains("<h2>Steps</h2>"), "{details}");
+    assert!(details.contains("<table class=\"steps\">"), "{details}");
+    assert!(details.contains("Drill-down: "), "{details}");
+    assert_eq!(details.matches("<svg").count(), 1, "the sub-map's picture");
+    for format in ["svg", "html"] {
+        assert!(
+            page.contains(&format!(
+                "/maps/ci-drill-down/export?version=1&amp;format={format}"
+            )),
+            "{format}"
+        );
+        let request = Request::get(format!("/maps/ci-drill-down/export?format={format}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = tower::ServiceExt::oneshot(app.clone(), request)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()["content-disposition"],
+            format!("attachment; filename=\"ci-drill-down.{format}\"").as_str()
+        );
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        let opening = if format == "svg" {
+            "<svg"
+        } else {
+            "<!DOCTYPE html>"
+        };
+        assert!(body.starts_with(opening), "{format}: {}", &body[..40]);
+    }
+    let (status, _) = get(&app, "/maps/ci-drill-down/export?format=pdf").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // A map that names its service links to it, and the service page links back.
+    let text = "name: Checkout flow\nservice: checkout\nsteps:\n  - id: build\n    process: 1h\n";
+    let request = Request::builder()
+        .method("POST")
+        .uri("/api/v1/maps")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            serde_json::json!({"id": "checkout-flow", "text": text}).to_string(),
+        ))
+        .unwrap();
+    let (status, body) = send(&app, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, page) = get(&app, "/maps/checkout-flow").await;
+    assert!(
+        page.contains("<a id=\"map-service\" href=\"/services/checkout\">checkout</a>"),
+        "{page}"
+    );
+    let (_, page) = get(&app, "/services/checkout").await;
+    assert!(
+        page.contains("<a href=\"/maps/checkout-flow\">Checkout flow</a>"),
+        "{page}"
+    );
+    let (_, page) = get(&app, "/services/search").await;
+    assert!(!page.contains("id=\"service-maps\""), "{page}");
+}
+
+/// The text a person reads in `html`: tags dropped, entities of quotes decoded, white
+/// space collapsed.
+fn visible_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                text.push(' ');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A message said twice: a part repeated after `: `, or one sentence appearing twice.
+fn doubled(text: &str) -> Option<String> {
+    let parts: Vec<&str> = text.split(": ").map(str::trim).collect();
+    for pair in parts.windows(2) {
+        if pair[0].len() >= 8 && pair[1].starts_with(pair[0]) {
+            return Some(pair[0].to_owned());
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for sentence in text
+        .split(". ")
+        .map(|s| s.trim().trim_end_matches('.'))
+        .filter(|s| s.len() >= 16)
+    {
+        if !seen.insert(sentence) {
+            return Some(sentence.to_owned());
+        }
+    }
+    None
+}
+
+#[test]
+fn the_doubling_check_finds_a_message_said_twice() {
+    assert!(doubled("invalid window: invalid window: since is after until").is_some());
+    assert!(doubled("The file has 3 bad rows. Fix them first. The file has 3 bad rows.").is_some());
+    assert_eq!(
+        doubled("unknown service \"nope\": did you mean \"checkout\"?"),
+        None
+    );
+}
+
+#[tokio::test]
+async fn pages_speak_plainly_no_json_paths_and_no_doubled_messages() {
+    let db = TestDb::sqlite();
+    let app = demo_app(&db).await;
+    // Notes on every service page: words, not pointers into the JSON report.
+    let (_, overview) = get(&app, "/").await;
+    let services: Vec<String> = overview
+        .split("href=\"/services/")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next().map(str::to_owned))
+        .collect();
+    assert!(services.len() >= 6, "{services:?}");
+    let mut notes_seen = 0;
+    for service in &services {
+        for window in ["", "?since=2020-01-01"] {
+            let (status, page) = get(&app, &format!("/services/{service}{window}")).await;
+            assert_eq!(status, StatusCode::OK, "{service}");
+            if let Some(notes) = page.split("<ul class=\"notes\">").nth(1) {
+                let notes = notes.split("</ul>").next().unwrap_or_default();
+                notes_seen += notes.matches("<li>").count();
+                assert!(!notes.contains("explain."), "{service}: {notes}");
+                assert!(!notes.contains("[]"), "{service}: {notes}");
+            }
+        }
+    }
+    assert!(notes_seen > 0, "the demo's pages carry notes");
+
+    // Error pages and refused forms say each thing once.
+    for uri in [
+        "/services/nope",
+        "/services/checkout?since=yesterday",
+        "/services/checkout?since=2026-03-15&until=2026-03-01",
+        "/maps/nope",
+        "/maps/checkout-delivery/diff?from=1&to=9",
+        "/maps/checkout-delivery/export?format=pdf",
+        "/outcomes/nope",
+        "/import/templates/secrets.csv",
+    ] {
+        let (status, page) = get(&app, uri).await;
+        assert!(status.is_client_error(), "{uri}: {status}");
+        let text = visible_text(&page);
+        assert_eq!(doubled(&text), None, "{uri}: {text}");
+    }
+    let csv = "id,servce,finished_at\nd1,shop,2026-03-01T12:00:00Z\nd2,shop,never\n";
+    let (_, page) = send(
+        &app,
+        multipart("/import", &[("file", Some("deployments.csv"), csv)]),
+    )
+    .await;
+    let text = visible_text(&page);
+    assert_eq!(doubled(&text), None, "{text}");
+    assert!(text.contains("did you mean"), "{text}");
+
+    // The Prometheus help text states the window the gauges cover: the one default.
+    let (_, metrics) = get(&app, "/metrics").await;
+    let days = flowmap_core::dora::DEFAULT_WINDOW.as_hours() / 24;
+    for help in metrics.lines().filter(|l| l.starts_with("# HELP")) {
+        assert!(help.contains(&format!("last {days} days")), "{help}");
+    }
+}
+
+#[test]
+fn the_docs_and_page_templates_stand_on_their_own() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for dir in ["docs", "crates/flowmap-server/templates"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+    }
+    files.push(root.join("README.md"));
+    assert!(files.len() > 10, "{files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lower = text.to_lowercase();
+        for word in ["spec.md", "the spec", "specification §", "error: error"] {
+            assert!(!lower.contains(word), "{}: {word}", file.display());
+        }
+        assert!(
+            !text.contains("(explain."),
+            "{}: a JSON path",
+            file.display()
+        );
+        if file.extension().is_some_and(|e| e == "html") {
+            assert_eq!(doubled(&visible_text(&text)), None, "{}", file.display());
+        }
+    }
+}

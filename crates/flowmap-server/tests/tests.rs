@@ -10,3 +10,4 @@ mod common;
 mod hooks;
 mod limits;
 mod pages;
+mod screens;

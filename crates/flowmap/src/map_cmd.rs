@@ -9,9 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use flowmap_core::format;
-use flowmap_core::map::{
-    self, Analysis, AnalysisOptions, Format, Map, MapDiff, StepChange, format_hours,
-};
+use flowmap_core::map::{self, Analysis, AnalysisOptions, Format, Map, MapDiff, StepChange};
 
 #[derive(Subcommand)]
 pub enum MapCommand {
@@ -216,7 +214,7 @@ fn constraints_text(map: &Map, result: &flowmap_core::constraints::Constraints) 
     );
     let gain = |h: f64, share: f64| {
         if h > 0.0 {
-            format!("−{} ({:.0}%)", format_hours(h), share * 100.0)
+            format!("−{} ({:.0}%)", format::duration(h), share * 100.0)
         } else {
             "0".to_string()
         }
@@ -296,7 +294,7 @@ pub(crate) fn load(path: &Path) -> anyhow::Result<Map> {
 }
 
 fn hours(h: f64) -> String {
-    format!("{} ({h:.1} h)", format_hours(h))
+    format!("{} ({h:.1} h)", format::duration(h))
 }
 
 fn analysis_text(map: &Map, analysis: &Analysis) -> String {
@@ -331,7 +329,7 @@ fn analysis_text(map: &Map, analysis: &Analysis) -> String {
             step.id,
             step.wait.to_string(),
             step.process.to_string(),
-            format_hours(numbers.lead_time_hours),
+            format::duration(numbers.lead_time_hours),
             format::percent(numbers.ca),
             numbers.expected_passes,
             marks.join(", ")
@@ -360,9 +358,9 @@ fn analysis_text(map: &Map, analysis: &Analysis) -> String {
         let _ = writeln!(
             out,
             "Simulation      p50 {}  p85 {}  p95 {}  ({} runs, seed {})",
-            format_hours(sim.p50_hours),
-            format_hours(sim.p85_hours),
-            format_hours(sim.p95_hours),
+            format::duration(sim.p50_hours),
+            format::duration(sim.p85_hours),
+            format::duration(sim.p95_hours),
             sim.runs,
             sim.seed
         );
@@ -477,11 +475,11 @@ fn diff_text(diff: &MapDiff) -> String {
             StepChange::Added {
                 id,
                 lead_time_hours,
-            } => writeln!(out, "  + {id} ({})", format_hours(*lead_time_hours)),
+            } => writeln!(out, "  + {id} ({})", format::duration(*lead_time_hours)),
             StepChange::Removed {
                 id,
                 lead_time_hours,
-            } => writeln!(out, "  - {id} ({})", format_hours(*lead_time_hours)),
+            } => writeln!(out, "  - {id} ({})", format::duration(*lead_time_hours)),
             StepChange::Changed { id, fields } => writeln!(
                 out,
                 "  ~ {id}: {}",

@@ -299,8 +299,10 @@ fn legend_items(map: &Map, width: f64) -> Vec<LegendItem> {
     let right = width - MARGIN;
     let (mut x, mut y) = (MARGIN, 90.0);
     let mut items = Vec::new();
+    // Whole names: a name is only cut when it is wider than the picture itself.
+    let longest = chars_fitting(right - MARGIN - 44.0, 13.0, false);
     for (symbol, text) in entries {
-        let shown = truncate(&text, 32);
+        let shown = truncate(&text, longest);
         let full = (shown != text).then_some(text);
         let w = 22.0 + text_width(&shown, 13.0, false) + 22.0;
         if x > MARGIN && x + w > right {

@@ -27,6 +27,16 @@ impl Scene<'_> {
                     if first {
                         self.draw_connector_out(out, &from, label, color, width);
                     }
+                    // A box that also has an arrow from its own band takes the connector
+                    // high on its side, clear of that arrow and of the queue's labels.
+                    let shares_the_gap = preds.iter().any(|&q| self.placed[q].band == to.band);
+                    if shares_the_gap {
+                        let cy = to.y + 16.0 + (*stacked - 1) as f64 * 24.0;
+                        let cx = to.x - 30.0;
+                        out.push_str(&connector_circle(cx, cy, label));
+                        out.push_str(&arrow_line(cx + 10.0, cy, to.x, color, width));
+                        continue;
+                    }
                     let cx = to.gap_x() + ELBOW;
                     out.push_str(&connector_circle(cx, cy, label));
                     let path = format!(
@@ -359,25 +369,22 @@ pub(super) fn queue_count(q: f64) -> String {
     }
 }
 
-/// Hours for a headline number: whole hours once it is two days or more, since minutes
-/// on a multi-week lead time are noise to a room reading it off a screen. Tables and
-/// tooltips keep the exact value.
+/// Hours for a headline number, in at most two units (`1w 6d`, `12h 54m`) like every
+/// duration the dashboard and the report show: minutes on a multi-week lead time are noise
+/// to a room reading it off a screen.
 pub(super) fn rough_hours(hours: f64) -> String {
-    if hours >= 48.0 {
-        format_hours(hours.round())
-    } else {
-        format_hours(hours)
-    }
+    flowmap_core::format::duration(hours)
 }
 
 pub(super) fn title_tag(text: Option<&str>) -> String {
     text.map_or(String::new(), |t| format!("<title>{}</title>", escape(t)))
 }
 
-/// An estimate as one or two lines: a range is split after `..` when it is long.
+/// An estimate as one or two lines: a range is split after `..` when it is longer than the
+/// gap left of a box holds clear of an arrow's elbow (nine characters).
 pub(super) fn estimate_lines(estimate: Estimate) -> Vec<String> {
     let text = estimate.to_string();
-    if text.chars().count() <= 11 || !estimate.is_range() {
+    if text.chars().count() <= 9 || !estimate.is_range() {
         return vec![text];
     }
     vec![

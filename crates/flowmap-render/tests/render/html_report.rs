@@ -29,8 +29,9 @@ fn contains_the_map_summary_steps_and_simulation() {
     assert!(html.contains("<meta charset=\"utf-8\">"));
     assert_eq!(html.matches("<svg").count(), 1);
     assert!(html.contains("<h1>Checkout service — delivery</h1>"));
-    // Summary: lead time 308.83 h, activity ratio 4.1 %, five handoffs.
-    assert!(html.contains("<span class=\"value\">1w 5d 20h 50m</span>"));
+    // Summary: lead time 308.83 h (12.9 days, in two units), activity ratio 4.1 %, five
+    // handoffs.
+    assert!(html.contains("<span class=\"value\">1w 6d</span>"));
     assert!(html.contains("<span class=\"value\">4.1%</span>"));
     assert!(html.contains("<th scope=\"row\">Handoffs</th><td><span class=\"value\">5</span>"));
     // One row per step, the bottleneck marked.
@@ -39,8 +40,8 @@ fn contains_the_map_summary_steps_and_simulation() {
     assert!(html.contains(
         "<span class=\"name\">Change approval</span> <span class=\"badge\">bottleneck</span>"
     ));
-    // Review: wait 1d..3d (midpoint 2d), process 30m, 80 % C&A.
-    assert!(html.contains("<td class=\"num\" title=\"midpoint 2d\">1d..3d</td><td class=\"num\">30m</td><td class=\"num\" title=\"48.5 h\">2d 30m</td><td class=\"num\">80%</td>"));
+    // Review: wait 1d..3d (midpoint 2d), process 30m (48.5 h in two units), 80 % C&A.
+    assert!(html.contains("<td class=\"num\" title=\"midpoint 2d\">1d..3d</td><td class=\"num\">30m</td><td class=\"num\" title=\"48.5 h\">2d 1h</td><td class=\"num\">80%</td>"));
     // Arrivals are known, so queue columns are shown: 30/week at refine waits 3.5 d on
     // average: 30/168 × 1.176 passes × 84 h = 17.65 items.
     assert!(html.contains(">Queued</th>"));

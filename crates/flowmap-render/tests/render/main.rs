@@ -5,6 +5,7 @@ mod charts;
 mod common;
 mod escaping;
 mod html_report;
+mod legibility;
 mod map_svg;
 mod mermaid;
 mod outcome_page;

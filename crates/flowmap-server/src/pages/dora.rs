@@ -138,6 +138,8 @@ struct ServicePage {
     histogram: String,
     deployments: Vec<DeploymentRow>,
     notes: Vec<String>,
+    /// The maps that name this service, as `(id, name)`.
+    maps: Vec<(String, String)>,
 }
 
 pub async fn service(
@@ -335,8 +337,11 @@ pub async fn service(
         })
         .unwrap_or_default();
 
+    let maps = flowmap_app::analysis::maps_of_service(state.store().maps().await?, service.clone())
+        .await?;
     Ok(page(&ServicePage {
         title: service.clone(),
+        maps,
         nav: "overview",
         picker: Picker::new(
             &format!("/services/{}", url_segment(&service)),
@@ -351,6 +356,34 @@ pub async fn service(
         charts,
         histogram,
         deployments,
-        notes: m.notes.clone(),
+        notes: m.notes.iter().map(|n| page_note(n)).collect(),
     }))
+}
+
+/// A report note as the page shows it: without the pointer into the JSON report
+/// (`(explain.orphan_changes)`) that the note carries for readers of `--explain` output,
+/// which means nothing on a page.
+fn page_note(note: &str) -> String {
+    match note.rfind(" (explain.") {
+        Some(at) if note[at..].ends_with(").") => format!("{}.", &note[..at]),
+        _ => note.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_note;
+
+    #[test]
+    fn notes_lose_their_json_pointer() {
+        assert_eq!(
+            page_note("3 changes are shipped by no deployment (explain.orphan_changes)."),
+            "3 changes are shipped by no deployment."
+        );
+        assert_eq!(
+            page_note("1 recovery time is left out (explain.failed_deployments[].anomaly)."),
+            "1 recovery time is left out."
+        );
+        assert_eq!(page_note("No failed deployment."), "No failed deployment.");
+    }
 }

@@ -5,7 +5,8 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use flowmap_app::analysis::{self, Analysed};
-use flowmap_core::map::{self, AnalysisOptions, StepChange, format_hours};
+use flowmap_core::format::duration;
+use flowmap_core::map::{self, AnalysisOptions, StepChange};
 use serde::Deserialize;
 
 use super::{PageResult, page, time_text};
@@ -47,7 +48,7 @@ struct DiffPage {
 /// The label, the display of one value, and whether lower is better.
 fn describe(metric: &str) -> (&'static str, fn(f64) -> String, Option<bool>) {
     fn hours(v: f64) -> String {
-        format_hours(v)
+        duration(v)
     }
     fn share(v: f64) -> String {
         format!("{:.1}%", v * 100.0)
@@ -134,11 +135,11 @@ pub async fn map_diff(
             StepChange::Added {
                 id,
                 lead_time_hours,
-            } => format!("added {id} ({})", format_hours(*lead_time_hours)),
+            } => format!("added {id} ({})", duration(*lead_time_hours)),
             StepChange::Removed {
                 id,
                 lead_time_hours,
-            } => format!("removed {id} ({})", format_hours(*lead_time_hours)),
+            } => format!("removed {id} ({})", duration(*lead_time_hours)),
             StepChange::Changed { id, fields } => {
                 let what: Vec<String> = fields
                     .iter()
@@ -147,8 +148,8 @@ pub async fn map_diff(
                             format!(
                                 "{} {} → {}",
                                 f.metric.trim_end_matches("_hours"),
-                                format_hours(f.old),
-                                format_hours(f.new)
+                                duration(f.old),
+                                duration(f.new)
                             )
                         } else {
                             format!("{} {} → {}", f.metric, decimals(f.old), decimals(f.new))

@@ -14,7 +14,8 @@ use axum::{Extension, Form};
 use flowmap_app::analysis::{self, Analysed};
 use flowmap_app::maps::{SaveMap, file_name};
 use flowmap_app::{Actor, AppError};
-use flowmap_core::map::{Analysis, AnalysisOptions, Map, format_hours};
+use flowmap_core::format::duration;
+use flowmap_core::map::{Analysis, AnalysisOptions, Map};
 use flowmap_store::{Expected, MapFormat, valid_map_id};
 use serde::Deserialize;
 
@@ -59,7 +60,7 @@ async fn maps_page(
             let (name, lead_time, activity, bottleneck) = match analysed {
                 Some(Analysed { map, analysis: a }) => (
                     map.name,
-                    format_hours(a.lead_time_hours),
+                    duration(a.lead_time_hours),
                     percent_text(Some(a.activity_ratio)),
                     a.bottleneck,
                 ),
@@ -179,6 +180,10 @@ struct MapPage {
     format: &'static str,
     stats: Vec<Stat>,
     svg: String,
+    /// The table of every step and the drill-down maps.
+    details: String,
+    /// The service the map describes, when it names one.
+    service: Option<String>,
     versions: Vec<(u32, String)>,
     /// The map held against the data of its service, beside the drawing.
     measured: Measured,
@@ -204,39 +209,51 @@ fn map_stats(map: &Map, a: &Analysis) -> Vec<Stat> {
         level: String::new(),
         hint,
     };
+    let bottleneck = map.steps.iter().find(|s| s.id == a.bottleneck);
+    // Each card says one thing: its number and what that number is made of.
     let mut stats = vec![
         stat(
             "Lead time",
-            format_hours(a.lead_time_hours),
-            format!("{} of it waiting", format_hours(a.wait_time_hours)),
+            duration(a.lead_time_hours),
+            format!("{} of it waiting", duration(a.wait_time_hours)),
         ),
         stat(
             "Activity ratio",
             percent_text(Some(a.activity_ratio)),
-            format!("{} of work", format_hours(a.process_time_hours)),
+            format!(
+                "{} of work in the lead time",
+                duration(a.process_time_hours)
+            ),
         ),
         stat(
             "Rolled %C&A",
             percent_text(Some(a.rolled_ca)),
-            format!("with rework: {}", format_hours(a.expected_lead_time_hours)),
+            "of items pass the critical path without rework".into(),
+        ),
+        stat(
+            "Lead time with rework",
+            duration(a.expected_lead_time_hours),
+            "each step as often as it is expected to be done".into(),
         ),
         stat(
             "Bottleneck",
-            map.steps
-                .iter()
-                .find(|s| s.id == a.bottleneck)
-                .map_or_else(|| a.bottleneck.clone(), |s| s.name.clone()),
-            format!("{} handoffs between teams", a.handoffs),
+            bottleneck.map_or_else(|| a.bottleneck.clone(), |s| s.name.clone()),
+            bottleneck.map_or_else(String::new, |s| format!("the longest wait: {}", s.wait)),
+        ),
+        stat(
+            "Handoffs",
+            a.handoffs.to_string(),
+            "between teams along the flow".into(),
         ),
     ];
     if let Some(sim) = &a.simulation {
         stats.push(stat(
             "Simulated lead time",
-            format!("p85 {}", format_hours(sim.p85_hours)),
+            format!("p85 {}", duration(sim.p85_hours)),
             format!(
                 "p50 {} · p95 {} ({} runs)",
-                format_hours(sim.p50_hours),
-                format_hours(sim.p95_hours),
+                duration(sim.p50_hours),
+                duration(sim.p95_hours),
                 sim.runs
             ),
         ));
@@ -247,6 +264,15 @@ fn map_stats(map: &Map, a: &Analysis) -> Vec<Stat> {
 #[derive(Debug, Deserialize)]
 pub struct VersionParams {
     version: Option<u32>,
+}
+
+/// What `/maps/{id}/export` writes: the map file as saved (the default), its picture
+/// (`svg`) or the self-contained report (`html`).
+#[derive(Debug, Deserialize)]
+pub struct ExportParams {
+    version: Option<u32>,
+    #[serde(default)]
+    format: Option<String>,
 }
 
 /// Holds `map` against its service's data over the window the page was asked for; a
@@ -326,6 +352,8 @@ pub async fn map(
         format: format.as_str(),
         stats: map_stats(&map, &analysis),
         svg: flowmap_render::map_svg(&map, &analysis),
+        details: flowmap_render::map_details(&map, &analysis, 2),
+        service: map.service.clone(),
         versions,
         id,
         measured,
@@ -335,9 +363,43 @@ pub async fn map(
 pub async fn export_map(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(params): Query<VersionParams>,
+    Query(params): Query<ExportParams>,
 ) -> PageResult {
     let stored = state.app().map(&id, params.version).await?;
+    let picture = match params.format.as_deref() {
+        None | Some("") | Some("file") => None,
+        Some(format @ ("svg" | "html")) => Some(format),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "format {other:?}: export as file, svg or html"
+            ))
+            .into());
+        }
+    };
+    if let Some(format) = picture {
+        let file = format!("{}.{format}", stored.id);
+        let Analysed { map, analysis } =
+            analysis::analyse(stored, AnalysisOptions::default()).await?;
+        let (media_type, body) = if format == "svg" {
+            ("image/svg+xml", flowmap_render::map_svg(&map, &analysis))
+        } else {
+            (
+                "text/html; charset=utf-8",
+                flowmap_render::html_report(&map, &analysis),
+            )
+        };
+        return Ok((
+            [
+                (CONTENT_TYPE, media_type.to_owned()),
+                (
+                    CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{file}\""),
+                ),
+            ],
+            body,
+        )
+            .into_response());
+    }
     Ok((
         [
             (CONTENT_TYPE, stored.format.media_type().to_owned()),
@@ -359,7 +421,14 @@ pub async fn export_map(
 struct Preview {
     stats: Vec<Stat>,
     svg: String,
-    errors: Vec<String>,
+    errors: Vec<EditorError>,
+}
+
+/// One problem of the text in the editor, and the line it is on (the editor jumps there
+/// when it is clicked).
+struct EditorError {
+    text: String,
+    line: u32,
 }
 
 /// The picture and numbers of unsaved map text, or its errors shown against `id`.
@@ -371,15 +440,20 @@ async fn preview(id: &str, format: MapFormat, text: String) -> Result<Preview, P
                 svg: flowmap_render::map_svg(&map, &analysis),
                 errors: Vec::new(),
             },
-            Err(diagnostics) => Preview {
-                stats: Vec::new(),
-                svg: String::new(),
-                errors: AppError::InvalidMap {
-                    file: file_name(id, format),
-                    diagnostics,
+            Err(diagnostics) => {
+                let file = file_name(id, format);
+                Preview {
+                    stats: Vec::new(),
+                    svg: String::new(),
+                    errors: diagnostics
+                        .iter()
+                        .map(|d| EditorError {
+                            text: d.display(&file).to_string(),
+                            line: d.pos.line,
+                        })
+                        .collect(),
                 }
-                .diagnostic_lines(),
-            },
+            }
         },
     )
 }
