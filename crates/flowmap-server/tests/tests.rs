@@ -9,3 +9,4 @@ mod browser;
 mod common;
 mod hooks;
 mod pages;
+mod workshops;
