@@ -51,6 +51,7 @@
   $("ws-main").hidden = false;
 
   var state = null, offset = 0, after = null, loading = false, again = false, mapShown = null;
+  var minutesChosen = "5", closeArmed = false;
 
   function api(method, path, body) {
     var opts = { method: method, headers: { Authorization: "Bearer " + key } };
@@ -173,6 +174,10 @@
     list.textContent = "";
     state.categories.forEach(function (c) { var o = el("option"); o.value = c; list.appendChild(o); });
     board.appendChild(list);
+    if (!grouped) {
+      state.notes.forEach(function (n) { board.appendChild(noteCard(n)); });
+      return;
+    }
     order.forEach(function (c) {
       var column = el("div", "ws-column");
       if (grouped) {
@@ -270,18 +275,31 @@
       b.addEventListener("click", function () {
         var body = { phase: p };
         if (p === "brainstorm") {
-          var secs = parseInt(window.prompt("Countdown in seconds", "300") || "300", 10);
-          if (secs > 0) body.seconds = secs;
+          var minutes = parseFloat($("ws-minutes").value);
+          if (minutes > 0) body.seconds = Math.round(minutes * 60);
         }
         act(api("POST", "/phase", body));
       });
       nav.appendChild(b);
+      if (p === "brainstorm") {
+        var label = el("label", "ws-minutes");
+        var minutes = el("input");
+        minutes.id = "ws-minutes"; minutes.type = "number"; minutes.min = "0.5"; minutes.step = "0.5";
+        minutes.value = minutesChosen;
+        minutes.addEventListener("change", function () { minutesChosen = minutes.value; });
+        label.appendChild(minutes);
+        label.appendChild(document.createTextNode(" min"));
+        nav.appendChild(label);
+      }
     });
-    var close = el("button", "danger", "Close and save");
+    // Closing asks twice: the first click arms the button, the second closes.
+    var close = el("button", "danger", closeArmed ? "Really close and save?" : "Close and save");
     close.type = "button";
     close.id = "ws-close";
     close.addEventListener("click", function () {
-      if (window.confirm("Close the workshop and save its outcome and map?")) act(api("POST", "/close"));
+      if (!closeArmed) { closeArmed = true; renderPhases(); return; }
+      closeArmed = false;
+      act(api("POST", "/close"));
     });
     nav.appendChild(close);
   }
@@ -298,7 +316,10 @@
     join.hidden = !s.join_url;
     if (s.join_url) { $("ws-join-url").textContent = s.join_url; $("ws-join-url").href = s.join_url; }
     renderPhases();
-    $("ws-mandate").hidden = false;
+    // The map phase gives the screen to the map; the notes stay in the state.
+    var mapping = phase === "map";
+    $("ws-mandate").hidden = mapping;
+    $("ws-notes").hidden = mapping;
     $("ws-mandate-text").textContent = s.mandate || "(no mandate written)";
     $("ws-brainstorm").hidden = !(phase === "brainstorm" || phase === "group");
     $("ws-vote").hidden = phase !== "vote";
@@ -309,7 +330,7 @@
     }
     renderBoard();
     var tally = $("ws-tally"), list = $("ws-tally-list");
-    tally.hidden = !s.votes;
+    tally.hidden = !s.votes || mapping;
     list.textContent = "";
     if (s.votes) {
       Object.keys(s.votes).sort(function (a, b) { return s.votes[b] - s.votes[a] || (a < b ? -1 : 1); })
@@ -320,7 +341,7 @@
           list.appendChild(li);
         });
     }
-    $("ws-outcome").hidden = !(phase === "outcome" || phase === "map" || phase === "closed");
+    $("ws-outcome").hidden = !(phase === "outcome" || phase === "closed");
     $("ws-map").hidden = !(phase === "map" || phase === "closed");
     syncText($("outcome-text"), s.outcome, outcomeTemplate());
     syncText($("map-text"), s.map, "name: " + s.stream + "\nsteps:\n  - id: code\n    name: Code\n    process: 1d..3d\n");

@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use serde_json::json;
 
 /// A chromedriver process, killed when dropped.
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -33,7 +33,7 @@ fn free_port() -> u16 {
 }
 
 /// Starts chromedriver, or `None` when it is not installed (and not required).
-async fn start_driver() -> Option<(Driver, u16)> {
+pub(crate) async fn start_driver() -> Option<(Driver, u16)> {
     let port = free_port();
     let child = match Command::new("chromedriver")
         .arg(format!("--port={port}"))
@@ -63,7 +63,7 @@ async fn start_driver() -> Option<(Driver, u16)> {
     panic!("chromedriver did not listen on port {port} within 10 s");
 }
 
-async fn browser(port: u16, profile: &std::path::Path) -> Client {
+pub(crate) async fn browser(port: u16, profile: &std::path::Path) -> Client {
     let args = [
         "--headless",
         "--no-sandbox",
@@ -88,7 +88,11 @@ async fn browser(port: u16, profile: &std::path::Path) -> Client {
 }
 
 /// Waits up to 10 s for `element`'s text to satisfy `want`; returns the last text seen.
-async fn wait_for_text(client: &Client, css: &str, want: impl Fn(&str) -> bool) -> String {
+pub(crate) async fn wait_for_text(
+    client: &Client,
+    css: &str,
+    want: impl Fn(&str) -> bool,
+) -> String {
     let mut last = String::new();
     for _ in 0..100 {
         if let Ok(element) = client.find(Locator::Css(css)).await {

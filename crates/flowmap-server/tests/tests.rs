@@ -9,4 +9,5 @@ mod browser;
 mod common;
 mod hooks;
 mod pages;
+mod workshop_browser;
 mod workshops;

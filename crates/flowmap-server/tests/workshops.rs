@@ -759,3 +759,51 @@ async fn two_replicas_on_one_postgres_see_one_workshop() {
     assert_eq!(on_a["notes"], on_b["notes"]);
     assert_eq!(on_a["notes"].as_array().unwrap().len(), 40);
 }
+
+#[tokio::test]
+async fn the_demo_has_a_finished_workshop_and_an_open_one() {
+    let db = TestDb::sqlite();
+    let store = Store::open(&db.location()).await.unwrap();
+    flowmap_server::demo::load(&store, 1, jiff::Timestamp::now())
+        .await
+        .unwrap();
+    let open = flowmap_server::demo::load_workshops(&store).await.unwrap();
+    let workshops = store.workshops().await.unwrap();
+    let phases: Vec<&str> = workshops.iter().map(|w| w.phase.as_str()).collect();
+    assert_eq!(phases.len(), 2);
+    assert!(
+        phases.contains(&"closed") && phases.contains(&"brainstorm"),
+        "{phases:?}"
+    );
+    let closed = workshops.iter().find(|w| w.phase == "closed").unwrap();
+    assert_eq!(closed.saved_map, Some(("search-delivery".into(), 1)));
+    assert_eq!(closed.saved_outcome, Some(("search-delivery".into(), 1)));
+    assert!(
+        store
+            .outcome("search-delivery", None)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // The open workshop starts from the stream's saved map; its facilitator link works.
+    let app = flowmap_server::router(AppState::new(store.clone(), ServerConfig::default()));
+    let (id, key) = open
+        .facilitator_path
+        .trim_start_matches("/workshops/")
+        .split_once("#key=")
+        .unwrap();
+    let state = ok(
+        &app,
+        "GET",
+        &format!("/api/v1/workshops/{id}"),
+        key,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(state["notes"].as_array().unwrap().len(), 2);
+    assert_eq!(state["map"]["format"], "yaml");
+    assert!(
+        open.join_path
+            .starts_with(&format!("/workshops/{id}/join?code="))
+    );
+}
