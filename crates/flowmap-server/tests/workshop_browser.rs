@@ -126,7 +126,10 @@ async fn a_workshop_in_three_browsers() {
     .await;
     click(&fac, "button[data-phase=brainstorm]").await;
     for client in [&fac, &ann, &ben] {
-        wait_for_text(client, "#ws-phase", |t| t.eq_ignore_ascii_case("brainstorm")).await;
+        wait_for_text(client, "#ws-phase", |t| {
+            t.eq_ignore_ascii_case("brainstorm")
+        })
+        .await;
     }
     tokio::time::sleep(Duration::from_millis(600)).await;
     let seconds =
