@@ -247,6 +247,22 @@ async fn a_workshop_in_three_browsers() {
         wait_for(client, tally, json!([["process", 5], ["testing", 1]])).await;
     }
 
+    // The draft the page offers is a valid outcome built from the winning category.
+    let draft = js(
+        &fac,
+        "return document.getElementById('outcome-text').value;",
+        vec![],
+    )
+    .await;
+    assert!(
+        draft
+            .as_str()
+            .unwrap()
+            .starts_with("outcome: \"Restate: process\""),
+        "{draft}"
+    );
+    click(&fac, "#outcome-save").await;
+    wait_for_text(&fac, "#outcome-status", |t| t == "saved").await;
     // Outcome written by the facilitator, seen by everyone.
     js(
         &fac,
