@@ -377,7 +377,6 @@ impl Store {
         kind: &str,
         event: impl FnOnce(&Applied) -> String,
     ) -> Result<Applied, StoreError> {
-        let at = now()?;
         let mut tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
@@ -392,6 +391,8 @@ impl Store {
         else {
             return Err(StoreError::NotFound(format!("no workshop {id:?}")));
         };
+        // The change's time is when it holds the workshop, after any wait for other writers.
+        let at = now()?;
         let seq_i64: i64 = row.try_get("version")?;
         let seq = to_u64(seq_i64);
         let phase: String = row.try_get("phase")?;
