@@ -30,7 +30,7 @@ pub fn digest(secret: &str) -> String {
 }
 
 /// A fresh random secret: `prefix` and 32 bytes from the operating system, in hex.
-fn random_secret(prefix: &str) -> Result<String, AppError> {
+pub(crate) fn random_secret(prefix: &str) -> Result<String, AppError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| AppError::Invalid(format!("no secure random numbers: {e}")))?;

@@ -16,6 +16,10 @@ pub enum AppError {
         action: &'static str,
         needed: Role,
     },
+    /// Someone identified may not do this particular thing (another participant's note,
+    /// a facilitator's action with a participant key, a closed workshop).
+    #[error("{0}")]
+    Denied(String),
     /// A webhook delivery that could not prove where it came from; nothing was stored.
     #[error("{0}")]
     Unauthenticated(&'static str),
@@ -110,6 +114,9 @@ impl From<StoreError> for AppError {
             StoreError::Invalid { what, problem } => {
                 AppError::Invalid(format!("invalid {what}: {problem}"))
             }
+            StoreError::Refused(problem) => AppError::Invalid(problem),
+            StoreError::NotAllowed(problem) => AppError::Denied(problem),
+            StoreError::NotFound(problem) => AppError::NotFound(problem),
             other => AppError::Store(other),
         }
     }

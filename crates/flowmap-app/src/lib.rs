@@ -24,6 +24,11 @@
 //!   and a starting map written from it, loaded through the same path as a DORA report
 //!   (plus the service's builds and milestones).
 //!
+//! - [`App::create_workshop`] and the workshop use cases beside it — live workshops:
+//!   joining with the secret code, notes, categories, capped dots, phases with a shared
+//!   countdown, the outcome and map written together, and closing, which saves both as
+//!   versions; [`workshops::Live`] tells every listener when a workshop changed.
+//!
 //! Every use case that writes takes the [`Actor`] doing it, checks the actor's [`Role`],
 //! and records the actor where the store keeps authors (map versions), so access control
 //! plugs in by choosing the actor, not by changing the use cases.
@@ -47,6 +52,7 @@ pub mod reports;
 pub mod scope;
 pub mod sources;
 pub mod webhooks;
+pub mod workshops;
 
 use flowmap_store::Store;
 
@@ -60,6 +66,7 @@ pub use scope::{DataRange, Window};
 pub struct App {
     store: Store,
     reports: Reports,
+    live: workshops::Live,
 }
 
 impl App {
@@ -67,6 +74,7 @@ impl App {
     pub fn new(store: Store) -> App {
         App {
             reports: Reports::new(store.clone()),
+            live: workshops::Live::new(store.clone()),
             store,
         }
     }

@@ -6,7 +6,9 @@
 //!
 //! 1. `/healthz` always answers. Every response carries the security headers.
 //! 2. The `Host` must be the public URL's host or a loopback name (DNS rebinding).
-//! 3. `/hooks/*` pass: webhooks prove themselves with their own secrets.
+//! 3. `/hooks/*` pass: webhooks prove themselves with their own secrets. So do a
+//!    workshop's pages and calls (`/workshops/{id}…`, `/api/v1/workshops/{id}…`): their
+//!    handlers check the workshop key (or the join code); only the Origin check applies.
 //! 4. The actor comes from `Authorization: Bearer` (any case), else the session cookie,
 //!    else the trusted proxy's header (only from a trusted address), else nobody.
 //!    Nobody is the anonymous admin while access control is off (no tokens, no proxy,
@@ -171,6 +173,15 @@ impl Cidr {
     }
 }
 
+/// Whether `path` is inside one workshop (`/workshops/{id}…` or
+/// `/api/v1/workshops/{id}…`), where the workshop's keys are the credentials.
+fn workshop_scoped(path: &str) -> bool {
+    let rest = path
+        .strip_prefix("/api/v1/workshops/")
+        .or_else(|| path.strip_prefix("/workshops/"));
+    rest.is_some_and(|rest| !rest.is_empty())
+}
+
 /// The role a route needs.
 fn needed_role(method: &Method, path: &str) -> Role {
     if path.starts_with("/api/v1/deliveries") {
@@ -324,6 +335,18 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     }
 
     let method = request.method().clone();
+    if workshop_scoped(&path) {
+        // A workshop's own pages and calls: participants have no account, so their key
+        // (checked by the handler, valid only in its workshop) or the join code is the
+        // credential. A browser's change must still come from this site.
+        if !is_safe(&method) && bearer_token(headers).is_none() && !access.same_origin(headers) {
+            return secure(refuse(
+                StatusCode::FORBIDDEN,
+                "cross-site request refused: the Origin is not this server",
+            ));
+        }
+        return secure(next.run(request).await);
+    }
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

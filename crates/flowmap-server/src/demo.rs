@@ -1,6 +1,7 @@
 //! `flowmap demo`'s organisation: six services with a year of deployments, changes and
 //! incidents, the example value stream maps (the checkout map with three versions across
-//! the year) and two outcomes with their experiments.
+//! the year) and two outcomes with their experiments; [`load_workshops`] adds a finished
+//! workshop and an open one.
 //!
 //! The services differ the way real ones do — a checkout team deploying several times a
 //! day, a legacy billing system releasing monthly, a catalogue service getting faster over
@@ -519,4 +520,151 @@ mod tests {
             "inconclusive"
         );
     }
+}
+
+/// The demo's open workshop: where its facilitator and its participants go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoWorkshop {
+    /// `/workshops/{id}#key=…`: the facilitator's page, key included (this browser keeps it).
+    pub facilitator_path: String,
+    /// `/workshops/{id}/join?code=…`: the link participants join with.
+    pub join_path: String,
+}
+
+const DEMO_WORKSHOP_MAP: &str = "name: Search delivery
+steps:
+  - id: code
+    name: Code
+    process: 1d..3d
+  - id: review
+    name: Review
+    wait: 1d..2d
+    process: 1h..2h
+  - id: index-build
+    name: Index build
+    process: 2h..6h
+    ca: 80%
+  - id: deploy
+    name: Deploy
+    wait: 2d
+    process: 30m
+";
+
+const DEMO_WORKSHOP_OUTCOME: &str = "outcome: Search changes reach production within two days
+mandate: Rebuild the search index without slowing the team down
+service: search
+metric: lead_time
+baseline: 5d
+target: '<= 2d'
+deadline: 2027-03-01
+concerns:
+  - { text: Index builds fail late and are rerun by hand, category: index builds, votes: 5 }
+  - { text: Deploys wait for the weekly slot, category: release process, votes: 3 }
+  - { text: Nobody owns the flaky relevance tests, category: testing, votes: 1 }
+benefits: [Relevance fixes ship the week they are found]
+obstacles: [The index rebuild takes the staging cluster for a day]
+next_steps: [Build the index in CI on every merge, Ask for a daily deploy slot]
+";
+
+/// Adds two workshops through the application's use cases, as the demo's editor `ada`:
+/// a finished one for the search stream (its outcome and map saved at close as
+/// `search-delivery`), and an open one in the brainstorm phase with a few notes.
+pub async fn load_workshops(store: &Store) -> Result<DemoWorkshop, flowmap_app::AppError> {
+    use flowmap_app::workshops::CreateWorkshop;
+    use flowmap_app::{Actor, App, Role};
+    let app = App::new(store.clone());
+    let ada = Actor::new("ada", Role::Editor);
+    let done = app
+        .create_workshop(
+            &ada,
+            CreateWorkshop {
+                title: "Search: outcome mapping and the first map",
+                mandate: "Rebuild the search index without slowing the team down",
+                stream: "search-delivery",
+                dots: None,
+            },
+        )
+        .await?;
+    let facilitator = app
+        .workshop_holder(&done.id, Some(&done.facilitator_key))
+        .await?;
+    let mut people = Vec::new();
+    for name in ["Grace", "Linus", "Barbara"] {
+        let (_, key) = app.join_workshop(&done.id, name, &done.join_code).await?;
+        people.push(app.workshop_holder(&done.id, Some(&key)).await?);
+    }
+    app.set_phase(&done.id, &facilitator, "brainstorm", Some(300))
+        .await?;
+    let concerns = [
+        (
+            0,
+            "Index builds fail late and are rerun by hand",
+            "index builds",
+        ),
+        (1, "Deploys wait for the weekly slot", "release process"),
+        (2, "Nobody owns the flaky relevance tests", "testing"),
+        (
+            1,
+            "The index build needs the staging cluster",
+            "index builds",
+        ),
+    ];
+    let mut notes = Vec::new();
+    for (who, text, category) in concerns {
+        let note = app.add_note(&done.id, &people[who], text).await?;
+        notes.push((note.id, category));
+    }
+    app.set_phase(&done.id, &facilitator, "group", None).await?;
+    for (note, category) in notes {
+        app.edit_note(&done.id, &facilitator, note, None, Some(Some(category)))
+            .await?;
+    }
+    app.set_phase(&done.id, &facilitator, "vote", None).await?;
+    for (who, category, dots) in [
+        (0, "index builds", 2),
+        (0, "release process", 1),
+        (1, "index builds", 2),
+        (1, "testing", 1),
+        (2, "index builds", 1),
+        (2, "release process", 2),
+    ] {
+        app.vote(&done.id, &people[who], category, dots).await?;
+    }
+    app.set_phase(&done.id, &facilitator, "outcome", None)
+        .await?;
+    app.put_workshop_outcome(&done.id, MapFormat::Yaml, DEMO_WORKSHOP_OUTCOME)
+        .await?;
+    app.set_phase(&done.id, &facilitator, "map", None).await?;
+    app.put_workshop_map(&done.id, MapFormat::Yaml, DEMO_WORKSHOP_MAP)
+        .await?;
+    app.close_workshop(&done.id, &facilitator).await?;
+
+    let open = app
+        .create_workshop(
+            &ada,
+            CreateWorkshop {
+                title: "Checkout: what keeps changes from shipping the same day?",
+                mandate: "Ship small checkout changes the same working day",
+                stream: "checkout-delivery",
+                dots: None,
+            },
+        )
+        .await?;
+    let facilitator = app
+        .workshop_holder(&open.id, Some(&open.facilitator_key))
+        .await?;
+    app.set_phase(&open.id, &facilitator, "brainstorm", Some(600))
+        .await?;
+    for (name, text) in [
+        ("Grace", "Reviews wait for the one senior reviewer"),
+        ("Linus", "Manual QA is booked a week ahead"),
+    ] {
+        let (_, key) = app.join_workshop(&open.id, name, &open.join_code).await?;
+        let holder = app.workshop_holder(&open.id, Some(&key)).await?;
+        app.add_note(&open.id, &holder, text).await?;
+    }
+    Ok(DemoWorkshop {
+        facilitator_path: format!("/workshops/{}#key={}", open.id, open.facilitator_key),
+        join_path: format!("/workshops/{}/join?code={}", open.id, open.join_code),
+    })
 }

@@ -74,7 +74,7 @@ impl IntoResponse for ApiError {
 impl From<AppError> for ApiError {
     fn from(err: AppError) -> ApiError {
         let status = match &err {
-            AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            AppError::Forbidden { .. } | AppError::Denied(_) => StatusCode::FORBIDDEN,
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Invalid(_) | AppError::Rejected(_) | AppError::Dora(_) => {

@@ -4,7 +4,8 @@
 //!
 //! - server-rendered pages: the overview of every service's DORA metrics, a page per
 //!   service, the value stream maps (stored in the database, versioned, with an editor)
-//!   and a file import page;
+//!   a file import page, and live workshops (`/workshops/{id}`, updated over server-sent
+//!   events);
 //! - a JSON API under `/api/v1/` (described by `/api/v1/openapi.json`);
 //! - webhook receivers under `/hooks/` for GitHub, GitLab and CDEvents;
 //! - `/metrics` in Prometheus text format and `/healthz`.
@@ -34,13 +35,14 @@ mod outcomes_api;
 mod pages;
 mod query;
 mod request_id;
+mod workshops_api;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post, put};
 use flowmap_app::App;
 use flowmap_store::Store;
 
@@ -145,6 +147,41 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/outcomes/{id}/status",
             get(outcomes_api::outcome_status),
         )
+        .route(
+            "/api/v1/workshops",
+            get(workshops_api::workshops).post(workshops_api::create_workshop),
+        )
+        .route("/api/v1/workshops/{id}", get(workshops_api::workshop))
+        .route(
+            "/api/v1/workshops/{id}/participants",
+            post(workshops_api::join),
+        )
+        .route(
+            "/api/v1/workshops/{id}/notes",
+            post(workshops_api::add_note),
+        )
+        .route(
+            "/api/v1/workshops/{id}/notes/{note}",
+            patch(workshops_api::edit_note).delete(workshops_api::delete_note),
+        )
+        .route("/api/v1/workshops/{id}/phase", post(workshops_api::phase))
+        .route("/api/v1/workshops/{id}/votes", post(workshops_api::vote))
+        .route(
+            "/api/v1/workshops/{id}/outcome",
+            put(workshops_api::put_outcome),
+        )
+        .route("/api/v1/workshops/{id}/map", put(workshops_api::put_map))
+        .route("/api/v1/workshops/{id}/close", post(workshops_api::close))
+        .route("/api/v1/workshops/{id}/events", get(workshops_api::events))
+        .route(
+            "/workshops",
+            get(pages::workshops).post(pages::create_workshop),
+        )
+        .route("/workshops/{id}", get(pages::workshop))
+        .route("/workshops/{id}/join", get(pages::join_workshop))
+        .route("/workshops/{id}/preview", get(pages::workshop_preview))
+        .route("/workshops/{id}/export/{what}", get(pages::workshop_export))
+        .route("/static/workshop.js", get(pages::workshop_script))
         .route("/outcomes", get(pages::outcomes))
         .route("/outcomes/{id}", get(pages::outcome))
         .route("/hooks/github", post(hooks::github))

@@ -11,3 +11,5 @@ mod hooks;
 mod limits;
 mod pages;
 mod screens;
+mod workshop_browser;
+mod workshops;

@@ -8,7 +8,8 @@
 //!
 //! It also keeps what the server needs to remember: value stream maps as versioned text
 //! ([`Store::save_map`]) and webhook deliveries, applied exactly once
-//! ([`Store::begin_delivery`]).
+//! ([`Store::begin_delivery`]), and live workshops with the log of their changes
+//! ([`Store::change_workshop`]).
 //!
 //! # Model
 //!
@@ -73,6 +74,7 @@ mod sync;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod webhooks;
+mod workshops;
 mod write;
 
 use std::path::Path;
@@ -90,6 +92,10 @@ pub use outcomes::StoredOutcome;
 pub use sources::{Deleted, Extent, SourceSummary};
 pub use sync::{StoredEtag, SyncSnapshot};
 pub use webhooks::{Delivery, DeliveryWriter, StoredDelivery};
+pub use workshops::{
+    Applied, Change, KeyHolder, NewWorkshop, PHASES, StoredNote, StoredParticipant, StoredVote,
+    StoredWorkshop, WorkshopEvent, WorkshopSnapshot,
+};
 pub use write::{
     Batch, Counts, RawRecord, RecordKind, WriteMode, WriteSummary, Writer, milestone_id,
 };
@@ -135,6 +141,16 @@ pub enum StoreError {
     /// does not exist); nothing was created.
     #[error("there is no database at {path}")]
     Missing { path: String },
+    /// A workshop change its state does not allow (the wrong phase, too many dots).
+    #[error("{0}")]
+    Refused(String),
+    /// A workshop change the one asking may not make (someone else's note, a wrong join
+    /// code, a closed workshop).
+    #[error("{0}")]
+    NotAllowed(String),
+    /// A workshop or note that does not exist.
+    #[error("{0}")]
+    NotFound(String),
     /// A stored row no longer decodes into a domain value (edited by hand, or a newer schema).
     #[error("stored {table} row {id:?} is unreadable: {problem}")]
     Corrupt {

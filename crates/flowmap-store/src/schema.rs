@@ -59,6 +59,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "sync_state",
                 include_str!("../migrations/sqlite/0060_sync_state.sql"),
             ),
+            (
+                80,
+                "workshops",
+                include_str!("../migrations/sqlite/0080_workshops.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -100,6 +105,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 60,
                 "sync_state",
                 include_str!("../migrations/postgres/0060_sync_state.sql"),
+            ),
+            (
+                80,
+                "workshops",
+                include_str!("../migrations/postgres/0080_workshops.sql"),
             ),
         ],
     };

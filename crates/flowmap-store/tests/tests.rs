@@ -9,3 +9,4 @@ mod common;
 mod measure_records;
 mod server_state;
 mod store;
+mod workshops;

@@ -129,6 +129,15 @@ pub fn demo(args: ServeArgs) -> anyhow::Result<ExitCode> {
         flowmap_server::demo::load(&store, 1, Timestamp::now())
             .await
             .context("writing the demo data")?;
+        let workshop = flowmap_server::demo::load_workshops(&store)
+            .await
+            .context("writing the demo workshops")?;
+        eprintln!(
+            "an open workshop: facilitate at http://{addr}{}, join at http://{addr}{}",
+            workshop.facilitator_path,
+            workshop.join_path,
+            addr = args.addr
+        );
         let access = args.access()?;
         let limits = args.limits();
         run(

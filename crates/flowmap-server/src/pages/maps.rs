@@ -418,7 +418,7 @@ pub async fn export_map(
 
 #[derive(Template)]
 #[template(path = "preview.html")]
-struct Preview {
+pub(super) struct Preview {
     stats: Vec<Stat>,
     svg: String,
     errors: Vec<EditorError>,
@@ -432,7 +432,11 @@ struct EditorError {
 }
 
 /// The picture and numbers of unsaved map text, or its errors shown against `id`.
-async fn preview(id: &str, format: MapFormat, text: String) -> Result<Preview, PageError> {
+pub(super) async fn preview(
+    id: &str,
+    format: MapFormat,
+    text: String,
+) -> Result<Preview, PageError> {
     Ok(
         match analysis::preview(text, format, AnalysisOptions::default()).await? {
             Ok(Analysed { map, analysis }) => Preview {

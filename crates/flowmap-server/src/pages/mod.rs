@@ -1,7 +1,7 @@
 //! The server-rendered pages (askama templates in `templates/`), one module per area:
 //! [`dora`] (the overview and a page per service), [`maps`] (the map list, a map, the
-//! editor), [`outcomes`] (the outcomes and an outcome's journey) and [`import`] (the file
-//! import form).
+//! editor), [`outcomes`] (the outcomes and an outcome's journey), [`workshops`] (live
+//! workshops) and [`import`] (the file import form).
 //!
 //! Handlers parse the request, call one use case of `flowmap-app`, and turn its values
 //! into display strings; the templates only lay them out. Text from users (service names,
@@ -13,6 +13,7 @@ mod import;
 mod map_history;
 mod maps;
 mod outcomes;
+mod workshops;
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -31,10 +32,14 @@ pub use import::{import_form, import_template, import_upload};
 pub use map_history::map_diff;
 pub use maps::{create_map, edit_map, export_map, map, maps, preview_map, save_map};
 pub use outcomes::{outcome, outcomes};
+pub use workshops::{
+    create_workshop, join_workshop, workshop, workshop_export, workshop_preview, workshops,
+};
 
 const STYLE: &str = include_str!("../../static/style.css");
 const EDITOR_JS: &str = include_str!("../../static/editor.js");
 const CSRF_JS: &str = include_str!("../../static/csrf.js");
+const WORKSHOP_JS: &str = include_str!("../../static/workshop.js");
 
 pub async fn stylesheet() -> Response {
     ([(CONTENT_TYPE, "text/css; charset=utf-8")], STYLE).into_response()
@@ -44,6 +49,14 @@ pub async fn editor_script() -> Response {
     (
         [(CONTENT_TYPE, "text/javascript; charset=utf-8")],
         EDITOR_JS,
+    )
+        .into_response()
+}
+
+pub async fn workshop_script() -> Response {
+    (
+        [(CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        WORKSHOP_JS,
     )
         .into_response()
 }
