@@ -98,12 +98,12 @@ impl App {
         if options.services.is_empty() {
             return Ok(());
         }
-        let known = self.store.services().await?;
+        let known = self.reports.services().await?;
         for name in &options.services {
             if known.contains(name) {
                 continue;
             }
-            return Err(AppError::NotFound(unknown_service(name, &known)));
+            return Err(AppError::NotFound(unknown_service(name, known.as_slice())));
         }
         Ok(())
     }
@@ -125,7 +125,7 @@ impl App {
     /// whole days; `None` when the scope holds no deployment or change.
     pub async fn data_extent(&self, options: &DoraOptions) -> Result<Option<DataRange>, AppError> {
         let Some(extent) = self
-            .store
+            .reports
             .extent(&options.services, &options.environments)
             .await?
         else {

@@ -290,7 +290,7 @@ impl Columns<'_> {
     }
 }
 
-fn decode_deployment(row: &AnyRow) -> Result<Deployment, String> {
+pub(crate) fn decode_deployment(row: &AnyRow) -> Result<Deployment, String> {
     let c = Columns(row);
     let status = match c.text("status")?.as_str() {
         "success" => DeploymentStatus::Success,
@@ -321,7 +321,7 @@ fn decode_deployment(row: &AnyRow) -> Result<Deployment, String> {
     })
 }
 
-fn decode_change(row: &AnyRow) -> Result<Change, String> {
+pub(crate) fn decode_change(row: &AnyRow) -> Result<Change, String> {
     let c = Columns(row);
     Ok(Change {
         id: c.text("id")?,
@@ -373,7 +373,7 @@ fn decode_milestone(row: &AnyRow) -> Result<Milestone, String> {
     })
 }
 
-fn decode_incident(row: &AnyRow) -> Result<Incident, String> {
+pub(crate) fn decode_incident(row: &AnyRow) -> Result<Incident, String> {
     let c = Columns(row);
     Ok(Incident {
         id: c.text("id")?,

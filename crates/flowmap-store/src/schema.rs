@@ -59,6 +59,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "sync_state",
                 include_str!("../migrations/sqlite/0060_sync_state.sql"),
             ),
+            (
+                70,
+                "data_version",
+                include_str!("../migrations/sqlite/0070_data_version.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -100,6 +105,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 60,
                 "sync_state",
                 include_str!("../migrations/postgres/0060_sync_state.sql"),
+            ),
+            (
+                70,
+                "data_version",
+                include_str!("../migrations/postgres/0070_data_version.sql"),
             ),
         ],
     };

@@ -7,5 +7,6 @@
 #[macro_use]
 mod common;
 mod measure_records;
+mod scale;
 mod server_state;
 mod store;
