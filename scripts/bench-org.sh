@@ -37,7 +37,7 @@ else
   trap 'rm -rf "$WORK"' EXIT
 fi
 
-TARGET="${CARGO_TARGET_DIR:-target}"
+TARGET="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
 cargo build --release --quiet -p flowmap --bin flowmap
 cargo build --release --quiet -p flowmap-store --example generate_events
 NEW="$TARGET/release/flowmap"
@@ -49,10 +49,11 @@ if [ "$BASELINE_REV" != "none" ]; then
   # can run the other's binary.
   BASE_SRC="$WORK/baseline-src"
   rm -rf "$BASE_SRC"
-  git worktree add --detach --quiet "$BASE_SRC" "$BASELINE_REV"
+  mkdir -p "$BASE_SRC"
+  git archive "$BASELINE_REV" | tar -x -C "$BASE_SRC"
   (cd "$BASE_SRC" && CARGO_TARGET_DIR="$TARGET/bench-baseline" \
     cargo build --release --quiet -p flowmap --bin flowmap)
-  git worktree remove --force "$BASE_SRC"
+  rm -rf "$BASE_SRC"
   OLD="$TARGET/bench-baseline/release/flowmap"
   cp "$OLD" "$WORK/flowmap-baseline"
   OLD="$WORK/flowmap-baseline"

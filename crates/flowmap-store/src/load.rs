@@ -55,7 +55,15 @@ pub struct LoadQuery {
     /// Milestones to load, by window on `at`; `None` (the default) loads none. With
     /// services chosen, milestones of those services and those without a service load.
     pub milestones: Option<TimeRange>,
+    /// Leaves out the text that describes a record but that no metric reads — a change's
+    /// author, title and reverted change, an incident's severity and title — which then
+    /// load as `None`. DORA reports set it ([`LoadQuery::for_dora`]): over a whole
+    /// organisation those texts are a fifth of the bytes read and of the memory held.
+    pub without_descriptions: bool,
 }
+
+/// The columns [`LoadQuery::without_descriptions`] leaves out.
+const DESCRIPTIONS: &[&str] = &["author", "title", "reverts", "severity"];
 
 /// Records loaded by [`Store::load`], each list ordered by its window's time, then id.
 ///
@@ -201,9 +209,14 @@ impl Store {
         filter: Filter,
         decode: fn(&AnyRow) -> Result<T, String>,
     ) -> Result<Vec<T>, StoreError> {
+        let skipped = if query.without_descriptions {
+            DESCRIPTIONS
+        } else {
+            &[]
+        };
         let mut sql = format!(
             "SELECT {} FROM {} WHERE 1 = 1",
-            table.select_list(),
+            table.select_list_without(skipped),
             table.name
         );
         let mut params = 0;

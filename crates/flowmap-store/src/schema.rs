@@ -233,9 +233,18 @@ impl Table {
 
     /// The comma-separated column list of a `SELECT`, in the order rows are decoded.
     pub fn select_list(&self) -> String {
+        self.select_list_without(&[])
+    }
+
+    /// [`Table::select_list`] with the text columns in `skipped` read as NULL, under
+    /// their own names, so that decoding stays the same.
+    pub fn select_list_without(&self, skipped: &[&str]) -> String {
         let mut list = String::from("id");
         for (name, _) in self.columns {
             list.push_str(", ");
+            if skipped.contains(name) {
+                list.push_str("CAST(NULL AS TEXT) AS ");
+            }
             list.push_str(name);
         }
         list

@@ -174,7 +174,48 @@ async fn changes_and_incidents_page_like_deployments(store: Store) {
     assert!(incidents.items.is_empty() && incidents.next.is_none());
 }
 
+/// A DORA load leaves out the texts no metric reads, and nothing else.
+async fn dora_loads_leave_out_descriptions_only(store: Store) {
+    let mut change = Change::new("c1", "shop", at(0));
+    change.author = Some("ada@example.com".into());
+    change.title = Some("fix the cart".into());
+    change.reverts = Some("c0".into());
+    change.deployment = Some("d1".into());
+    change.merged_at = Some(at(10));
+    let mut incident = flowmap_core::events::Incident::new("i1", "shop", at(20));
+    incident.severity = Some("sev1".into());
+    incident.title = Some("cart down".into());
+    incident.caused_by = Some("d1".into());
+    let batch = Batch {
+        deployments: vec![Deployment::new("d1", "shop", at(5))],
+        changes: vec![change.clone()],
+        incidents: vec![incident.clone()],
+        ..Batch::default()
+    };
+    store.write("import", &batch).await.unwrap();
+    let full = store
+        .load(&flowmap_store::LoadQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(full.changes, [change.clone()]);
+    assert_eq!(full.incidents, [incident.clone()]);
+    let options = flowmap_core::dora::DoraOptions::new(at(0), at(100));
+    let lean = store
+        .load(&flowmap_store::LoadQuery::for_dora(&options))
+        .await
+        .unwrap();
+    change.author = None;
+    change.title = None;
+    change.reverts = None;
+    incident.severity = None;
+    incident.title = None;
+    assert_eq!(lean.changes, [change]);
+    assert_eq!(lean.incidents, [incident]);
+    assert_eq!(lean.deployments, full.deployments);
+}
+
 on_both_backends!(
+    dora_loads_leave_out_descriptions_only,
     every_write_raises_the_data_version,
     cursor_pages_walk_every_record_once_newest_first,
     changes_and_incidents_page_like_deployments,
