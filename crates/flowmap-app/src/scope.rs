@@ -20,9 +20,12 @@ pub struct Window {
 
 impl Window {
     /// The window for the bounds a person chose, if any. The one default, used by
-    /// `flowmap dora`, the API, every page and `/metrics`: `until` is now, `since` is
-    /// 90 days before `until`.
+    /// `flowmap dora`, the API, every page and `/metrics`: `until` is now, to the whole
+    /// minute (so every request within a minute asks the same question, and a cached
+    /// report can answer it), `since` is 90 days before `until`.
     pub fn choose(since: Option<Timestamp>, until: Option<Timestamp>, now: Timestamp) -> Window {
+        let minute = now.as_second().div_euclid(60) * 60;
+        let now = Timestamp::from_second(minute).unwrap_or(now);
         let until_or_now = until.unwrap_or(now);
         Window {
             since: since.unwrap_or(until_or_now - DEFAULT_WINDOW),
@@ -176,7 +179,7 @@ mod tests {
 
     #[test]
     fn the_default_window_is_the_90_days_before_now() {
-        let window = Window::choose(None, None, t("2026-12-01T10:00:00Z"));
+        let window = Window::choose(None, None, t("2026-12-01T10:00:59.5Z"));
         assert_eq!(window.since, t("2026-09-02T10:00:00Z"));
         assert_eq!(window.until, t("2026-12-01T10:00:00Z"));
         assert!(window.is_default);
