@@ -80,7 +80,7 @@ peak_mib() { awk '{ printf "%.0f", $2 / 1024 }' "$WORK/$1.time"; }
 # Milliseconds of one GET.
 get_ms() {
   curl -sS -o /dev/null -w '%{time_total}\n' --fail "http://127.0.0.1:$PORT$1" |
-    awk '{ printf "%.1f", $1 * 1000 }'
+    awk '{ printf "%.1f\n", $1 * 1000 }'
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
