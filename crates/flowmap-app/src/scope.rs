@@ -20,9 +20,12 @@ pub struct Window {
 
 impl Window {
     /// The window for the bounds a person chose, if any. The one default, used by
-    /// `flowmap dora`, the API, every page and `/metrics`: `until` is now, `since` is
-    /// 90 days before `until`.
+    /// `flowmap dora`, the API, every page and `/metrics`: `until` is now, to the whole
+    /// minute (so every request within a minute asks the same question, and a cached
+    /// report can answer it), `since` is 90 days before `until`.
     pub fn choose(since: Option<Timestamp>, until: Option<Timestamp>, now: Timestamp) -> Window {
+        let minute = now.as_second().div_euclid(60) * 60;
+        let now = Timestamp::from_second(minute).unwrap_or(now);
         let until_or_now = until.unwrap_or(now);
         Window {
             since: since.unwrap_or(until_or_now - DEFAULT_WINDOW),
@@ -98,12 +101,12 @@ impl App {
         if options.services.is_empty() {
             return Ok(());
         }
-        let known = self.store.services().await?;
+        let known = self.reports.services().await?;
         for name in &options.services {
             if known.contains(name) {
                 continue;
             }
-            return Err(AppError::NotFound(unknown_service(name, &known)));
+            return Err(AppError::NotFound(unknown_service(name, known.as_slice())));
         }
         Ok(())
     }
@@ -125,7 +128,7 @@ impl App {
     /// whole days; `None` when the scope holds no deployment or change.
     pub async fn data_extent(&self, options: &DoraOptions) -> Result<Option<DataRange>, AppError> {
         let Some(extent) = self
-            .store
+            .reports
             .extent(&options.services, &options.environments)
             .await?
         else {
@@ -176,7 +179,7 @@ mod tests {
 
     #[test]
     fn the_default_window_is_the_90_days_before_now() {
-        let window = Window::choose(None, None, t("2026-12-01T10:00:00Z"));
+        let window = Window::choose(None, None, t("2026-12-01T10:00:59.5Z"));
         assert_eq!(window.since, t("2026-09-02T10:00:00Z"));
         assert_eq!(window.until, t("2026-12-01T10:00:00Z"));
         assert!(window.is_default);

@@ -13,14 +13,15 @@ use flowmap_app::maps::{SaveMap, format_named};
 use flowmap_app::{Actor, analysis};
 use flowmap_core::dora::DoraReport;
 use flowmap_core::map::{self, AnalysisOptions};
-use flowmap_store::{Expected, LoadQuery, StoredMap, TimeRange};
+use flowmap_store::{Cursor, Expected, ListPage, ListQuery, ListStart, StoredMap, TimeRange};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::query::{PageParams, WindowParams};
+use crate::pages::url_segment;
+use crate::query::{PageParams, Paging, WindowParams};
 
 /// The OpenAPI 3.1 description of this API, the webhooks and `/metrics`.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -34,8 +35,8 @@ pub async fn openapi() -> Response {
 }
 
 pub async fn services(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let services = state.store().services().await?;
-    Ok(Json(json!({ "services": services })))
+    let services = state.app().reports().services().await?;
+    Ok(Json(json!({ "services": services.as_slice() })))
 }
 
 pub async fn dora(
@@ -63,37 +64,117 @@ impl RecordParams {
         }
     }
 
-    fn query(&self) -> LoadQuery {
-        let range = self.range();
-        LoadQuery {
-            services: self.service.iter().cloned().collect(),
-            deployments: range,
-            changes: range,
-            incidents: range,
-            ..LoadQuery::default()
+    /// The filter as query parameters for a `next` URL, each followed by `&`.
+    fn url_params(&self) -> String {
+        let mut out = String::new();
+        if let Some(service) = &self.service {
+            out += &format!("service={}&", url_segment(service));
+        }
+        for (name, bound) in [("since", self.since), ("until", self.until)] {
+            if let Some(bound) = bound {
+                out += &format!("{name}={}&", url_segment(&bound.to_string()));
+            }
+        }
+        out
+    }
+}
+
+/// One page of a list, newest first, and the URL of the next page (`null` on the last).
+/// Numbered pages (`?page=&per_page=`) also say which page this is and the list's total.
+#[derive(Serialize)]
+pub struct PageOf<T> {
+    items: Vec<T>,
+    next: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    per_page: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<u64>,
+}
+
+/// The records a list shows.
+#[derive(Clone, Copy)]
+enum Listed {
+    Deployments,
+    Changes,
+    Incidents,
+}
+
+impl Listed {
+    fn table(self) -> &'static str {
+        match self {
+            Listed::Deployments => "deployments",
+            Listed::Changes => "changes",
+            Listed::Incidents => "incidents",
         }
     }
 }
 
-/// One page of a list, newest first.
-#[derive(Serialize)]
-pub struct PageOf<'a, T> {
-    items: Vec<&'a T>,
-    page: u32,
-    per_page: u32,
-    total: usize,
+/// A page of `listed`, paged in SQL: by cursor in constant time at any depth, or by
+/// number (with the total, counted).
+async fn list(
+    state: &AppState,
+    listed: Listed,
+    filter: &RecordParams,
+    paging: &PageParams,
+) -> Result<Response, ApiError> {
+    let paging = paging.paging()?;
+    let (limit, start) = match &paging {
+        Paging::Cursor { limit, cursor } => (
+            *limit,
+            cursor.clone().map_or(ListStart::First, ListStart::After),
+        ),
+        Paging::Numbered { page, per_page } => (
+            *per_page,
+            ListStart::Offset(u64::from(*page - 1) * u64::from(*per_page)),
+        ),
+    };
+    let query = ListQuery {
+        service: filter.service.clone(),
+        range: filter.range(),
+        limit,
+        start,
+    };
+    let store = state.store();
+    let (items, next) = match listed {
+        Listed::Deployments => values(store.list_deployments(&query).await?)?,
+        Listed::Changes => values(store.list_changes(&query).await?)?,
+        Listed::Incidents => values(store.list_incidents(&query).await?)?,
+    };
+    let base = format!("/api/v1/{}?{}", listed.table(), filter.url_params());
+    let body = match paging {
+        Paging::Cursor { limit, .. } => PageOf {
+            items,
+            next: next.map(|cursor| format!("{base}limit={limit}&cursor={}", cursor.encode())),
+            page: None,
+            per_page: None,
+            total: None,
+        },
+        Paging::Numbered { page, per_page } => PageOf {
+            items,
+            next: next.map(|_| format!("{base}page={}&per_page={per_page}", page + 1)),
+            page: Some(page),
+            per_page: Some(per_page),
+            total: Some(
+                store
+                    .count_records(listed.table(), filter.service.as_deref(), filter.range())
+                    .await?,
+            ),
+        },
+    };
+    Ok(Json(body).into_response())
 }
 
-fn page_of<'a, T>(items: &'a [T], paging: PageParams) -> Result<PageOf<'a, T>, ApiError> {
-    // The store returns oldest first; an API reader wants the latest first.
-    let newest_first: Vec<&T> = items.iter().rev().collect();
-    let slice = paging.slice(&newest_first)?;
-    Ok(PageOf {
-        items: slice.to_vec(),
-        page: paging.page,
-        per_page: paging.per_page,
-        total: items.len(),
-    })
+/// A page's records as JSON values, and its cursor.
+fn values<T: Serialize>(page: ListPage<T>) -> Result<(Vec<Value>, Option<Cursor>), ApiError> {
+    let items = page
+        .items
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<Value>, _>>()
+        .map_err(|err| ApiError::internal(&err))?;
+    Ok((items, page.next))
 }
 
 pub async fn deployments(
@@ -101,8 +182,7 @@ pub async fn deployments(
     Query(filter): Query<RecordParams>,
     Query(paging): Query<PageParams>,
 ) -> Result<Response, ApiError> {
-    let data = state.store().load(&filter.query()).await?;
-    Ok(Json(page_of(&data.deployments, paging)?).into_response())
+    list(&state, Listed::Deployments, &filter, &paging).await
 }
 
 pub async fn changes(
@@ -110,8 +190,7 @@ pub async fn changes(
     Query(filter): Query<RecordParams>,
     Query(paging): Query<PageParams>,
 ) -> Result<Response, ApiError> {
-    let data = state.store().load(&filter.query()).await?;
-    Ok(Json(page_of(&data.changes, paging)?).into_response())
+    list(&state, Listed::Changes, &filter, &paging).await
 }
 
 pub async fn incidents(
@@ -119,8 +198,7 @@ pub async fn incidents(
     Query(filter): Query<RecordParams>,
     Query(paging): Query<PageParams>,
 ) -> Result<Response, ApiError> {
-    let data = state.store().load(&filter.query()).await?;
-    Ok(Json(page_of(&data.incidents, paging)?).into_response())
+    list(&state, Listed::Incidents, &filter, &paging).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,6 +2,7 @@
 
 use flowmap_app::Window;
 use flowmap_core::dora::{DoraOptions, parse_window_bound};
+use flowmap_store::Cursor;
 use jiff::Timestamp;
 use serde::Deserialize;
 
@@ -81,37 +82,71 @@ impl WindowParams {
     }
 }
 
-/// `?page=&per_page=`: 1-based pages of at most 500 items (default 100).
-#[derive(Clone, Copy, Debug, Deserialize)]
+/// How a list is paged: `?limit=&cursor=` (a page of at most 500 records, default 100,
+/// after the cursor a previous page's `next` carried), or the older numbered pages
+/// `?page=&per_page=` (1-based), which also report the list's `total`.
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct PageParams {
-    #[serde(default = "first_page")]
-    pub page: u32,
-    #[serde(default = "default_per_page")]
-    pub per_page: u32,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
 }
 
-fn first_page() -> u32 {
-    1
-}
+/// A page size when none is given.
+const DEFAULT_LIMIT: u32 = 100;
 
-fn default_per_page() -> u32 {
-    100
+/// The largest page.
+const MAX_LIMIT: u32 = 500;
+
+/// What [`PageParams`] asked for, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Paging {
+    /// `limit` records after `cursor` (from the first when `None`).
+    Cursor { limit: u32, cursor: Option<Cursor> },
+    /// The 1-based page `page` of `per_page` records.
+    Numbered { page: u32, per_page: u32 },
 }
 
 impl PageParams {
-    /// The items of this page, or an error for a page 0 or a size outside 1..=500.
-    pub fn slice<'a, T>(&self, items: &'a [T]) -> Result<&'a [T], ApiError> {
-        if self.page == 0 {
-            return Err(ApiError::bad_request("page: pages start at 1"));
+    /// The paging asked for, or an error naming the parameter that is out of range,
+    /// unreadable or mixed with the other kind of paging.
+    pub fn paging(&self) -> Result<Paging, ApiError> {
+        let size = |name: &str, value: Option<u32>| match value {
+            None => Ok(DEFAULT_LIMIT),
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Some(_) => Err(ApiError::bad_request(format!(
+                "{name}: must be between 1 and {MAX_LIMIT}"
+            ))),
+        };
+        let numbered = self.page.is_some() || self.per_page.is_some();
+        let cursored = self.limit.is_some() || self.cursor.is_some();
+        if numbered && cursored {
+            return Err(ApiError::bad_request(
+                "page, per_page: use either page and per_page or limit and cursor",
+            ));
         }
-        if !(1..=500).contains(&self.per_page) {
-            return Err(ApiError::bad_request("per_page: must be between 1 and 500"));
+        if numbered {
+            let page = self.page.unwrap_or(1);
+            if page == 0 {
+                return Err(ApiError::bad_request("page: pages start at 1"));
+            }
+            return Ok(Paging::Numbered {
+                page,
+                per_page: size("per_page", self.per_page)?,
+            });
         }
-        let start = (self.page as usize - 1).saturating_mul(self.per_page as usize);
-        let end = start
-            .saturating_add(self.per_page as usize)
-            .min(items.len());
-        Ok(items.get(start..end).unwrap_or(&[]))
+        let cursor =
+            match &self.cursor {
+                None => None,
+                Some(token) => Some(Cursor::parse(token).ok_or_else(|| {
+                    ApiError::bad_request("cursor: not a cursor this list gave out")
+                })?),
+            };
+        Ok(Paging::Cursor {
+            limit: size("limit", self.limit)?,
+            cursor,
+        })
     }
 }
 
@@ -164,13 +199,46 @@ mod tests {
     }
 
     #[test]
-    fn pages_slice_and_reject_nonsense() {
-        let items: Vec<u32> = (1..=5).collect();
-        let page = |page, per_page| PageParams { page, per_page };
-        assert_eq!(page(1, 2).slice(&items).unwrap(), [1, 2]);
-        assert_eq!(page(3, 2).slice(&items).unwrap(), [5]);
-        assert!(page(4, 2).slice(&items).unwrap().is_empty());
-        assert!(page(0, 2).slice(&items).is_err());
-        assert!(page(1, 501).slice(&items).is_err());
+    fn paging_takes_cursors_or_numbers_and_rejects_nonsense() {
+        let params = |limit, cursor: Option<&str>, page, per_page| PageParams {
+            limit,
+            cursor: cursor.map(str::to_owned),
+            page,
+            per_page,
+        };
+        assert_eq!(
+            params(None, None, None, None).paging().unwrap(),
+            Paging::Cursor {
+                limit: 100,
+                cursor: None
+            }
+        );
+        let cursor = Cursor {
+            time: 5,
+            source: "import".into(),
+            id: "d1".into(),
+        };
+        assert_eq!(
+            params(Some(2), Some(&cursor.encode()), None, None)
+                .paging()
+                .unwrap(),
+            Paging::Cursor {
+                limit: 2,
+                cursor: Some(cursor)
+            }
+        );
+        assert_eq!(
+            params(None, None, None, Some(2)).paging().unwrap(),
+            Paging::Numbered {
+                page: 1,
+                per_page: 2
+            }
+        );
+        let message = |p: PageParams| p.paging().unwrap_err().message;
+        assert!(message(params(None, None, Some(0), None)).starts_with("page:"));
+        assert!(message(params(None, None, None, Some(501))).starts_with("per_page:"));
+        assert!(message(params(Some(0), None, None, None)).starts_with("limit:"));
+        assert!(message(params(None, Some("nope"), None, None)).starts_with("cursor:"));
+        assert!(message(params(Some(2), None, Some(1), None)).starts_with("page, per_page:"));
     }
 }

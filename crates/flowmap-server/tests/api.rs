@@ -94,7 +94,36 @@ async fn health_services_and_paged_records() {
     let incidents = get_json(&app, "/api/v1/incidents").await;
     assert_eq!(incidents["items"][0]["caused_by"], "d2");
     let windowed = get_json(&app, "/api/v1/changes?since=2026-03-03T00:00:00Z").await;
-    assert_eq!(windowed["total"], 3);
+    assert_eq!(windowed["items"].as_array().unwrap().len(), 3);
+    assert_eq!(windowed["next"], json!(null));
+    assert!(windowed.get("total").is_none(), "cursor pages do not count");
+
+    // Cursor pages: `limit`, and `next` carries the filter and the cursor.
+    let first = get_json(&app, "/api/v1/deployments?service=shop&limit=2").await;
+    assert_eq!(first["items"][0]["id"], "d3");
+    assert_eq!(first["items"][1]["id"], "d2");
+    let next = first["next"].as_str().unwrap();
+    assert!(
+        next.starts_with("/api/v1/deployments?service=shop&limit=2&cursor="),
+        "{next}"
+    );
+    let second = get_json(&app, next).await;
+    assert_eq!(second["items"][0]["id"], "d1");
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    assert_eq!(second["next"], json!(null));
+    assert_eq!(
+        get(&app, "/api/v1/deployments?cursor=garbage").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        get(&app, "/api/v1/deployments?limit=2&page=2").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let numbered = get_json(&app, "/api/v1/deployments?service=shop&per_page=2").await;
+    assert_eq!(
+        numbered["next"],
+        "/api/v1/deployments?service=shop&page=2&per_page=2"
+    );
     assert_eq!(
         get(&app, "/api/v1/changes?page=0").await.0,
         StatusCode::BAD_REQUEST

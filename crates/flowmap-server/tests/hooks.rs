@@ -55,7 +55,7 @@ async fn push_then_deploy_links_the_commits(db: TestDb) {
     assert_eq!(status, StatusCode::OK, "{reply}");
     assert!(reply.contains("3 changes"), "{reply}");
 
-    let page = get_json(&app, "/api/v1/deployments").await;
+    let page = get_json(&app, "/api/v1/deployments?per_page=100").await;
     assert_eq!(page["total"], 1);
     assert_eq!(page["items"][0]["id"], "7");
     assert_eq!(page["items"][0]["changes"], json!(["a1", "a2", "b1"]));
@@ -81,10 +81,10 @@ async fn push_then_deploy_links_the_commits(db: TestDb) {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let page = get_json(&app, "/api/v1/deployments").await;
+    let page = get_json(&app, "/api/v1/deployments?per_page=100").await;
     assert_eq!(page["total"], 1);
     assert_eq!(page["items"][0]["changes"], json!(["a1", "a2", "b1"]));
-    let changes = get_json(&app, "/api/v1/changes").await;
+    let changes = get_json(&app, "/api/v1/changes?per_page=100").await;
     assert_eq!(changes["total"], 4);
 }
 
@@ -204,7 +204,57 @@ async fn concurrent_deliveries_are_stored_exactly_once(db: TestDb) {
     assert_eq!(changes["total"], 200);
 }
 
+/// Two replicas (two servers, each with its own connections and report cache) on one
+/// database: deliveries posted alternately to both, each redelivered to the other, are
+/// stored exactly once; and a write through one shows on the other's overview at once
+/// (the data version in the database invalidates the other's cache).
+async fn two_replicas_share_one_database(db: TestDb) {
+    let (a, store) = app(&db).await;
+    let (b, _) = app(&db).await;
+    let replicas = [&a, &b];
+    for n in 0..60 {
+        let body = push_body(
+            &format!("r{n}"),
+            &[(&format!("r{n}"), "2026-03-02T08:00:00Z")],
+        );
+        for turn in 0..2 {
+            let replica = replicas[(n + turn) % 2];
+            let (status, reply) =
+                send(replica, github_request("push", &format!("rep-{n}"), &body)).await;
+            assert_eq!(status, StatusCode::OK, "{reply}");
+        }
+    }
+    assert_eq!(store.delivery_counts().await.unwrap(), (60, 0));
+    for replica in replicas {
+        let changes = get_json(replica, "/api/v1/changes?per_page=1").await;
+        assert_eq!(changes["total"], 60);
+    }
+
+    let overview = "/?since=2026-03-01&until=2026-03-08";
+    let (status, before) = get(&b, overview).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        get(&b, overview).await.1,
+        before,
+        "served again, from the cache"
+    );
+    let deploy = status_body(9, "r59", "success", "2026-03-02T12:00:00Z");
+    let (status, reply) = send(&a, github_request("deployment_status", "rep-dep", &deploy)).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let written = std::time::Instant::now();
+    let (_, after) = get(&b, overview).await;
+    assert!(written.elapsed() < std::time::Duration::from_secs(2));
+    assert_ne!(
+        after, before,
+        "the other replica's overview shows the deployment"
+    );
+    // What a replica that never cached anything serves.
+    let (fresh, _) = app(&db).await;
+    assert_eq!(get(&fresh, overview).await.1, after);
+}
+
 on_both_backends!(
+    two_replicas_share_one_database,
     push_then_deploy_links_the_commits,
     a_late_older_status_does_not_overwrite_a_newer_one,
     bad_payload_is_rejected_and_kept,
@@ -358,7 +408,7 @@ async fn gitlab_token_and_push() {
     );
     let (_, reply) = send(&app, request(Some(GITLAB_TOKEN))).await;
     assert!(reply.contains("duplicate"), "{reply}");
-    let changes = get_json(&app, "/api/v1/changes?service=mike/diaspora").await;
+    let changes = get_json(&app, "/api/v1/changes?service=mike/diaspora&per_page=100").await;
     assert_eq!(changes["total"], 2);
 }
 

@@ -2,15 +2,25 @@
 //! (`scripts/bench-import.sh`): the same rows as NDJSON (what `flowmap import` reads) and
 //! as CSV (what `sqlite3 .import` reads for the baseline).
 //!
+//! It also writes the organisation of the organisation-scale benchmark
+//! (`scripts/bench-org.sh`).
+//!
 //! ```text
-//! cargo run --release -p flowmap-store --example generate_events -- OUT_DIR [SCALE]
+//! cargo run --release -p flowmap-store --example generate_events -- OUT_DIR [SCALE] [SHAPE]
 //! ```
 //!
-//! At scale 1 (the default): 20 services over two years (2024–2025), 100 000 deployments
-//! (5 000 per service, 10 % to staging, 4 % failed, 2 % hotfixes fixing the deployment
-//! before), 1 000 000 changes (10 per deployment, committed in the hours before it and
-//! listed by it) and 5 000 incidents. `SCALE` multiplies every count (e.g. 0.01 for a
-//! quick run). The output depends only on `SCALE`.
+//! `SHAPE` is `team` (the default) or `org`:
+//! - `team`, at scale 1: 20 services over two years (2024–2025), 100 000 deployments
+//!   (5 000 per service), 1 000 000 changes (10 per deployment) and 5 000 incidents;
+//! - `org`, at scale 1: 1 000 services over one year (2025-12-01 to 2026-12-01),
+//!   200 000 deployments (200 per service), 1 000 000 changes (5 per deployment) and
+//!   16 000 incidents.
+//!
+//! In both, 10 % of deployments go to staging, 4 % fail and 2 % are hotfixes fixing the
+//! deployment before; changes are committed in the hours before their deployment and
+//! listed by it; half the incidents name the deployment that caused them. `SCALE`
+//! multiplies the deployments per service and the incidents (e.g. 0.01 for a quick run, 10
+//! for ten times the organisation). The output depends only on `SCALE` and `SHAPE`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -18,10 +28,34 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
-const SERVICES: usize = 20;
-const START: i64 = 1_704_067_200; // 2024-01-01T00:00:00Z
-const SPAN: i64 = 2 * 365 * 86_400;
-const CHANGES_PER_DEPLOYMENT: usize = 10;
+/// The size of a generated data set at scale 1.
+struct Shape {
+    services: usize,
+    /// First second of the data (epoch seconds) and its length.
+    start: i64,
+    span: i64,
+    deployments_per_service: f64,
+    changes_per_deployment: usize,
+    incidents: f64,
+}
+
+const TEAM: Shape = Shape {
+    services: 20,
+    start: 1_704_067_200, // 2024-01-01T00:00:00Z
+    span: 2 * 365 * 86_400,
+    deployments_per_service: 5_000.0,
+    changes_per_deployment: 10,
+    incidents: 5_000.0,
+};
+
+const ORG: Shape = Shape {
+    services: 1_000,
+    start: 1_764_547_200, // 2025-12-01T00:00:00Z
+    span: 365 * 86_400,
+    deployments_per_service: 200.0,
+    changes_per_deployment: 5,
+    incidents: 16_000.0,
+};
 const WORDS: &[&str] = &[
     "fix", "add", "cache", "checkout", "retry", "search", "index", "config", "flaky", "test",
     "refactor", "payment", "timeout", "logging", "upgrade", "remove",
@@ -109,15 +143,30 @@ impl Sink {
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
-    let dir = PathBuf::from(args.next().expect("usage: generate_events OUT_DIR [SCALE]"));
+    let usage = "usage: generate_events OUT_DIR [SCALE] [team|org]";
+    let dir = PathBuf::from(args.next().expect(usage));
     let scale: f64 = args
         .next()
         .map_or(1.0, |s| s.parse().expect("SCALE is a number"));
+    let shape = match args.next().as_deref() {
+        None | Some("team") => TEAM,
+        Some("org") => ORG,
+        Some(other) => panic!("unknown shape {other:?}; {usage}"),
+    };
     std::fs::create_dir_all(&dir)?;
 
-    let per_service = ((5_000.0 * scale) as usize).max(1);
-    let incidents_total = ((5_000.0 * scale) as usize).max(1);
-    let gap = SPAN / per_service as i64;
+    let services = shape.services;
+    let (start, span) = (shape.start, shape.span);
+    let per_service = ((shape.deployments_per_service * scale) as usize).max(1);
+    let incidents_total = ((shape.incidents * scale) as usize).max(1);
+    let gap = span / per_service as i64;
+    let name = |s: usize| {
+        if services <= 100 {
+            format!("service-{s:02}")
+        } else {
+            format!("service-{s:04}")
+        }
+    };
     let mut rng = Rng(42);
 
     let mut deployments = Sink::create(
@@ -136,14 +185,14 @@ fn main() -> std::io::Result<()> {
         "id,service,started_at,detected_at,resolved_at,caused_by,severity,title",
     )?;
 
-    let mut last_production: Vec<Option<String>> = vec![None; SERVICES];
+    let mut last_production: Vec<Option<String>> = vec![None; services];
     for n in 0..per_service {
         for (s, last) in last_production.iter_mut().enumerate() {
-            let service = format!("service-{s:02}");
-            let finished = START + n as i64 * gap + rng.below(gap as u64 / 2) as i64;
+            let service = name(s);
+            let finished = start + n as i64 * gap + rng.below(gap as u64 / 2) as i64;
             let id = format!("{service}-deploy-{n:05}");
-            let mut ids = Vec::with_capacity(CHANGES_PER_DEPLOYMENT);
-            for _ in 0..CHANGES_PER_DEPLOYMENT {
+            let mut ids = Vec::with_capacity(shape.changes_per_deployment);
+            for _ in 0..shape.changes_per_deployment {
                 let sha = rng.sha();
                 let committed = finished - 600 - rng.below(gap as u64) as i64;
                 let opened = committed + rng.below(3_600) as i64;
@@ -200,12 +249,11 @@ fn main() -> std::io::Result<()> {
     }
 
     for n in 0..incidents_total {
-        let s = n % SERVICES;
-        let service = format!("service-{s:02}");
-        let started = START + rng.below(SPAN as u64) as i64;
+        let service = name(n % services);
+        let started = start + rng.below(span as u64) as i64;
         let detected = started + rng.below(1_800) as i64;
         let resolved = detected + rng.below(6 * 3_600) as i64;
-        let cause_index = ((started - START) / gap).clamp(0, per_service as i64 - 1);
+        let cause_index = ((started - start) / gap).clamp(0, per_service as i64 - 1);
         let caused_by = format!("{service}-deploy-{cause_index:05}");
         incidents.row(
             &[

@@ -64,6 +64,7 @@
 //! ```
 
 mod access;
+mod lists;
 mod load;
 mod maps;
 mod outcomes;
@@ -73,6 +74,7 @@ mod sources;
 mod sync;
 #[cfg(feature = "test-support")]
 pub mod testing;
+mod version;
 mod webhooks;
 mod workshops;
 mod write;
@@ -86,6 +88,7 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 
 pub use access::{AuditEntry, StoredSession, StoredToken};
+pub use lists::{Cursor, ListPage, ListQuery, ListStart};
 pub use load::{Dataset, LoadQuery, TimeRange};
 pub use maps::{Expected, MapFormat, StoredMap, valid_map_id};
 pub use outcomes::StoredOutcome;

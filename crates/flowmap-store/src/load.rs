@@ -55,7 +55,15 @@ pub struct LoadQuery {
     /// Milestones to load, by window on `at`; `None` (the default) loads none. With
     /// services chosen, milestones of those services and those without a service load.
     pub milestones: Option<TimeRange>,
+    /// Leaves out the text that describes a record but that no metric reads — a change's
+    /// author, title and reverted change, an incident's severity and title — which then
+    /// load as `None`. DORA reports set it ([`LoadQuery::for_dora`]): over a whole
+    /// organisation those texts are a fifth of the bytes read and of the memory held.
+    pub without_descriptions: bool,
 }
+
+/// The columns [`LoadQuery::without_descriptions`] leaves out.
+const DESCRIPTIONS: &[&str] = &["author", "title", "reverts", "severity"];
 
 /// Records loaded by [`Store::load`], each list ordered by its window's time, then id.
 ///
@@ -201,9 +209,14 @@ impl Store {
         filter: Filter,
         decode: fn(&AnyRow) -> Result<T, String>,
     ) -> Result<Vec<T>, StoreError> {
+        let skipped = if query.without_descriptions {
+            DESCRIPTIONS
+        } else {
+            &[]
+        };
         let mut sql = format!(
             "SELECT {} FROM {} WHERE 1 = 1",
-            table.select_list(),
+            table.select_list_without(skipped),
             table.name
         );
         let mut params = 0;
@@ -290,7 +303,7 @@ impl Columns<'_> {
     }
 }
 
-fn decode_deployment(row: &AnyRow) -> Result<Deployment, String> {
+pub(crate) fn decode_deployment(row: &AnyRow) -> Result<Deployment, String> {
     let c = Columns(row);
     let status = match c.text("status")?.as_str() {
         "success" => DeploymentStatus::Success,
@@ -321,7 +334,7 @@ fn decode_deployment(row: &AnyRow) -> Result<Deployment, String> {
     })
 }
 
-fn decode_change(row: &AnyRow) -> Result<Change, String> {
+pub(crate) fn decode_change(row: &AnyRow) -> Result<Change, String> {
     let c = Columns(row);
     Ok(Change {
         id: c.text("id")?,
@@ -373,7 +386,7 @@ fn decode_milestone(row: &AnyRow) -> Result<Milestone, String> {
     })
 }
 
-fn decode_incident(row: &AnyRow) -> Result<Incident, String> {
+pub(crate) fn decode_incident(row: &AnyRow) -> Result<Incident, String> {
     let c = Columns(row);
     Ok(Incident {
         id: c.text("id")?,

@@ -60,6 +60,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 include_str!("../migrations/sqlite/0060_sync_state.sql"),
             ),
             (
+                70,
+                "data_version",
+                include_str!("../migrations/sqlite/0070_data_version.sql"),
+            ),
+            (
                 80,
                 "workshops",
                 include_str!("../migrations/sqlite/0080_workshops.sql"),
@@ -105,6 +110,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 60,
                 "sync_state",
                 include_str!("../migrations/postgres/0060_sync_state.sql"),
+            ),
+            (
+                70,
+                "data_version",
+                include_str!("../migrations/postgres/0070_data_version.sql"),
             ),
             (
                 80,
@@ -244,9 +254,18 @@ impl Table {
 
     /// The comma-separated column list of a `SELECT`, in the order rows are decoded.
     pub fn select_list(&self) -> String {
+        self.select_list_without(&[])
+    }
+
+    /// [`Table::select_list`] with the text columns in `skipped` read as NULL, under
+    /// their own names, so that decoding stays the same.
+    pub fn select_list_without(&self, skipped: &[&str]) -> String {
         let mut list = String::from("id");
         for (name, _) in self.columns {
             list.push_str(", ");
+            if skipped.contains(name) {
+                list.push_str("CAST(NULL AS TEXT) AS ");
+            }
             list.push_str(name);
         }
         list

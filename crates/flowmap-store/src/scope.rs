@@ -12,7 +12,8 @@ impl LoadQuery {
     /// needs records far outside its window: the deployments before `since` decide which
     /// deployment first shipped a change, a change may wait months before it ships, and
     /// deployments and incidents after `until` can make a deployment inside the window
-    /// failed or recovered. Narrowing by service is what keeps the load small.
+    /// failed or recovered. Narrowing by service is what keeps the load small; leaving out
+    /// the texts no metric reads (`without_descriptions`) keeps it lean.
     ///
     /// ```
     /// use flowmap_core::dora::DoraOptions;
@@ -27,11 +28,13 @@ impl LoadQuery {
     /// assert_eq!(query.services, ["checkout"]);
     /// assert_eq!(query.environments, ["production"]);
     /// assert_eq!(query.deployments, TimeRange::ALL);
+    /// assert!(query.without_descriptions);
     /// ```
     pub fn for_dora(options: &DoraOptions) -> LoadQuery {
         LoadQuery {
             services: options.services.clone(),
             environments: options.environments.clone(),
+            without_descriptions: true,
             ..LoadQuery::default()
         }
     }

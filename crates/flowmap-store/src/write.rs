@@ -312,13 +312,16 @@ impl Writer {
     }
 
     /// Makes everything written visible and returns the totals of all writes.
-    /// The source's last update time (see [`Store::sources`]) is written with it.
+    /// The source's last update time (see [`Store::sources`]) is written with it, and the
+    /// data version (see [`Store::data_version`]) grows by one.
     pub async fn commit(mut self) -> Result<WriteSummary, StoreError> {
         if self.record_update {
             let now = jiff::Timestamp::now().as_millisecond().to_string();
             let key = crate::sources::updated_key(&self.source);
             set_meta(&mut *self.tx, &key, &now).await?;
         }
+        // Last, so that on PostgreSQL the counter's row lock is held only while committing.
+        crate::version::bump(&mut *self.tx).await?;
         self.tx.commit().await?;
         Ok(self.total)
     }

@@ -7,6 +7,7 @@
 #[macro_use]
 mod common;
 mod measure_records;
+mod scale;
 mod server_state;
 mod store;
 mod workshops;

@@ -112,7 +112,7 @@ pub async fn overview(
             is_empty(&report),
             now,
         ),
-        has_data: !state.store().services().await?.is_empty(),
+        has_data: !state.app().reports().services().await?.is_empty(),
         rows,
     }))
 }

@@ -178,7 +178,7 @@ fn query_value(text: &str) -> String {
 
 /// A path segment with the characters that would break it percent-encoded (service
 /// names are repository names like `acme/shop`).
-fn url_segment(text: &str) -> String {
+pub(crate) fn url_segment(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {

@@ -1,0 +1,36 @@
+//! The data version: one counter that every committed write of records raises.
+//!
+//! Whatever is computed from the records (a DORA report, the service list, the data's
+//! extent) stays valid while the counter is unchanged, so a cache keyed by it never serves
+//! stale numbers — in one process or in several sharing a database.
+
+use sqlx::{Any, Executor};
+
+use crate::{Store, StoreError};
+
+/// Raises the counter inside the caller's write transaction.
+pub(crate) async fn bump<'e, E>(executor: E) -> Result<(), StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query("UPDATE data_version SET version = version + 1 WHERE id = 1")
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// The current data version: a number that grows with every committed write of
+    /// records (including deletions) by any process using this database. One primary-key
+    /// read; cheap enough to ask on every request.
+    ///
+    /// A value computed from records loaded *after* reading the version `v` reflects at
+    /// least version `v`, so keeping it under `v` is safe: it can only be newer than its
+    /// key, never staler.
+    pub async fn data_version(&self) -> Result<i64, StoreError> {
+        let (version,): (i64,) = sqlx::query_as("SELECT version FROM data_version WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(version)
+    }
+}
