@@ -122,9 +122,11 @@ pub enum StoreError {
     #[error("invalid {what}: {problem}")]
     Invalid { what: String, problem: String },
     /// A versioned save found a different latest version than the one it expected:
-    /// someone else saved in between (or the map exists / does not exist).
-    #[error("map {id:?} is at version {latest}, but the save expected {}", expected_text(*expected))]
+    /// someone else saved in between (or the document exists / does not exist).
+    #[error("{kind} {id:?} is at version {latest}, but the save expected {}", expected_text(*kind, *expected))]
     Conflict {
+        /// What was saved: `map` or `outcome`.
+        kind: &'static str,
         id: String,
         expected: maps::Expected,
         latest: u32,
@@ -210,10 +212,10 @@ async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn expected_text(expected: maps::Expected) -> String {
+fn expected_text(kind: &str, expected: maps::Expected) -> String {
     match expected {
         maps::Expected::Any => "any version".to_owned(),
-        maps::Expected::New => "no map yet".to_owned(),
+        maps::Expected::New => format!("no {kind} yet"),
         maps::Expected::Version(version) => format!("version {version}"),
     }
 }

@@ -116,6 +116,7 @@ impl Store {
         };
         if conflict {
             return Err(StoreError::Conflict {
+                kind: "map",
                 id: id.to_owned(),
                 expected,
                 latest,

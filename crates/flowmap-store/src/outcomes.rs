@@ -70,6 +70,7 @@ impl Store {
         };
         if conflict {
             return Err(StoreError::Conflict {
+                kind: "outcome",
                 id: id.to_owned(),
                 expected,
                 latest,
