@@ -266,8 +266,37 @@ pub fn generate(seed: u64, until: Timestamp) -> Batch {
                 }
             }
         }
+        open_work(&mut batch, &mut lifecycle, profile, until);
     }
     batch
+}
+
+/// Work still in progress at `until`: four pull requests of `profile`, one at each stage
+/// (open, reviewed, approved, merged and waiting for a deployment), none deployed.
+fn open_work(batch: &mut Batch, rng: &mut ChaCha8Rng, profile: &Profile, until: Timestamp) {
+    for stage in 0..4 {
+        let age = lognormal(rng, profile.lead_hours.1 * 1.5, 0.8).max(0.5);
+        let committed_at = until - hours(age);
+        let at = |share: f64| Some(committed_at + hours(age * share));
+        let id = format!("{}-open{}", profile.name, stage + 1);
+        let pr_opened_at = committed_at + hours(age * 0.1);
+        let first_commit_at = pr_opened_at - hours(lognormal(rng, 6.0, 0.5));
+        batch.changes.push(Change {
+            id: id.clone(),
+            service: profile.name.into(),
+            committed_at,
+            authored_at: Some(committed_at),
+            first_commit_at: Some(first_commit_at),
+            pr_opened_at: Some(pr_opened_at),
+            first_review_at: if stage >= 1 { at(0.4) } else { None },
+            approved_at: if stage >= 2 { at(0.5) } else { None },
+            merged_at: if stage >= 3 { at(0.6) } else { None },
+            deployment: None,
+            author: Some(pick(rng, AUTHORS).into()),
+            title: Some(format!("{} {}", pick(rng, WORDS), pick(rng, THINGS))),
+            reverts: None,
+        });
+    }
 }
 
 /// The seed of the lifecycle records' own random stream is the demo's seed XOR this.
@@ -681,6 +710,8 @@ mod tests {
                         "{until}"
                     );
                     assert!(report.lead_time.n > 100, "{}", report.lead_time.n);
+                    // The four open pull requests are in progress at the end.
+                    assert!(report.lead_time.wip >= 4, "{}", report.lead_time.wip);
                 }
                 seen.extend(found.into_iter().map(|(_, flag)| flag));
             }
