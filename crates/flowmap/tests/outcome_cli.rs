@@ -300,7 +300,7 @@ fn a_step_metric_is_measured_from_the_bound_points() {
     ws.write("reviews.csv", &reviews);
     ws.write("review.yaml", REVIEW_MAP);
     ws.write("review-outcome.yaml", REVIEW_OUTCOME);
-    let out = ws.flowmap(&["import", "reviews.csv"]);
+    let out = ws.flowmap(&["import", "--kind", "changes", "reviews.csv"]);
     assert!(
         out.status.success(),
         "{}",
@@ -359,5 +359,8 @@ fn a_step_metric_is_measured_from_the_bound_points() {
     let page = std::fs::read_to_string(ws.path("review.html")).unwrap();
     // Ten weeks from the baseline's start, each with its median wait.
     assert_eq!(page.matches("<circle class=\"week\"").count(), 10, "{page}");
-    assert!(page.contains(": 6 h</title>") && page.contains(": 2 h</title>"));
+    assert!(
+        page.contains(": 6h</title>") && page.contains(": 2h</title>"),
+        "{page}"
+    );
 }
