@@ -3,14 +3,17 @@
 //! as CSV (what `sqlite3 .import` reads for the baseline).
 //!
 //! ```text
-//! cargo run --release -p flowmap-store --example generate_events -- OUT_DIR [SCALE]
+//! cargo run --release -p flowmap-store --example generate_events -- OUT_DIR [SCALE [SERVICES]]
 //! ```
 //!
 //! At scale 1 (the default): 20 services over two years (2024–2025), 100 000 deployments
 //! (5 000 per service, 10 % to staging, 4 % failed, 2 % hotfixes fixing the deployment
 //! before), 1 000 000 changes (10 per deployment, committed in the hours before it and
-//! listed by it) and 5 000 incidents. `SCALE` multiplies every count (e.g. 0.01 for a
-//! quick run). The output depends only on `SCALE`.
+//! listed by it), 100 000 builds (one per deployment, on its commit, finished before it
+//! starts) and 5 000 incidents. `SCALE` multiplies every count (e.g. 0.01 for a quick
+//! run); `SERVICES` spreads the same totals over that many services (the measured-map
+//! benchmark, `scripts/bench-measure.sh`, puts them all in one). The output depends only
+//! on `SCALE` and `SERVICES`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -18,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
-const SERVICES: usize = 20;
+const DEFAULT_SERVICES: usize = 20;
 const START: i64 = 1_704_067_200; // 2024-01-01T00:00:00Z
 const SPAN: i64 = 2 * 365 * 86_400;
 const CHANGES_PER_DEPLOYMENT: usize = 10;
@@ -113,9 +116,13 @@ fn main() -> std::io::Result<()> {
     let scale: f64 = args
         .next()
         .map_or(1.0, |s| s.parse().expect("SCALE is a number"));
+    let services: usize = args
+        .next()
+        .map_or(DEFAULT_SERVICES, |s| s.parse().expect("SERVICES is a number"))
+        .max(1);
     std::fs::create_dir_all(&dir)?;
 
-    let per_service = ((5_000.0 * scale) as usize).max(1);
+    let per_service = ((100_000.0 * scale) as usize / services).max(1);
     let incidents_total = ((5_000.0 * scale) as usize).max(1);
     let gap = SPAN / per_service as i64;
     let mut rng = Rng(42);
@@ -130,13 +137,18 @@ fn main() -> std::io::Result<()> {
         "changes",
         "id,service,committed_at,authored_at,pr_opened_at,merged_at,deployment,author,title",
     )?;
+    let mut builds = Sink::create(
+        &dir,
+        "builds",
+        "id,service,status,started_at,finished_at,commit,changes,name",
+    )?;
     let mut incidents = Sink::create(
         &dir,
         "incidents",
         "id,service,started_at,detected_at,resolved_at,caused_by,severity,title",
     )?;
 
-    let mut last_production: Vec<Option<String>> = vec![None; SERVICES];
+    let mut last_production: Vec<Option<String>> = vec![None; services];
     for n in 0..per_service {
         for (s, last) in last_production.iter_mut().enumerate() {
             let service = format!("service-{s:02}");
@@ -175,6 +187,20 @@ fn main() -> std::io::Result<()> {
             let failed = rng.below(25) == 0;
             let hotfix = !staging && last.is_some() && rng.below(50) == 0;
             let commit = ids[0].clone();
+            let build_finished = finished - 600;
+            builds.row(
+                &[
+                    ("id", Some(&format!("{id}-build"))),
+                    ("service", Some(&service)),
+                    ("status", Some("success")),
+                    ("started_at", Some(&time(build_finished - 900))),
+                    ("finished_at", Some(&time(build_finished))),
+                    ("commit", Some(&commit)),
+                    ("changes", None),
+                    ("name", Some("ci")),
+                ],
+                &[],
+            )?;
             deployments.row(
                 &[
                     ("id", Some(&id)),
@@ -200,7 +226,7 @@ fn main() -> std::io::Result<()> {
     }
 
     for n in 0..incidents_total {
-        let s = n % SERVICES;
+        let s = n % services;
         let service = format!("service-{s:02}");
         let started = START + rng.below(SPAN as u64) as i64;
         let detected = started + rng.below(1_800) as i64;
@@ -226,6 +252,7 @@ fn main() -> std::io::Result<()> {
     }
 
     deployments.finish()?;
+    builds.finish()?;
     changes.finish()?;
     incidents.finish()
 }

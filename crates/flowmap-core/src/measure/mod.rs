@@ -9,7 +9,9 @@
 //! [`measure_map`] measures every bound step against its estimate, flags the steps whose
 //! estimate is far off, and analyses the *measured map* (the map with every bound part
 //! replaced by its median) exactly as the drawn one; [`from_data`] writes a starting map
-//! from the data alone. The points come from [`lifecycle`], which reads the links the
+//! from the data alone, and [`breakdown`] shows the same steps week by week with the work
+//! in progress. [`StepTimes`] gives one step's time per item, the samples of an outcome's
+//! `step:MAP#STEP` metric. The points come from [`lifecycle`], which reads the links the
 //! DORA engine makes.
 //!
 //! An item re-entering a step (a pull request reviewed twice) is measured at the earliest
