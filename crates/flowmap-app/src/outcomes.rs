@@ -379,4 +379,69 @@ mod tests {
         assert_eq!(report.maps.len(), 1);
         assert_eq!(report.maps[0].expected_lead_time_hours, 25.0);
     }
+
+    #[tokio::test]
+    async fn a_stored_step_outcome_is_measured_from_the_stored_map() {
+        let db = TestDb::sqlite();
+        let store = flowmap_store::Store::open(&db.location()).await.unwrap();
+        let app = App::new(store.clone());
+        let ana = Actor::new("ana", Role::Editor);
+        let map = "name: Checkout\nservice: checkout\nsteps:\n  - id: review\n    wait: 4h\n    measure: { wait: pr_opened..first_review }\n";
+        app.save_map(
+            &ana,
+            crate::maps::SaveMap {
+                id: "checkout",
+                format: MapFormat::Yaml,
+                text: map,
+                expected: Expected::New,
+            },
+        )
+        .await
+        .unwrap();
+        // Three pull requests first reviewed on 2026-03-10, after 1, 2 and 6 hours.
+        let t = |s: &str| flowmap_core::dora::parse_window_bound(s).unwrap();
+        let changes = [(1, "c1"), (2, "c2"), (6, "c3")]
+            .into_iter()
+            .map(|(wait, id)| {
+                let reviewed = t("2026-03-10T12:00:00Z");
+                let opened = reviewed - jiff::SignedDuration::from_hours(wait);
+                let mut c = flowmap_core::events::Change::new(id, "checkout", opened);
+                c.pr_opened_at = Some(opened);
+                c.first_review_at = Some(reviewed);
+                c
+            })
+            .collect();
+        let batch = flowmap_store::Batch {
+            changes,
+            ..flowmap_store::Batch::default()
+        };
+        store.write("test", &batch).await.unwrap();
+        let outcome = "outcome: Reviews within an hour\nmetric: step:checkout.yaml#review\nbaseline: 3h\ntarget: '<= 1h'\ndeadline: 2026-06-01\nstarted: 2026-03-01\n";
+        app.save_outcome(
+            &ana,
+            SaveOutcome {
+                id: "reviews",
+                format: MapFormat::Yaml,
+                text: outcome,
+                expected: Expected::New,
+            },
+        )
+        .await
+        .unwrap();
+        let (_, _, report) = app
+            .stored_outcome_report("reviews", t("2026-03-20"))
+            .await
+            .unwrap();
+        // The last 28 days hold the three waits: median 2 h, half of the way from 3 h to
+        // 1 h: (2 − 3) / (1 − 3) = 0.5.
+        assert_eq!(report.status.current_value, Some(2.0));
+        assert_eq!(report.status.progress, Some(0.5));
+        // The journey's week of 2026-03-09 has them too.
+        let week = report
+            .weeks
+            .iter()
+            .find(|w| w.since == t("2026-03-09"))
+            .unwrap();
+        assert_eq!(week.value, Some(2.0));
+    }
 }

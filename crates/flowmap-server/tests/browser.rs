@@ -349,6 +349,7 @@ async fn map_as_drawn_and_as_measured_with_a_window_and_the_service_breakdown() 
         .unwrap();
     let now = Timestamp::now();
     flowmap_server::demo::load(&store, 1, now).await.unwrap();
+    let app = flowmap_app::App::new(store.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(flowmap_server::serve_on(
@@ -488,6 +489,35 @@ async fn map_as_drawn_and_as_measured_with_a_window_and_the_service_breakdown() 
     client.set_window_size(390, 844).await.unwrap();
     let w = widths(&client, "#time-breakdown").await;
     assert!(w[0] <= w[1] + 1.0, "page {w:?}");
+
+    // The self-contained report `map measure -o OUT.html` writes: on a phone, too, only
+    // the measured table's box scrolls sideways.
+    let stored = app.map("checkout-delivery", None).await.unwrap();
+    let map = flowmap_core::map::parse_map(&stored.text, stored.format)
+        .unwrap()
+        .map;
+    let request = flowmap_app::measure::MeasureRequest {
+        service: None,
+        environment: "production".into(),
+        since: now - jiff::SignedDuration::from_hours(90 * 24),
+        until: now,
+        attribution_window: flowmap_core::dora::DEFAULT_ATTRIBUTION_WINDOW,
+        analysis: flowmap_core::map::AnalysisOptions { runs: 0, seed: 1 },
+        explain: false,
+    };
+    let report = app.reports().measure(map.clone(), request).await.unwrap();
+    let file = dir.path().join("measured.html");
+    std::fs::write(&file, flowmap_render::measured_html_report(&map, &report)).unwrap();
+    client
+        .goto(&format!("file://{}", file.display()))
+        .await
+        .unwrap();
+    let w = widths(&client, ".table-wrap:has(> table.measured)").await;
+    assert!(w[0] <= w[1] + 1.0, "report page {w:?}");
+    assert!(
+        w[2] > w[3],
+        "the report's table scrolls inside its box: {w:?}"
+    );
 
     client.close().await.unwrap();
 }

@@ -118,7 +118,9 @@ fn main() -> std::io::Result<()> {
         .map_or(1.0, |s| s.parse().expect("SCALE is a number"));
     let services: usize = args
         .next()
-        .map_or(DEFAULT_SERVICES, |s| s.parse().expect("SERVICES is a number"))
+        .map_or(DEFAULT_SERVICES, |s| {
+            s.parse().expect("SERVICES is a number")
+        })
         .max(1);
     std::fs::create_dir_all(&dir)?;
 
