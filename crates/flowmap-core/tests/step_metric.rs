@@ -48,7 +48,9 @@ fn map() -> Map {
 ///
 /// and one change of another service that would count if it were in scope.
 fn changes() -> Vec<Change> {
-    let rows: [(&str, &str, Option<f64>, Option<f64>, Option<f64>); 8] = [
+    /// id, service, pr_opened, first_review, approved.
+    type Row<'a> = (&'a str, &'a str, Option<f64>, Option<f64>, Option<f64>);
+    let rows: [Row<'_>; 8] = [
         ("a", "checkout", Some(0.0), Some(2.0), Some(5.0)),
         ("b", "checkout", Some(1.0), Some(9.0), Some(10.0)),
         ("c", "checkout", Some(2.0), Some(3.0), None),

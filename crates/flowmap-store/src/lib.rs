@@ -123,7 +123,7 @@ pub enum StoreError {
     Invalid { what: String, problem: String },
     /// A versioned save found a different latest version than the one it expected:
     /// someone else saved in between (or the document exists / does not exist).
-    #[error("{kind} {id:?} is at version {latest}, but the save expected {}", expected_text(*kind, *expected))]
+    #[error("{kind} {id:?} is at version {latest}, but the save expected {}", expected_text(kind, *expected))]
     Conflict {
         /// What was saved: `map` or `outcome`.
         kind: &'static str,
