@@ -46,8 +46,10 @@ pub enum AppError {
         diagnostics: Vec<Diagnostic>,
     },
     /// A versioned save found another latest version than the one it was based on.
-    #[error("{}", conflict_text(id, *expected, *latest))]
+    #[error("{}", conflict_text(kind, id, *expected, *latest))]
     Conflict {
+        /// What was saved: `map` or `outcome`.
+        kind: &'static str,
         id: String,
         expected: Expected,
         latest: u32,
@@ -84,17 +86,26 @@ impl AppError {
     }
 }
 
-fn conflict_text(id: &str, expected: Expected, latest: u32) -> String {
+fn conflict_text(kind: &str, id: &str, expected: Expected, latest: u32) -> String {
     match expected {
-        Expected::New => format!("a map {id:?} exists already"),
+        Expected::New => format!("{} {kind} {id:?} exists already", article(kind)),
         Expected::Version(based_on) if latest == 0 => {
-            format!("map {id:?} was deleted since version {based_on} was read")
+            format!("{kind} {id:?} was deleted since version {based_on} was read")
         }
         Expected::Version(based_on) => format!(
-            "map {id:?} was saved as version {latest} since version {based_on} was read: \
+            "{kind} {id:?} was saved as version {latest} since version {based_on} was read: \
              reload it and apply the edit again"
         ),
-        Expected::Any => format!("map {id:?} changed while it was being saved"),
+        Expected::Any => format!("{kind} {id:?} changed while it was being saved"),
+    }
+}
+
+/// `a` or `an` before `word`.
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
     }
 }
 
@@ -102,11 +113,13 @@ impl From<StoreError> for AppError {
     fn from(err: StoreError) -> AppError {
         match err {
             StoreError::Conflict {
+                kind,
                 id,
                 expected,
                 latest,
                 ..
             } => AppError::Conflict {
+                kind,
                 id,
                 expected,
                 latest,

@@ -133,6 +133,11 @@ mod tests {
             matches!(err, AppError::Conflict { latest: 2, .. }),
             "{err:?}"
         );
+        assert_eq!(
+            err.to_string(),
+            "map \"checkout\" was saved as version 2 since version 1 was read: \
+             reload it and apply the edit again"
+        );
         let err = app
             .save_map(&ana, save(Expected::New, MAP))
             .await

@@ -1,12 +1,13 @@
-//! Measuring a map against delivery data, and writing a map from the data: loaded through
+//! Measuring a map against delivery data, writing a map from the data, and a service's
+//! delivery time broken down by step: loaded through
 //! the same path as a DORA report (`LoadQuery::for_measure`, the DORA load plus the
 //! service's builds and milestones) and computed by core on the blocking pool.
 
 use flowmap_core::dora::DoraError;
 use flowmap_core::map::{AnalysisOptions, Map, Stream};
 use flowmap_core::measure::{
-    FromDataOptions, MeasureData, MeasureError, MeasureOptions, MeasureReport, from_data,
-    measure_map,
+    Breakdown, FromDataOptions, MeasureData, MeasureError, MeasureOptions, MeasureReport,
+    breakdown, from_data, measure_map,
 };
 use flowmap_store::{Dataset, LoadQuery};
 use jiff::{SignedDuration, Timestamp};
@@ -83,6 +84,20 @@ impl Reports {
             .await
             .map_err(|_| AppError::Background("the map measurement"))?
             .map_err(measure_error)
+    }
+
+    /// Where the delivery time of the options' service goes over their window: the
+    /// from-data steps week by week and the work in progress at the window's end.
+    pub async fn breakdown(&self, options: FromDataOptions) -> Result<Breakdown, AppError> {
+        check_window(options.since, options.until)?;
+        let dataset = self
+            .store
+            .load(&LoadQuery::for_measure(&options.service))
+            .await?;
+        tokio::task::spawn_blocking(move || breakdown(&data(&dataset), &options))
+            .await
+            .map_err(|_| AppError::Background("the delivery time breakdown"))?
+            .map_err(AppError::Dora)
     }
 
     /// A starting map of `stream` written from the data alone (YAML text).

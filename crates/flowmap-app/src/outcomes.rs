@@ -8,13 +8,14 @@
 use std::collections::HashMap;
 
 use flowmap_core::constraints::constraints;
-use flowmap_core::dora::DoraInput;
+use flowmap_core::dora::{DEFAULT_ATTRIBUTION_WINDOW, DoraInput};
 use flowmap_core::map::{Format, Map, parse_map};
+use flowmap_core::measure::{MeasureData, StepTimes};
 use flowmap_core::outcome::{
-    Outcome, OutcomeData, OutcomeStatus, WeekPoint, check_step, journey_start, parse_outcome,
-    status, weekly_series,
+    Metric, Outcome, OutcomeData, OutcomeStatus, StepRef, WeekPoint, check_step, journey_start,
+    parse_outcome, status, weekly_series,
 };
-use flowmap_store::{Expected, LoadQuery, MapFormat, StoredOutcome};
+use flowmap_store::{Expected, LoadQuery, MapFormat, StoredOutcome, TimeRange};
 use jiff::Timestamp;
 
 use crate::{Actor, App, AppError, Role};
@@ -57,6 +58,16 @@ pub fn map_id_of(reference: &str) -> &str {
         Some((stem, "yaml" | "yml" | "toml" | "json")) => stem,
         _ => name,
     }
+}
+
+/// The steps `outcome` and its experiments measure as `step:MAP#STEP` metrics.
+pub fn step_metrics(outcome: &Outcome) -> impl Iterator<Item = &StepRef> {
+    std::iter::once(&outcome.metric)
+        .chain(outcome.experiments.iter().map(|e| &e.metric))
+        .filter_map(|metric| match metric {
+            Metric::Step(step) => Some(step),
+            _ => None,
+        })
 }
 
 /// The name a stored outcome's diagnostics are shown against: `faster-reviews.yaml`.
@@ -172,46 +183,74 @@ impl App {
         let outcome = self
             .check_outcome(&file_name(id, stored.format), &stored.text, stored.format)
             .await?;
-        let report = self.outcome_report(&outcome, at, first_saved).await?;
+        let stored_maps = self.stored_maps().await?;
+        let step_maps = step_metrics(&outcome)
+            .filter_map(|step| {
+                let map = stored_maps.get(map_id_of(&step.map))?;
+                Some((step.map.clone(), map.clone()))
+            })
+            .collect();
+        let report = self
+            .outcome_report(&outcome, at, first_saved, step_maps)
+            .await?;
         Ok((stored, outcome, report))
     }
 
     /// `outcome` measured at `at` from the stored events: status, experiments, the weekly
-    /// journey and the versions of the maps it names. Computed on the blocking pool.
+    /// journey and the versions of the maps it names. `step_maps` holds the maps its
+    /// `step:MAP#STEP` metrics name, by `MAP` as written (a step whose map is not there
+    /// has no data). Computed on the blocking pool.
     pub async fn outcome_report(
         &self,
         outcome: &Outcome,
         at: Timestamp,
         first_saved: Option<Timestamp>,
+        step_maps: HashMap<String, Map>,
     ) -> Result<OutcomeReport, AppError> {
+        let has_steps = step_metrics(outcome).next().is_some();
         let query = LoadQuery {
             services: outcome.service.iter().cloned().collect(),
+            builds: has_steps.then_some(TimeRange::ALL),
+            milestones: has_steps.then_some(TimeRange::ALL),
             ..LoadQuery::default()
         };
         let data = self.store.load(&query).await?;
         let maps = self.map_versions_for(outcome).await?;
         let outcome = outcome.clone();
         tokio::task::spawn_blocking(move || {
+            let measure_data = MeasureData {
+                deployments: &data.deployments,
+                changes: &data.changes,
+                incidents: &data.incidents,
+                builds: &data.builds,
+                milestones: &data.milestones,
+            };
+            let steps = StepTimes::measure(
+                &outcome,
+                &|map| step_maps.get(map),
+                &measure_data,
+                DEFAULT_ATTRIBUTION_WINDOW,
+            )?;
             let data = OutcomeData {
                 events: DoraInput {
                     deployments: &data.deployments,
                     changes: &data.changes,
                     incidents: &data.incidents,
                 },
-                steps: None,
+                steps: Some(&steps),
             };
             let status = status(&outcome, &data, at, first_saved);
             let weeks = journey_start(&outcome, first_saved)
                 .map(|start| weekly_series(&outcome, &data, start, at))
                 .unwrap_or_default();
-            OutcomeReport {
+            Ok::<_, AppError>(OutcomeReport {
                 status,
                 weeks,
                 maps,
-            }
+            })
         })
         .await
-        .map_err(|_| AppError::Background("the outcome status"))
+        .map_err(|_| AppError::Background("the outcome status"))?
     }
 
     /// Every version of the maps `outcome` names (all stored maps when it names none),
@@ -223,9 +262,7 @@ impl App {
             .filter_map(|e| e.constraint.as_ref())
             .map(|c| map_id_of(&c.map).to_owned())
             .collect();
-        if let flowmap_core::outcome::Metric::Step(step) = &outcome.metric {
-            ids.push(map_id_of(&step.map).to_owned());
-        }
+        ids.extend(step_metrics(outcome).map(|step| map_id_of(&step.map).to_owned()));
         if ids.is_empty() {
             ids = self.store.maps().await?.into_iter().map(|m| m.id).collect();
         }
@@ -354,6 +391,23 @@ mod tests {
             matches!(stale, AppError::Conflict { latest: 1, .. }),
             "{stale:?}"
         );
+        // The message names the kind of document that was saved.
+        assert_eq!(
+            stale.to_string(),
+            "an outcome \"fewer-failures\" exists already"
+        );
+        app.save_outcome(&ana, save(Expected::Version(1), OUTCOME))
+            .await
+            .unwrap();
+        let stale = app
+            .save_outcome(&ana, save(Expected::Version(1), OUTCOME))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            stale.to_string(),
+            "outcome \"fewer-failures\" was saved as version 2 since version 1 was read: \
+             reload it and apply the edit again"
+        );
         let viewer = Actor::new("vic", Role::Viewer);
         assert!(matches!(
             app.save_outcome(&viewer, save(Expected::Version(1), OUTCOME))
@@ -375,5 +429,70 @@ mod tests {
         );
         assert_eq!(report.maps.len(), 1);
         assert_eq!(report.maps[0].expected_lead_time_hours, 25.0);
+    }
+
+    #[tokio::test]
+    async fn a_stored_step_outcome_is_measured_from_the_stored_map() {
+        let db = TestDb::sqlite();
+        let store = flowmap_store::Store::open(&db.location()).await.unwrap();
+        let app = App::new(store.clone());
+        let ana = Actor::new("ana", Role::Editor);
+        let map = "name: Checkout\nservice: checkout\nsteps:\n  - id: review\n    wait: 4h\n    measure: { wait: pr_opened..first_review }\n";
+        app.save_map(
+            &ana,
+            crate::maps::SaveMap {
+                id: "checkout",
+                format: MapFormat::Yaml,
+                text: map,
+                expected: Expected::New,
+            },
+        )
+        .await
+        .unwrap();
+        // Three pull requests first reviewed on 2026-03-10, after 1, 2 and 6 hours.
+        let t = |s: &str| flowmap_core::dora::parse_window_bound(s).unwrap();
+        let changes = [(1, "c1"), (2, "c2"), (6, "c3")]
+            .into_iter()
+            .map(|(wait, id)| {
+                let reviewed = t("2026-03-10T12:00:00Z");
+                let opened = reviewed - jiff::SignedDuration::from_hours(wait);
+                let mut c = flowmap_core::events::Change::new(id, "checkout", opened);
+                c.pr_opened_at = Some(opened);
+                c.first_review_at = Some(reviewed);
+                c
+            })
+            .collect();
+        let batch = flowmap_store::Batch {
+            changes,
+            ..flowmap_store::Batch::default()
+        };
+        store.write("test", &batch).await.unwrap();
+        let outcome = "outcome: Reviews within an hour\nmetric: step:checkout.yaml#review\nbaseline: 3h\ntarget: '<= 1h'\ndeadline: 2026-06-01\nstarted: 2026-03-01\n";
+        app.save_outcome(
+            &ana,
+            SaveOutcome {
+                id: "reviews",
+                format: MapFormat::Yaml,
+                text: outcome,
+                expected: Expected::New,
+            },
+        )
+        .await
+        .unwrap();
+        let (_, _, report) = app
+            .stored_outcome_report("reviews", t("2026-03-20"))
+            .await
+            .unwrap();
+        // The last 28 days hold the three waits: median 2 h, half of the way from 3 h to
+        // 1 h: (2 − 3) / (1 − 3) = 0.5.
+        assert_eq!(report.status.current_value, Some(2.0));
+        assert_eq!(report.status.progress, Some(0.5));
+        // The journey's week of 2026-03-09 has them too.
+        let week = report
+            .weeks
+            .iter()
+            .find(|w| w.since == t("2026-03-09"))
+            .unwrap();
+        assert_eq!(week.value, Some(2.0));
     }
 }

@@ -1,5 +1,6 @@
 //! Small SVG charts for the dashboard: a series over time as bars or a line
-//! ([`series_chart`]), a [`sparkline`], and a [`histogram`] with marker lines.
+//! ([`series_chart`]), parts stacked per period ([`stacked_chart`]), a [`sparkline`], and
+//! a [`histogram`] with marker lines.
 //!
 //! The charts draw numbers; they never compute metrics. A missing value (`None`) means
 //! "no data for that period" and is drawn as a gap, never as zero. Like the map, each chart
@@ -366,6 +367,123 @@ pub fn series_chart(points: &[Point], style: SeriesStyle, options: &ChartOptions
     category_labels(&mut out, &plot, points);
     out.push_str("</svg>\n");
     out
+}
+
+/// One named part of a [`stacked_chart`]: a value per category (`None`: nothing that
+/// period).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stack<'a> {
+    pub name: &'a str,
+    pub values: &'a [Option<f64>],
+}
+
+/// The colours of a stacked chart's parts, in order (repeated past six).
+const STACK_COLORS: [&str; 6] = [
+    "#2563eb", "#f59e0b", "#10b981", "#8b5cf6", "#ef4444", "#0ea5e9",
+];
+
+/// Draws one bar per category (a week) made of the stacks' values on top of each other,
+/// in the stacks' order from the bottom, with a legend naming each stack in its colour.
+/// The categories' values are not read; a partial category's bar is drawn faint ("so
+/// far"). A category with no value in any stack has no bar; with no values at all the
+/// chart shows "No data".
+///
+/// ```
+/// use flowmap_render::chart::{stacked_chart, ChartOptions, Point, Stack};
+///
+/// let weeks = [Point::new("W1", None), Point::new("W2", None)];
+/// let stacks = [
+///     Stack { name: "review", values: &[Some(2.0), None] },
+///     Stack { name: "deploy", values: &[Some(1.0), Some(3.0)] },
+/// ];
+/// let svg = stacked_chart(&weeks, &stacks, &ChartOptions::default());
+/// assert_eq!(svg.matches("class=\"segment\"").count(), 3);
+/// assert!(svg.contains(">review</text>") && svg.contains(">deploy</text>"));
+/// ```
+pub fn stacked_chart(categories: &[Point], stacks: &[Stack<'_>], options: &ChartOptions) -> String {
+    let mut out = open_svg(&ChartOptions {
+        unit: String::new(),
+        ..options.clone()
+    });
+    // The legend takes the unit's line: the unit first, then a swatch and name per stack.
+    let mut x = 12.0;
+    if !options.unit.is_empty() {
+        out.push_str(&format!(
+            "<text x=\"12\" y=\"36\" font-size=\"11\" fill=\"{MUTED}\">{}</text>\n",
+            escape(&options.unit)
+        ));
+        x += text_width(&options.unit, 11.0, false) + 12.0;
+    }
+    for (i, stack) in stacks.iter().enumerate() {
+        let color = STACK_COLORS[i % STACK_COLORS.len()];
+        out.push_str(&format!(
+            "<rect class=\"legend\" x=\"{}\" y=\"28\" width=\"10\" height=\"10\" rx=\"2\" fill=\"{color}\"/>\n<text x=\"{}\" y=\"36\" font-size=\"11\" fill=\"{INK}\">{}</text>\n",
+            num2(x),
+            num2(x + 14.0),
+            escape(stack.name)
+        ));
+        x += 14.0 + text_width(stack.name, 11.0, false) + 12.0;
+    }
+    let totals: Vec<f64> = (0..categories.len())
+        .map(|i| {
+            stacks
+                .iter()
+                .filter_map(|s| s.values.get(i).copied().flatten())
+                .filter(|v| v.is_finite() && *v > 0.0)
+                .sum()
+        })
+        .collect();
+    let plot = Plot::new(options);
+    let max = totals.iter().copied().fold(0.0, f64::max);
+    if categories.is_empty() || max <= 0.0 {
+        no_data(&mut out, options);
+        out.push_str("</svg>\n");
+        return out;
+    }
+    let axis = Axis::covering(0.0, max, options.values);
+    value_axis(&mut out, &plot, &axis);
+    let slot = plot.width / categories.len() as f64;
+    let bar = (slot * 0.7).max(1.0);
+    for (i, category) in categories.iter().enumerate() {
+        let mut base = 0.0;
+        for (k, stack) in stacks.iter().enumerate() {
+            let Some(v) = stacks_value(stack, i) else {
+                continue;
+            };
+            let color = STACK_COLORS[k % STACK_COLORS.len()];
+            let (top, bottom) = (axis.y(&plot, base + v), axis.y(&plot, base));
+            let faint = if category.partial {
+                " fill-opacity=\"0.35\""
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "<rect class=\"segment\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{color}\"{faint}><title>{}</title></rect>\n",
+                num2(plot.left + (i as f64 + 0.5) * slot - bar / 2.0),
+                num2(top),
+                num2(bar),
+                num2(bottom - top),
+                escape(&point_title(
+                    category,
+                    &format!("{} {}", stack.name, value_label(options.values, v))
+                ))
+            ));
+            base += v;
+        }
+    }
+    category_labels(&mut out, &plot, categories);
+    out.push_str("</svg>\n");
+    out
+}
+
+/// A stack's positive, finite value for category `i`.
+fn stacks_value(stack: &Stack<'_>, i: usize) -> Option<f64> {
+    stack
+        .values
+        .get(i)
+        .copied()
+        .flatten()
+        .filter(|v| v.is_finite() && *v > 0.0)
 }
 
 /// Draws a small trend line without axes, to sit next to a number: the line spans the

@@ -64,11 +64,12 @@ fn step_rows(out: &mut String, m: &StepMeasurement, depth: usize) {
 
 /// The table of a measured map: one row per step (estimate, measured, flag and ratio) and
 /// one per bound part (segment, p50, p85, n, missing, anomalies, work in progress with the
-/// oldest items as a tooltip), the lead time segment, and the notes.
+/// oldest items as a tooltip), the lead time segment, and the notes. The table sits in a
+/// `table-wrap` box that scrolls sideways on its own, so a phone's page never does.
 pub fn measured_table(report: &MeasureReport) -> String {
     let mut out = String::new();
     out.push_str(
-        "<table class=\"measured\">\n<thead><tr><th>step</th><th>part</th><th>estimate</th>\
+        "<div class=\"table-wrap\"><table class=\"measured\">\n<thead><tr><th>step</th><th>part</th><th>estimate</th>\
          <th>measured p50</th><th>p85</th><th>n</th><th>missing</th><th>anomalies</th>\
          <th>WIP</th><th>flag</th></tr></thead>\n<tbody>\n",
     );
@@ -81,7 +82,7 @@ pub fn measured_table(report: &MeasureReport) -> String {
     out.push_str(&escape(&hours(Some(report.measured.lead_time_hours))));
     out.push_str("</td><td></td><td></td><td></td><td></td><td></td><td>sum of step medians on the critical path</td></tr>\n");
     part_row(&mut out, "end to end", &report.lead_time);
-    out.push_str("</tbody>\n</table>\n");
+    out.push_str("</tbody>\n</table></div>\n");
     if !report.notes.is_empty() {
         out.push_str("<ul class=\"notes\">\n");
         for note in &report.notes {

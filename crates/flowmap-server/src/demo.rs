@@ -8,7 +8,9 @@
 //! the year — so every page has something to show. The data is generated, not measured:
 //! [`generate`] is a pure function of its seed and the end time, so tests can check it.
 
-use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus, Incident};
+use flowmap_core::events::{
+    Build, Change, Deployment, DeploymentKind, DeploymentStatus, Incident, Milestone,
+};
 use flowmap_store::{Batch, Expected, MapFormat, Store, StoreError, WriteMode};
 use jiff::{SignedDuration, Timestamp};
 use rand_chacha::ChaCha8Rng;
@@ -133,6 +135,9 @@ const AUTHORS: &[&str] = &[
 /// ```
 pub fn generate(seed: u64, until: Timestamp) -> Batch {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // Pull requests' first commits, builds and milestones draw from their own stream, so
+    // the deployments, changes and incidents stay what they were without them.
+    let mut lifecycle = ChaCha8Rng::seed_from_u64(seed ^ LIFECYCLE_SEED);
     let mut batch = Batch {
         mode: WriteMode::Replace,
         ..Batch::default()
@@ -149,6 +154,8 @@ pub fn generate(seed: u64, until: Timestamp) -> Batch {
             serial += 1;
             format!("{}-{prefix}{serial}", profile.name)
         };
+        // The day QA last recorded a sign-off in the tool (once a month at most).
+        let mut last_qa_day = i64::MIN / 2;
         for day in 0..days {
             let day_start = start + SignedDuration::from_hours(day * 24);
             // 1970-01-01 was a Thursday; days 2 and 3 after it are the weekend.
@@ -181,15 +188,29 @@ pub fn generate(seed: u64, until: Timestamp) -> Batch {
                     let lead = lognormal(&mut rng, lead_median, 0.7).max(0.2);
                     let committed_at = finished_at - hours(lead);
                     let merged_at = committed_at + hours(lead * 0.6);
+                    let pr_opened_at = committed_at + hours(lead * 0.1);
+                    let approved_at = committed_at + hours(lead * 0.5);
+                    let pull_request = PullRequest {
+                        change: &change_id,
+                        pr_opened_at,
+                        approved_at,
+                        merged_at,
+                        qa_due: day - last_qa_day >= 30,
+                    };
+                    let first_commit_at =
+                        lifecycle_records(&mut batch, &mut lifecycle, profile, &pull_request);
+                    if pull_request.qa_due {
+                        last_qa_day = day;
+                    }
                     batch.changes.push(Change {
                         id: change_id.clone(),
                         service: profile.name.into(),
                         committed_at,
                         authored_at: Some(committed_at),
-                        first_commit_at: None,
-                        pr_opened_at: Some(committed_at + hours(lead * 0.1)),
+                        first_commit_at: Some(first_commit_at),
+                        pr_opened_at: Some(pr_opened_at),
                         first_review_at: Some(committed_at + hours(lead * 0.4)),
-                        approved_at: Some(committed_at + hours(lead * 0.5)),
+                        approved_at: Some(approved_at),
                         merged_at: Some(merged_at),
                         deployment: None,
                         author: Some(pick(&mut rng, AUTHORS).into()),
@@ -246,8 +267,106 @@ pub fn generate(seed: u64, until: Timestamp) -> Batch {
                 }
             }
         }
+        open_work(&mut batch, &mut lifecycle, profile, until);
     }
     batch
+}
+
+/// Work still in progress at `until`: four pull requests of `profile`, one at each stage
+/// (open, reviewed, approved, merged and waiting for a deployment), none deployed.
+fn open_work(batch: &mut Batch, rng: &mut ChaCha8Rng, profile: &Profile, until: Timestamp) {
+    for stage in 0..4 {
+        let age = lognormal(rng, profile.lead_hours.1 * 1.5, 0.8).max(0.5);
+        let committed_at = until - hours(age);
+        let at = |share: f64| Some(committed_at + hours(age * share));
+        let id = format!("{}-open{}", profile.name, stage + 1);
+        let pr_opened_at = committed_at + hours(age * 0.1);
+        let first_commit_at = pr_opened_at - hours(lognormal(rng, 6.0, 0.5));
+        batch.changes.push(Change {
+            id: id.clone(),
+            service: profile.name.into(),
+            committed_at,
+            authored_at: Some(committed_at),
+            first_commit_at: Some(first_commit_at),
+            pr_opened_at: Some(pr_opened_at),
+            first_review_at: if stage >= 1 { at(0.4) } else { None },
+            approved_at: if stage >= 2 { at(0.5) } else { None },
+            merged_at: if stage >= 3 { at(0.6) } else { None },
+            deployment: None,
+            author: Some(pick(rng, AUTHORS).into()),
+            title: Some(format!("{} {}", pick(rng, WORDS), pick(rng, THINGS))),
+            reverts: None,
+        });
+    }
+}
+
+/// The seed of the lifecycle records' own random stream is the demo's seed XOR this.
+const LIFECYCLE_SEED: u64 = 0x6c69_6665_6379_636c;
+
+/// The points of a change's pull request the lifecycle records hang off.
+struct PullRequest<'a> {
+    change: &'a str,
+    pr_opened_at: Timestamp,
+    approved_at: Timestamp,
+    merged_at: Timestamp,
+    /// Whether QA records its sign-off on this change (the first change a month).
+    qa_due: bool,
+}
+
+/// A change's CI builds (one failed run in eight, then the green one; ids `CHANGE-ci1`
+/// and `CHANGE-ci2`), its change
+/// advisory board approval and, when due, its QA sign-off; returns its first commit's time.
+///
+/// The numbers tell the checkout map's story against its workshop estimates: coding takes
+/// about the 6 h the room guessed, CI about 1.6 h against 40 min, the board approves
+/// standard changes within the hour against days, and QA signs off in the tool too rarely
+/// to measure.
+fn lifecycle_records(
+    batch: &mut Batch,
+    rng: &mut ChaCha8Rng,
+    profile: &Profile,
+    pr: &PullRequest<'_>,
+) -> Timestamp {
+    let first_commit_at = pr.pr_opened_at - hours(lognormal(rng, 6.0, 0.5));
+    let mut build_start = pr.pr_opened_at + SignedDuration::from_mins(2);
+    if unit(rng) < 0.125 {
+        let mut failed = Build::new(
+            format!("{}-ci1", pr.change),
+            profile.name,
+            build_start,
+            build_start + hours(0.2 + 0.5 * unit(rng)),
+        );
+        failed.status = DeploymentStatus::Failure;
+        failed.commit = Some(pr.change.to_owned());
+        failed.name = Some("ci".into());
+        build_start = failed.finished_at + SignedDuration::from_mins(20);
+        batch.builds.push(failed);
+    }
+    let mut build = Build::new(
+        format!("{}-ci2", pr.change),
+        profile.name,
+        build_start,
+        build_start + hours(lognormal(rng, 1.6, 0.35)),
+    );
+    build.commit = Some(pr.change.to_owned());
+    build.name = Some("ci".into());
+    batch.builds.push(build);
+    let milestone = |name: &str, at: Timestamp| Milestone {
+        item: pr.change.to_owned(),
+        name: name.into(),
+        at,
+        service: Some(profile.name.into()),
+    };
+    let board = pr.approved_at
+        + pr.merged_at
+            .duration_since(pr.approved_at)
+            .mul_f64(0.2 + 0.7 * unit(rng));
+    batch.milestones.push(milestone("cab_approved", board));
+    if pr.qa_due {
+        let qa = pr.merged_at + hours(lognormal(rng, 3.0, 0.4));
+        batch.milestones.push(milestone("qa_passed", qa));
+    }
+    first_commit_at
 }
 
 /// Writes [`generate`]'s records (source [`SOURCE`]) and the example [`MAPS`] into
@@ -519,6 +638,94 @@ mod tests {
             search.status.experiments[0].verdict.as_str(),
             "inconclusive"
         );
+    }
+
+    /// The flags of `steps` and their drill-downs, by step id.
+    fn flags(
+        steps: &[flowmap_core::measure::StepMeasurement],
+        out: &mut Vec<(String, &'static str)>,
+    ) {
+        for step in steps {
+            out.push((step.id.clone(), step.flag.as_str()));
+            flags(&step.steps, out);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_demo_maps_measure_with_every_flag() {
+        // Any end date: the story holds whatever day the demo starts on.
+        for until in ["2026-06-01T00:00:00Z", "2026-11-19T15:30:00Z"] {
+            let db = flowmap_store::testing::TestDb::sqlite();
+            let store = Store::open(&db.location()).await.unwrap();
+            let until: Timestamp = until.parse().unwrap();
+            load(&store, 1, until).await.unwrap();
+            let app = flowmap_app::App::new(store.clone());
+            let mut seen = Vec::new();
+            for stored in store.maps().await.unwrap() {
+                let map = flowmap_core::map::parse_map(&stored.text, stored.format)
+                    .unwrap()
+                    .map;
+                if map.service.is_none() {
+                    continue;
+                }
+                let request = flowmap_app::measure::MeasureRequest {
+                    service: None,
+                    environment: flowmap_core::events::PRODUCTION.into(),
+                    since: until - SignedDuration::from_hours(90 * 24),
+                    until,
+                    attribution_window: flowmap_core::dora::DEFAULT_ATTRIBUTION_WINDOW,
+                    analysis: flowmap_core::map::AnalysisOptions { runs: 0, seed: 1 },
+                    explain: false,
+                };
+                let report = app.reports().measure(map, request).await.unwrap();
+                let mut found = Vec::new();
+                flags(&report.steps, &mut found);
+                if stored.id == CHECKOUT_MAP {
+                    let flag = |id: &str| {
+                        found
+                            .iter()
+                            .find(|(step, _)| step == id)
+                            .map_or("", |(_, flag)| *flag)
+                    };
+                    // The map against the data: coding as guessed, CI slower, reviews and
+                    // the board far faster, QA too rarely recorded, refinement unbound.
+                    assert_eq!(
+                        [
+                            flag("refine"),
+                            flag("code"),
+                            flag("review"),
+                            flag("ci"),
+                            flag("qa"),
+                            flag("cab"),
+                            flag("deploy"),
+                        ],
+                        [
+                            "not measured",
+                            "ok",
+                            "over-estimated",
+                            "under-estimated",
+                            "too little data",
+                            "over-estimated",
+                            "over-estimated",
+                        ],
+                        "{until}"
+                    );
+                    assert!(report.lead_time.n > 100, "{}", report.lead_time.n);
+                    // The four open pull requests are in progress at the end.
+                    assert!(report.lead_time.wip >= 4, "{}", report.lead_time.wip);
+                }
+                seen.extend(found.into_iter().map(|(_, flag)| flag));
+            }
+            for flag in [
+                "not measured",
+                "too little data",
+                "under-estimated",
+                "over-estimated",
+                "ok",
+            ] {
+                assert!(seen.contains(&flag), "{until}: no step is {flag}: {seen:?}");
+            }
+        }
     }
 }
 

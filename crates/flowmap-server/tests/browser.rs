@@ -163,8 +163,8 @@ async fn overview_service_and_map_editor_in_chromium() {
     let charts = client.find_all(Locator::Css(".chart svg")).await.unwrap();
     assert_eq!(
         charts.len(),
-        5,
-        "four weekly charts and the lead time histogram"
+        6,
+        "four weekly charts, the lead time histogram and where the delivery time goes"
     );
     let deployments = client
         .find_all(Locator::Css("#deployments tbody tr"))
@@ -590,6 +590,206 @@ async fn the_map_editor_numbers_lines_keeps_the_last_good_picture_and_jumps_to_e
     assert!(
         client.find(Locator::Css("#map-errors")).await.is_err(),
         "the problem is gone"
+    );
+
+    client.close().await.unwrap();
+}
+
+/// `[document scrollWidth, window innerWidth, element scrollWidth, element clientWidth]`
+/// of the element `css`.
+async fn widths(client: &Client, css: &str) -> Vec<f64> {
+    let script = format!(
+        "const e = document.querySelector('{css}');\
+         return [document.documentElement.scrollWidth, window.innerWidth, e.scrollWidth, e.clientWidth];"
+    );
+    let value = client.execute(&script, vec![]).await.unwrap();
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn map_as_drawn_and_as_measured_with_a_window_and_the_service_breakdown() {
+    let Some((_driver, driver_port)) = start_driver().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("demo.db").display().to_string())
+        .await
+        .unwrap();
+    let now = Timestamp::now();
+    flowmap_server::demo::load(&store, 1, now).await.unwrap();
+    let app = flowmap_app::App::new(store.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(flowmap_server::serve_on(
+        listener,
+        AppState::new(store, ServerConfig::default()),
+    ));
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(driver_port, profile.path()).await;
+    client.set_window_size(1280, 900).await.unwrap();
+
+    // The checkout map, drawn and measured side by side over the default window.
+    client
+        .goto(&format!("{base}/maps/checkout-delivery"))
+        .await
+        .unwrap();
+    let captions: Vec<String> = {
+        let mut out = Vec::new();
+        for c in client
+            .find_all(Locator::Css(".side-by-side figcaption"))
+            .await
+            .unwrap()
+        {
+            out.push(c.text().await.unwrap());
+        }
+        out
+    };
+    assert_eq!(captions.len(), 2, "{captions:?}");
+    assert_eq!(captions[0], "As drawn");
+    assert!(
+        captions[1].starts_with("As measured (checkout, "),
+        "{captions:?}"
+    );
+    // Side by side at desktop width: the measured picture is to the right of the drawn one.
+    let left = |css: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .find(Locator::Css(css))
+                .await
+                .unwrap()
+                .rectangle()
+                .await
+                .unwrap()
+                .0
+        }
+    };
+    assert!(left("#measured-picture").await > left("#map-picture").await + 100.0);
+    let measured = client
+        .find(Locator::Css("#measured-picture"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(measured.contains("est "), "{measured}");
+    let table = client
+        .find(Locator::Css("#measured-table"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for flag in [
+        "not measured",
+        "ok",
+        "under-estimated",
+        "over-estimated",
+        "too little data",
+    ] {
+        assert!(table.contains(flag), "no {flag} in {table}");
+    }
+
+    // The window picker: the last 30 days.
+    let day = |t: Timestamp| t.strftime("%Y-%m-%d").to_string();
+    let since = day(now - jiff::SignedDuration::from_hours(30 * 24));
+    let until = day(now);
+    client
+        .execute(
+            "document.querySelector('#measure-window [name=since]').value = arguments[0];\
+             document.querySelector('#measure-window [name=until]').value = arguments[1];",
+            vec![json!(since), json!(until)],
+        )
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#measure-window button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let caption = wait_for_text(
+        &client,
+        ".side-by-side figure:nth-child(2) figcaption",
+        |t| t.contains(&since),
+    )
+    .await;
+    assert_eq!(
+        caption,
+        format!("As measured (checkout, {since} to {until})")
+    );
+    let url = client.current_url().await.unwrap();
+    assert!(
+        url.query()
+            .is_some_and(|q| q.contains(&format!("since={since}"))),
+        "{url}"
+    );
+
+    // On a phone the page does not scroll sideways; the measured table scrolls in its box.
+    client.set_window_size(390, 844).await.unwrap();
+    let w = widths(&client, "#measured-table .table-wrap").await;
+    assert!(w[0] <= w[1] + 1.0, "page {w:?}");
+    assert!(w[2] > w[3], "the table scrolls inside its box: {w:?}");
+
+    // The service page: where the delivery time goes, week by week, and the work in
+    // progress with the oldest items.
+    client.set_window_size(1280, 900).await.unwrap();
+    client
+        .goto(&format!("{base}/services/checkout"))
+        .await
+        .unwrap();
+    let segments = client
+        .find_all(Locator::Css("#time-breakdown svg rect.segment"))
+        .await
+        .unwrap();
+    assert!(segments.len() >= 12 * 4, "{} segments", segments.len());
+    let legend = client
+        .find(Locator::Css("#time-breakdown svg"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for step in ["code", "pickup", "review", "merge", "build", "deploy"] {
+        assert!(legend.contains(step), "no {step} in the legend: {legend}");
+    }
+    client.set_window_size(390, 844).await.unwrap();
+    let w = widths(&client, "#time-breakdown").await;
+    assert!(w[0] <= w[1] + 1.0, "page {w:?}");
+
+    // The self-contained report `map measure -o OUT.html` writes: on a phone, too, only
+    // the measured table's box scrolls sideways.
+    let stored = app.map("checkout-delivery", None).await.unwrap();
+    let map = flowmap_core::map::parse_map(&stored.text, stored.format)
+        .unwrap()
+        .map;
+    let request = flowmap_app::measure::MeasureRequest {
+        service: None,
+        environment: "production".into(),
+        since: now - jiff::SignedDuration::from_hours(90 * 24),
+        until: now,
+        attribution_window: flowmap_core::dora::DEFAULT_ATTRIBUTION_WINDOW,
+        analysis: flowmap_core::map::AnalysisOptions { runs: 0, seed: 1 },
+        explain: false,
+    };
+    let report = app.reports().measure(map.clone(), request).await.unwrap();
+    let file = dir.path().join("measured.html");
+    std::fs::write(&file, flowmap_render::measured_html_report(&map, &report)).unwrap();
+    client
+        .goto(&format!("file://{}", file.display()))
+        .await
+        .unwrap();
+    let w = widths(&client, ".table-wrap:has(> table.measured)").await;
+    assert!(w[0] <= w[1] + 1.0, "report page {w:?}");
+    assert!(
+        w[2] > w[3],
+        "the report's table scrolls inside its box: {w:?}"
     );
 
     client.close().await.unwrap();

@@ -9,16 +9,19 @@
 //! cargo run --release -p flowmap-store --example generate_events -- OUT_DIR [SCALE] [SHAPE]
 //! ```
 //!
-//! `SHAPE` is `team` (the default) or `org`:
+//! `SHAPE` is `team` (the default), `org`, or a number of services:
 //! - `team`, at scale 1: 20 services over two years (2024–2025), 100 000 deployments
 //!   (5 000 per service), 1 000 000 changes (10 per deployment) and 5 000 incidents;
+//! - a number `N`: the team's totals spread over `N` services (the measured-map
+//!   benchmark, `scripts/bench-measure.sh`, puts them all in one);
 //! - `org`, at scale 1: 1 000 services over one year (2025-12-01 to 2026-12-01),
 //!   200 000 deployments (200 per service), 1 000 000 changes (5 per deployment) and
 //!   16 000 incidents.
 //!
 //! In both, 10 % of deployments go to staging, 4 % fail and 2 % are hotfixes fixing the
 //! deployment before; changes are committed in the hours before their deployment and
-//! listed by it; half the incidents name the deployment that caused them. `SCALE`
+//! listed by it; every deployment has one CI build on its commit, finished before it
+//! starts; half the incidents name the deployment that caused them. `SCALE`
 //! multiplies the deployments per service and the incidents (e.g. 0.01 for a quick run, 10
 //! for ten times the organisation). The output depends only on `SCALE` and `SHAPE`.
 
@@ -143,7 +146,7 @@ impl Sink {
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: generate_events OUT_DIR [SCALE] [team|org]";
+    let usage = "usage: generate_events OUT_DIR [SCALE] [team|org|SERVICES]";
     let dir = PathBuf::from(args.next().expect(usage));
     let scale: f64 = args
         .next()
@@ -151,6 +154,15 @@ fn main() -> std::io::Result<()> {
     let shape = match args.next().as_deref() {
         None | Some("team") => TEAM,
         Some("org") => ORG,
+        Some(n) if n.parse::<usize>().is_ok_and(|n| n > 0) => {
+            let services: usize = n.parse().unwrap_or(1);
+            Shape {
+                services,
+                deployments_per_service: TEAM.deployments_per_service * TEAM.services as f64
+                    / services as f64,
+                ..TEAM
+            }
+        }
         Some(other) => panic!("unknown shape {other:?}; {usage}"),
     };
     std::fs::create_dir_all(&dir)?;
@@ -178,6 +190,11 @@ fn main() -> std::io::Result<()> {
         &dir,
         "changes",
         "id,service,committed_at,authored_at,pr_opened_at,merged_at,deployment,author,title",
+    )?;
+    let mut builds = Sink::create(
+        &dir,
+        "builds",
+        "id,service,status,started_at,finished_at,commit,changes,name",
     )?;
     let mut incidents = Sink::create(
         &dir,
@@ -224,6 +241,20 @@ fn main() -> std::io::Result<()> {
             let failed = rng.below(25) == 0;
             let hotfix = !staging && last.is_some() && rng.below(50) == 0;
             let commit = ids[0].clone();
+            let build_finished = finished - 600;
+            builds.row(
+                &[
+                    ("id", Some(&format!("{id}-build"))),
+                    ("service", Some(&service)),
+                    ("status", Some("success")),
+                    ("started_at", Some(&time(build_finished - 900))),
+                    ("finished_at", Some(&time(build_finished))),
+                    ("commit", Some(&commit)),
+                    ("changes", None),
+                    ("name", Some("ci")),
+                ],
+                &[],
+            )?;
             deployments.row(
                 &[
                     ("id", Some(&id)),
@@ -274,6 +305,7 @@ fn main() -> std::io::Result<()> {
     }
 
     deployments.finish()?;
+    builds.finish()?;
     changes.finish()?;
     incidents.finish()
 }

@@ -70,7 +70,11 @@ impl Store {
         };
         if conflict {
             return Err(StoreError::Conflict {
+<<<<<<< ours
                 what: "outcome",
+=======
+                kind: "outcome",
+>>>>>>> theirs
                 id: id.to_owned(),
                 expected,
                 latest,

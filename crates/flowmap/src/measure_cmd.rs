@@ -215,11 +215,15 @@ fn step_lines(
 ) {
     let indent = "  ".repeat(depth);
     let ratio = m.ratio.map_or("-".to_owned(), |r| format!("×{r:.2}"));
+    // A step with nothing bound still shows what the map says it takes (wait + process).
+    let estimate = m
+        .estimate_hours
+        .or_else(|| map_step.map(|s| s.wait.point() + s.process.point()));
+    let name = format!("{indent}{}", m.id);
     let _ = writeln!(
         out,
-        "  {indent}{:<20} est {:>9}  data {:>9}  {:>7}  {}{}",
-        m.id,
-        hours(m.estimate_hours),
+        "  {name:<20} est {:>9}  data {:>9}  {:>7}  {}{}",
+        hours(estimate),
         hours(m.measured_hours),
         ratio,
         m.flag.as_str(),
@@ -290,11 +294,16 @@ fn measure_text(map: &flowmap_core::map::Map, report: &MeasureReport) -> String 
         let step = map.steps.iter().find(|s| s.id == m.id);
         step_lines(&mut out, step, m, 0);
     }
-    let oldest: Vec<String> = report
-        .steps
-        .iter()
-        .flat_map(|m| [&m.wait, &m.process])
-        .flatten()
+    fn segments<'r>(steps: &'r [StepMeasurement], out: &mut Vec<&'r SegmentStats>) {
+        for m in steps {
+            out.extend([&m.wait, &m.process].into_iter().flatten());
+            segments(&m.steps, out);
+        }
+    }
+    let mut bound = Vec::new();
+    segments(&report.steps, &mut bound);
+    let oldest: Vec<String> = bound
+        .into_iter()
         .chain([&report.lead_time])
         .filter(|s| !s.wip_oldest.is_empty())
         .map(|s| {

@@ -2,16 +2,17 @@
 //! write an outcome's page as one self-contained HTML file. Also `flowmap capabilities`,
 //! the catalogue of DORA capabilities that maps and experiments may name.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use flowmap_app::App;
-use flowmap_app::outcomes::OutcomeReport;
+use flowmap_app::outcomes::{OutcomeReport, step_metrics};
 use flowmap_core::capabilities::CATALOGUE;
 use flowmap_core::dora::parse_window_bound;
-use flowmap_core::map::{self, Format};
+use flowmap_core::map::{self, Format, Map};
 use flowmap_core::outcome::{Outcome, check_step, parse_outcome};
 use flowmap_render::outcome::{MapMarker, OutcomeView, format_value, outcome_report};
 use flowmap_store::Store;
@@ -84,7 +85,12 @@ pub fn run(command: OutcomeCommand, db: &str) -> anyhow::Result<ExitCode> {
         }
         OutcomeCommand::Status(args) => {
             let outcome = load(&args.file)?;
-            let report = measure(db, &outcome, args.at.unwrap_or_else(Timestamp::now))?;
+            let report = measure(
+                db,
+                &args.file,
+                &outcome,
+                args.at.unwrap_or_else(Timestamp::now),
+            )?;
             match args.format {
                 OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&report.status)?)?,
                 OutputFormat::Text => out!("{}", status_text(&report))?,
@@ -93,7 +99,7 @@ pub fn run(command: OutcomeCommand, db: &str) -> anyhow::Result<ExitCode> {
         }
         OutcomeCommand::Report { file, output, at } => {
             let outcome = load(&file)?;
-            let report = measure(db, &outcome, at.unwrap_or_else(Timestamp::now))?;
+            let report = measure(db, &file, &outcome, at.unwrap_or_else(Timestamp::now))?;
             let maps: Vec<MapMarker> = report
                 .maps
                 .iter()
@@ -151,17 +157,9 @@ fn load(path: &Path) -> anyhow::Result<Outcome> {
         format!("{name}: cannot tell the format: name the file .yaml, .yml, .toml or .json")
     })?;
     let text = std::fs::read_to_string(path).with_context(|| format!("{name}: cannot read"))?;
-    let base = path.parent().unwrap_or(Path::new("."));
     let resolver = |map_file: &str, step: &str| {
-        let map_path = base.join(map_file);
-        let map_format = Format::from_path(map_file)
-            .ok_or_else(|| format!("`{map_file}` is not a .yaml, .yml, .toml or .json file"))?;
-        let map_text = std::fs::read_to_string(&map_path)
-            .map_err(|e| format!("cannot read map file `{}`: {e}", map_path.display()))?;
-        let parsed = map::parse_map(&map_text, map_format).map_err(|_| {
-            format!("map file `{map_file}` is not a valid map (run `flowmap map check`)")
-        })?;
-        check_step(&parsed.map, map_file, step)
+        let map = read_map(path, map_file)?;
+        check_step(&map, map_file, step)
     };
     match parse_outcome(&text, format, &resolver) {
         Ok(outcome) => Ok(outcome),
@@ -178,7 +176,32 @@ fn load(path: &Path) -> anyhow::Result<Outcome> {
     }
 }
 
-fn measure(db: &str, outcome: &Outcome, at: Timestamp) -> anyhow::Result<OutcomeReport> {
+/// The map file `map_file` names, relative to the outcome file `outcome_path`.
+fn read_map(outcome_path: &Path, map_file: &str) -> Result<Map, String> {
+    let base = outcome_path.parent().unwrap_or(Path::new("."));
+    let map_path = base.join(map_file);
+    let map_format = Format::from_path(map_file)
+        .ok_or_else(|| format!("`{map_file}` is not a .yaml, .yml, .toml or .json file"))?;
+    let map_text = std::fs::read_to_string(&map_path)
+        .map_err(|e| format!("cannot read map file `{}`: {e}", map_path.display()))?;
+    let parsed = map::parse_map(&map_text, map_format).map_err(|_| {
+        format!("map file `{map_file}` is not a valid map (run `flowmap map check`)")
+    })?;
+    Ok(parsed.map)
+}
+
+fn measure(
+    db: &str,
+    path: &Path,
+    outcome: &Outcome,
+    at: Timestamp,
+) -> anyhow::Result<OutcomeReport> {
+    // The maps of the step metrics, read as the check read them.
+    let mut step_maps = HashMap::new();
+    for step in step_metrics(outcome) {
+        let map = read_map(path, &step.map).map_err(|e| anyhow::anyhow!("{e}"))?;
+        step_maps.insert(step.map.clone(), map);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -188,7 +211,7 @@ fn measure(db: &str, outcome: &Outcome, at: Timestamp) -> anyhow::Result<Outcome
             .await
             .with_context(|| format!("opening database {db}"))?;
         let report = App::new(store.clone())
-            .outcome_report(outcome, at, None)
+            .outcome_report(outcome, at, None, step_maps)
             .await;
         store.close().await;
         Ok(report?)

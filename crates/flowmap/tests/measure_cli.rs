@@ -278,3 +278,55 @@ fn from_data_writes_maps_that_pass_check() {
     );
     assert!(delivery.contains("n=6"), "{delivery}");
 }
+
+#[test]
+fn measure_text_shows_drill_down_steps_with_their_estimates() {
+    let ws = Workspace::with_history();
+    ws.write(
+        "drill.yaml",
+        "\
+name: API delivery
+service: api
+steps:
+  - id: review
+    wait: 1h
+    process: 1h
+    measure: { wait: pr_opened..first_review, process: first_review..merged }
+  - id: release
+    steps:
+      - id: approve
+        process: 2h
+      - id: ship
+        process: 3h
+        measure: { process: merged..deployed }
+",
+    );
+    let mut args = vec!["map", "measure", "drill.yaml"];
+    args.extend(WINDOW);
+    let out = ws.flowmap(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = |id: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{id} ")))
+            .unwrap_or_else(|| panic!("no line for {id}:\n{text}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // The drill-down's own estimate is its sub-steps' total; nothing of it is bound.
+    assert_eq!(line("release"), "release est 5h data - - not measured");
+    // A sub-step that binds nothing shows the estimate the map draws.
+    assert_eq!(line("approve"), "approve est 2h data - - not measured");
+    // merged 13:00 → deployed 17:00: 4 h against 3 h.
+    assert!(
+        line("ship").starts_with("ship est 3h data 4h ×1.33 ok"),
+        "{text}"
+    );
+    // Sub-steps are indented under their step.
+    assert!(text.contains("\n    ship "), "{text}");
+}

@@ -256,3 +256,111 @@ fn constraints_of_the_measured_map_use_the_data() {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["expected_lead_time_hours"], 5.0);
 }
+
+/// A map whose `review` step binds the wait for a first review, and an outcome on it.
+const REVIEW_MAP: &str = "name: Review
+service: checkout
+steps:
+  - id: code
+    process: 4h
+  - id: review
+    wait: 4h
+    measure: { wait: pr_opened..first_review }
+";
+
+const REVIEW_OUTCOME: &str = "outcome: Reviews start within two hours
+metric: step:review.yaml#review
+baseline: 2026-02-02..2026-03-02
+target: '<= 2h'
+deadline: 2026-06-01
+experiments:
+  - id: review-rota
+    constraint: review.yaml#review
+    started: 2026-03-16
+    ended: 2026-04-13
+";
+
+#[test]
+fn a_step_metric_is_measured_from_the_bound_points() {
+    let ws = Workspace::new();
+    // One pull request a day, first reviewed at 12:00: 6 h after it opened before
+    // 2026-03-16, 2 h after from then on.
+    let mut reviews = String::from("id,service,committed_at,pr_opened_at,first_review_at\n");
+    let first = jiff::Timestamp::from_second(1_769_990_400 + 12 * 3600).unwrap(); // 2026-02-02T12:00Z
+    let switch = "2026-03-16T00:00:00Z".parse::<jiff::Timestamp>().unwrap();
+    for day in 0..70 {
+        let reviewed = first + jiff::SignedDuration::from_hours(24 * day);
+        let wait = if reviewed < switch { 6 } else { 2 };
+        let opened = reviewed - jiff::SignedDuration::from_hours(wait);
+        let committed = opened - jiff::SignedDuration::from_hours(1);
+        reviews.push_str(&format!(
+            "r{day},checkout,{committed},{opened},{reviewed}\n"
+        ));
+    }
+    ws.write("reviews.csv", &reviews);
+    ws.write("review.yaml", REVIEW_MAP);
+    ws.write("review-outcome.yaml", REVIEW_OUTCOME);
+    let out = ws.flowmap(&["import", "--kind", "changes", "reviews.csv"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = ws.flowmap(&[
+        "outcome",
+        "status",
+        "review-outcome.yaml",
+        "--at",
+        "2026-04-13",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["metric"], "step:review.yaml#review");
+    assert_eq!(json["unit"], "hours");
+    // The map's `service:` scopes the step: 6 h in February, 2 h in the last 28 days.
+    assert_eq!(json["baseline_value"], 6.0);
+    assert_eq!(json["current_value"], 2.0);
+    assert_eq!(json["met"], true);
+    assert_eq!(json["status"], "met");
+    let experiment = &json["experiments"][0];
+    // Before: the 28 days right before 2026-03-16; after: 2026-03-16 to 2026-04-13.
+    assert_eq!(experiment["before"]["n"], 28);
+    assert_eq!(experiment["after"]["n"], 28);
+    assert_eq!(experiment["before"]["value"], 6.0);
+    assert_eq!(experiment["after"]["value"], 2.0);
+    assert_eq!(experiment["shift"], -4.0);
+    assert_eq!(experiment["verdict"], "improved");
+    assert_eq!(
+        experiment["sentence"],
+        "the time of step review fell by 4 h (95 % CI 4 h to 4 h; p < 0.001; 28 → 28 items)"
+    );
+
+    // The report's journey has the step week by week.
+    let out = ws.flowmap(&[
+        "outcome",
+        "report",
+        "review-outcome.yaml",
+        "--at",
+        "2026-04-13",
+        "-o",
+        "review.html",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(ws.path("review.html")).unwrap();
+    // Ten weeks from the baseline's start, each with its median wait.
+    assert_eq!(page.matches("<circle class=\"week\"").count(), 10, "{page}");
+    assert!(
+        page.contains(": 6h</title>") && page.contains(": 2h</title>"),
+        "{page}"
+    );
+}

@@ -16,7 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::map::Stream;
 
 use super::MeasureError;
-use super::lifecycle::{ItemScope, MeasureData, lifecycle};
+use super::lifecycle::{ItemScope, Items, MeasureData, lifecycle};
 use super::points::{Point, Segment};
 use super::segment::{SegmentStats, segment_stats_micros};
 
@@ -30,18 +30,72 @@ pub struct FromDataOptions {
     pub attribution_window: SignedDuration,
 }
 
+impl FromDataOptions {
+    pub(crate) fn scope(&self) -> ItemScope {
+        ItemScope {
+            service: self.service.clone(),
+            environment: self.environment.clone(),
+            attribution_window: self.attribution_window,
+        }
+    }
+}
+
 /// Which part of a step a segment fills.
 #[derive(Clone, Copy, PartialEq)]
-enum Part {
+pub(crate) enum Part {
     Wait,
     Process,
 }
 
-struct Candidate {
-    id: &'static str,
-    name: &'static str,
-    part: Part,
-    segment: Segment,
+/// A step `from-data` can write.
+pub(crate) struct Candidate {
+    pub(crate) id: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) part: Part,
+    pub(crate) segment: Segment,
+}
+
+/// Every point the candidate steps of `stream` read.
+pub(crate) fn candidate_points(stream: Stream) -> Vec<Point> {
+    candidates(stream)
+        .iter()
+        .flat_map(|c| [c.segment.from.clone(), c.segment.to.clone()])
+        .chain([Point::BuildFinished])
+        .filter(|p| stream == Stream::Delivery || *p != Point::BuildFinished)
+        .collect()
+}
+
+/// The candidate steps some item in [since, until) has both points of, with their
+/// statistics; `deploy` starts at `build_finished` once a `build` step is written.
+pub(crate) fn steps_with_data(
+    candidates: Vec<Candidate>,
+    items: &Items<'_>,
+    since: Timestamp,
+    until: Timestamp,
+) -> Vec<(Candidate, SegmentStats)> {
+    let mut written: Vec<(Candidate, SegmentStats)> = Vec::new();
+    for mut c in candidates {
+        if c.id == "deploy" && written.iter().any(|(w, _)| w.id == "build") {
+            c.segment.from = Point::BuildFinished;
+        }
+        let stats = segment_of(items, &c.segment, since, until);
+        if stats.n > 0 {
+            written.push((c, stats));
+        }
+    }
+    written
+}
+
+/// The statistics of `segment` (both points read) over [since, until).
+pub(crate) fn segment_of(
+    items: &Items<'_>,
+    segment: &Segment,
+    since: Timestamp,
+    until: Timestamp,
+) -> SegmentStats {
+    let from = items.times(&segment.from).unwrap_or_default();
+    let to = items.times(&segment.to).unwrap_or_default();
+    segment_stats_micros(segment, &items.ids, from, to, since, until).0
 }
 
 fn candidate(
@@ -59,7 +113,7 @@ fn candidate(
     }
 }
 
-fn candidates(stream: Stream) -> Vec<Candidate> {
+pub(crate) fn candidates(stream: Stream) -> Vec<Candidate> {
     use Part::{Process, Wait};
     use Point::*;
     match stream {
@@ -135,35 +189,10 @@ pub fn from_data(
     data: &MeasureData<'_>,
     options: &FromDataOptions,
 ) -> Result<String, MeasureError> {
-    let mut candidates = candidates(stream);
-    let points: Vec<Point> = candidates
-        .iter()
-        .flat_map(|c| [c.segment.from.clone(), c.segment.to.clone()])
-        .chain([Point::BuildFinished])
-        .filter(|p| stream == Stream::Delivery || *p != Point::BuildFinished)
-        .collect();
-    let scope = ItemScope {
-        service: options.service.clone(),
-        environment: options.environment.clone(),
-        attribution_window: options.attribution_window,
-    };
+    let points = candidate_points(stream);
+    let scope = options.scope();
     let items = lifecycle(data, &scope, stream, &points, options.since, options.until)?;
-    let measure = |segment: &Segment| -> SegmentStats {
-        let from = items.times(&segment.from).unwrap_or_default();
-        let to = items.times(&segment.to).unwrap_or_default();
-        segment_stats_micros(segment, &items.ids, from, to, options.since, options.until).0
-    };
-    let mut written: Vec<(Candidate, SegmentStats)> = Vec::new();
-    for c in candidates.drain(..) {
-        let mut c = c;
-        if c.id == "deploy" && written.iter().any(|(w, _)| w.id == "build") {
-            c.segment.from = Point::BuildFinished;
-        }
-        let stats = measure(&c.segment);
-        if stats.n > 0 {
-            written.push((c, stats));
-        }
-    }
+    let written = steps_with_data(candidates(stream), &items, options.since, options.until);
     if written.is_empty() {
         return Err(MeasureError::NoData {
             stream: stream_name(stream),

@@ -9,17 +9,21 @@
 //! [`measure_map`] measures every bound step against its estimate, flags the steps whose
 //! estimate is far off, and analyses the *measured map* (the map with every bound part
 //! replaced by its median) exactly as the drawn one; [`from_data`] writes a starting map
-//! from the data alone. The points come from [`lifecycle`], which reads the links the
+//! from the data alone, and [`breakdown`] shows the same steps week by week with the work
+//! in progress. [`StepTimes`] gives one step's time per item, the samples of an outcome's
+//! `step:MAP#STEP` metric. The points come from [`lifecycle`], which reads the links the
 //! DORA engine makes.
 //!
 //! An item re-entering a step (a pull request reviewed twice) is measured at the earliest
 //! time of each point: a change field holds one value, and a milestone recorded several
 //! times counts at its earliest.
 
+mod breakdown;
 mod from_data;
 mod lifecycle;
 mod points;
 mod segment;
+mod steps;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -27,6 +31,7 @@ use serde::Serialize;
 use crate::dora::DoraError;
 use crate::map::{Analysis, AnalysisOptions, CaMeasure, Estimate, Map, Step, Stream, analyze};
 
+pub use breakdown::{Breakdown, BreakdownStep, BreakdownWeek, breakdown};
 pub use from_data::{FromDataOptions, from_data, round_for_people};
 pub use lifecycle::{ItemScope, Items, MeasureData, lifecycle};
 pub use points::{Point, Segment, is_milestone_name};
@@ -34,6 +39,7 @@ pub use segment::{
     ABSENT, Micros, NegativeSegment, SegmentStats, WIP_OLDEST, WipItem, micros, segment_stats,
     segment_stats_micros, timestamp,
 };
+pub use steps::{StepItems, StepTimes, find_step, step_items};
 
 /// Below this many items in a bound part, a step's comparison is flagged `too little data`.
 pub const ENOUGH_DATA: usize = 5;

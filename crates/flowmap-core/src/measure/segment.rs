@@ -78,7 +78,7 @@ pub fn timestamp(micros: Micros) -> Option<Timestamp> {
 
 const MICROS_PER_HOUR: f64 = 3_600_000_000.0;
 
-fn hours_between(from: Micros, to: Micros) -> f64 {
+pub(crate) fn hours_between(from: Micros, to: Micros) -> f64 {
     (to - from) as f64 / MICROS_PER_HOUR
 }
 

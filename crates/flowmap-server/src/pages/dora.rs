@@ -1,5 +1,6 @@
 //! The DORA pages: the overview of every service, and a page per service with its
-//! metrics, weekly charts, lead-time histogram and recent deployments.
+//! metrics, weekly charts, lead-time histogram, where its delivery time goes (a stacked
+//! bar of the steps per week), its work in progress and recent deployments.
 
 use std::collections::HashMap;
 
@@ -8,7 +9,8 @@ use axum::extract::{Path, Query, State};
 use flowmap_app::scope::is_empty;
 use flowmap_core::dora::{DoraOptions, DoraReport, Metrics, ServiceMetrics};
 use flowmap_core::format::{self, failure_reason};
-use flowmap_render::chart::{self, ChartOptions, Marker, Point, SeriesStyle, ValueKind};
+use flowmap_core::measure::{FromDataOptions, SegmentStats};
+use flowmap_render::chart::{self, ChartOptions, Marker, Point, SeriesStyle, Stack, ValueKind};
 use jiff::Timestamp;
 
 use super::{
@@ -136,6 +138,9 @@ struct ServicePage {
     stats: Vec<Stat>,
     charts: Vec<String>,
     histogram: String,
+    /// The stacked bar chart of the delivery time by step.
+    breakdown: String,
+    wip: Vec<WipRow>,
     deployments: Vec<DeploymentRow>,
     notes: Vec<String>,
     /// The maps that name this service, as `(id, name)`.
@@ -339,6 +344,8 @@ pub async fn service(
 
     let maps = flowmap_app::analysis::maps_of_service(state.store().maps().await?, service.clone())
         .await?;
+    let (breakdown, wip) = delivery_breakdown(&state, &service, &options).await?;
+
     Ok(page(&ServicePage {
         title: service.clone(),
         maps,
@@ -355,9 +362,112 @@ pub async fn service(
         stats,
         charts,
         histogram,
+        breakdown,
+        wip,
         deployments,
         notes: m.notes.iter().map(|n| page_note(n)).collect(),
     }))
+}
+
+/// One row of the work in progress: a step, how many items are between its points at the
+/// window's end, their median age and the oldest of them.
+struct WipRow {
+    step: String,
+    segment: String,
+    count: usize,
+    age: String,
+    oldest: String,
+}
+
+fn wip_row(step: &str, stats: &SegmentStats) -> WipRow {
+    WipRow {
+        step: step.to_owned(),
+        segment: format!("{}..{}", stats.from, stats.to),
+        count: stats.wip,
+        age: hours_text(stats.wip_age_p50_hours),
+        oldest: stats
+            .wip_oldest
+            .iter()
+            .map(|w| format!("{} ({})", w.id, hours_text(Some(w.age_hours))))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// "Where the delivery time goes": the from-data steps' medians as a stacked bar per
+/// week, and the work in progress at the end of the window (the whole lead time first,
+/// then each step with items in it).
+async fn delivery_breakdown(
+    state: &AppState,
+    service: &str,
+    options: &DoraOptions,
+) -> Result<(String, Vec<WipRow>), crate::pages::PageError> {
+    let request = FromDataOptions {
+        service: service.to_owned(),
+        environment: options
+            .environments
+            .first()
+            .cloned()
+            .unwrap_or_else(|| flowmap_core::events::PRODUCTION.to_owned()),
+        since: options.since,
+        until: options.until,
+        attribution_window: options.attribution_window,
+    };
+    let breakdown = state.app().reports().breakdown(request).await?;
+    let labels = format::week_labels(
+        &breakdown
+            .weeks
+            .iter()
+            .map(|w| w.week.as_str())
+            .collect::<Vec<_>>(),
+    );
+    let weeks: Vec<Point> = breakdown
+        .weeks
+        .iter()
+        .zip(labels)
+        .map(|(w, label)| {
+            if w.complete {
+                Point::new(label, None)
+            } else {
+                Point::in_progress(label, None)
+            }
+        })
+        .collect();
+    let values: Vec<Vec<Option<f64>>> = (0..breakdown.steps.len())
+        .map(|k| breakdown.weeks.iter().map(|w| w.p50_hours[k]).collect())
+        .collect();
+    let stacks: Vec<Stack<'_>> = breakdown
+        .steps
+        .iter()
+        .zip(&values)
+        .map(|(step, values)| Stack {
+            name: step.id,
+            values,
+        })
+        .collect();
+    let svg = chart::stacked_chart(
+        &weeks,
+        &stacks,
+        &ChartOptions {
+            title: "Where the delivery time goes".into(),
+            unit: "median per step, by week".into(),
+            width: 960.0,
+            height: 280.0,
+            values: ValueKind::Hours,
+        },
+    );
+    let mut wip = Vec::new();
+    if breakdown.lead_time.wip > 0 {
+        wip.push(wip_row("committed, not yet deployed", &breakdown.lead_time));
+    }
+    wip.extend(
+        breakdown
+            .steps
+            .iter()
+            .filter(|s| s.stats.wip > 0)
+            .map(|s| wip_row(s.name, &s.stats)),
+    );
+    Ok((svg, wip))
 }
 
 /// A report note as the page shows it: without the pointer into the JSON report
