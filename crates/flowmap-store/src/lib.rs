@@ -131,19 +131,11 @@ pub enum StoreError {
     #[error("invalid {what}: {problem}")]
     Invalid { what: String, problem: String },
     /// A versioned save found a different latest version than the one it expected:
-<<<<<<< ours
-    /// someone else saved in between (or the map exists / does not exist).
-    #[error("{what} {id:?} is at version {latest}, but the save expected {}", expected_text(what, *expected))]
-    Conflict {
-        /// What was saved: `map` or `outcome`.
-        what: &'static str,
-=======
     /// someone else saved in between (or the document exists / does not exist).
     #[error("{kind} {id:?} is at version {latest}, but the save expected {}", expected_text(kind, *expected))]
     Conflict {
         /// What was saved: `map` or `outcome`.
         kind: &'static str,
->>>>>>> theirs
         id: String,
         expected: maps::Expected,
         latest: u32,
@@ -239,17 +231,10 @@ async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
     Ok(())
 }
 
-<<<<<<< ours
-fn expected_text(what: &str, expected: maps::Expected) -> String {
-    match expected {
-        maps::Expected::Any => "any version".to_owned(),
-        maps::Expected::New => format!("no {what} yet"),
-=======
 fn expected_text(kind: &str, expected: maps::Expected) -> String {
     match expected {
         maps::Expected::Any => "any version".to_owned(),
         maps::Expected::New => format!("no {kind} yet"),
->>>>>>> theirs
         maps::Expected::Version(version) => format!("version {version}"),
     }
 }

@@ -116,11 +116,7 @@ impl Store {
         };
         if conflict {
             return Err(StoreError::Conflict {
-<<<<<<< ours
-                what: "map",
-=======
                 kind: "map",
->>>>>>> theirs
                 id: id.to_owned(),
                 expected,
                 latest,

@@ -70,11 +70,7 @@ impl Store {
         };
         if conflict {
             return Err(StoreError::Conflict {
-<<<<<<< ours
-                what: "outcome",
-=======
                 kind: "outcome",
->>>>>>> theirs
                 id: id.to_owned(),
                 expected,
                 latest,
