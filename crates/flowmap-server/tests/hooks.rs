@@ -98,7 +98,7 @@ async fn a_late_older_status_does_not_overwrite_a_newer_one(db: TestDb) {
     let failure = status_body(8, "b1", "failure", "2026-03-02T12:00:00Z");
     let (status, reply) = send(&app, github_request("deployment_status", "s-1", &failure)).await;
     assert_eq!(status, StatusCode::OK, "{reply}");
-    let page = get_json(&app, "/api/v1/deployments").await;
+    let page = get_json(&app, "/api/v1/deployments?per_page=100").await;
     assert_eq!(page["total"], 1);
     assert_eq!(page["items"][0]["status"], "success", "{page}");
     assert_eq!(page["items"][0]["finished_at"], "2026-03-02T12:05:00Z");
@@ -106,7 +106,7 @@ async fn a_late_older_status_does_not_overwrite_a_newer_one(db: TestDb) {
     let broke = status_body(8, "b1", "failure", "2026-03-02T12:30:00Z");
     let (status, _) = send(&app, github_request("deployment_status", "s-3", &broke)).await;
     assert_eq!(status, StatusCode::OK);
-    let page = get_json(&app, "/api/v1/deployments").await;
+    let page = get_json(&app, "/api/v1/deployments?per_page=100").await;
     assert_eq!(page["items"][0]["status"], "failure", "{page}");
 }
 
@@ -318,7 +318,7 @@ async fn every_real_github_example_is_accepted() {
     }
     assert_eq!(store.delivery_counts().await.unwrap(), (8, 0));
     // The deployment_status example deploys an unknown sha: recorded, shipping nothing.
-    let page = get_json(&app, "/api/v1/deployments").await;
+    let page = get_json(&app, "/api/v1/deployments?per_page=100").await;
     assert_eq!(
         page["items"][0]["commit"],
         "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"
