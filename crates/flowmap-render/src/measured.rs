@@ -3,7 +3,8 @@
 //! progress and flag. Shared by the `flowmap map measure -o OUT.html` report and the
 //! dashboard's map page, so both show the same table.
 
-use flowmap_core::map::{Map, format_hours};
+use flowmap_core::format::{duration, maybe_duration};
+use flowmap_core::map::Map;
 use flowmap_core::measure::{MeasureReport, SegmentStats, StepMeasurement};
 
 use crate::html::CSS;
@@ -11,18 +12,16 @@ use crate::svg::FONT;
 use crate::text::escape;
 use crate::{map_svg, measured_map_svg};
 
+/// A duration in at most two units, or `—` for no value.
 fn hours(value: Option<f64>) -> String {
-    match value {
-        Some(h) if h.is_finite() => format_hours(h),
-        _ => "—".to_owned(),
-    }
+    maybe_duration(value)
 }
 
 fn part_row(out: &mut String, part: &str, s: &SegmentStats) {
     let oldest: Vec<String> = s
         .wip_oldest
         .iter()
-        .map(|w| format!("{} ({})", w.id, format_hours(w.age_hours)))
+        .map(|w| format!("{} ({})", w.id, duration(w.age_hours)))
         .collect();
     out.push_str(&format!(
         "<tr class=\"part\"><td></td><td>{part} <code>{}..{}</code></td><td></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td title=\"{}\">{}</td><td></td></tr>\n",
@@ -93,13 +92,14 @@ pub fn measured_table(report: &MeasureReport) -> String {
     out
 }
 
-/// A self-contained page: the map as drawn and as measured, side by side, and the table.
+/// A self-contained page: the map as drawn above the map as measured, each the full width
+/// so that its text stays legible, and the table.
 pub fn measured_html_report(map: &Map, report: &MeasureReport) -> String {
     let mut out = String::with_capacity(256 * 1024);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     out.push_str(&format!(
-        "<title>{} — measured</title>\n<style>\n{}\n.side {{ display: flex; flex-wrap: wrap; gap: 1rem; }}\n.side figure {{ flex: 1 1 30rem; min-width: 0; margin: 0; }}\n</style>\n</head>\n<body>\n<main>\n",
+        "<title>{} — measured</title>\n<style>\n{}\n.side {{ display: grid; grid-template-columns: minmax(0, 1fr); gap: 1rem; }}\n.side figure {{ min-width: 0; margin: 0; }}\n</style>\n</head>\n<body>\n<main>\n",
         escape(&map.name),
         CSS.replace("FONT_STACK", FONT)
     ));

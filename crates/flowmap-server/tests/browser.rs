@@ -633,7 +633,7 @@ async fn map_as_drawn_and_as_measured_with_a_window_and_the_service_breakdown() 
     let client = browser(driver_port, profile.path()).await;
     client.set_window_size(1280, 900).await.unwrap();
 
-    // The checkout map, drawn and measured side by side over the default window.
+    // The checkout map, drawn and measured over the default window.
     client
         .goto(&format!("{base}/maps/checkout-delivery"))
         .await
@@ -641,7 +641,7 @@ async fn map_as_drawn_and_as_measured_with_a_window_and_the_service_breakdown() 
     let captions: Vec<String> = {
         let mut out = Vec::new();
         for c in client
-            .find_all(Locator::Css(".side-by-side figcaption"))
+            .find_all(Locator::Css(".map-pictures figcaption"))
             .await
             .unwrap()
         {
@@ -655,8 +655,9 @@ async fn map_as_drawn_and_as_measured_with_a_window_and_the_service_breakdown() 
         captions[1].starts_with("As measured (checkout, "),
         "{captions:?}"
     );
-    // Side by side at desktop width: the measured picture is to the right of the drawn one.
-    let left = |css: &'static str| {
+    // Stacked at desktop width, each the full width: the measured picture is below the
+    // drawn one, and the step names in both stay legible (side by side they were ~6 px).
+    let rect = |css: &'static str| {
         let client = client.clone();
         async move {
             client
@@ -666,10 +667,27 @@ async fn map_as_drawn_and_as_measured_with_a_window_and_the_service_breakdown() 
                 .rectangle()
                 .await
                 .unwrap()
-                .0
         }
     };
-    assert!(left("#measured-picture").await > left("#map-picture").await + 100.0);
+    let (drawn, measured_box) = (rect("#map-picture").await, rect("#measured-picture").await);
+    assert!(
+        measured_box.1 >= drawn.1 + drawn.3 && (measured_box.0 - drawn.0).abs() < 1.0,
+        "drawn {drawn:?}, measured {measured_box:?}"
+    );
+    // The rendered size of the pictures' body text (13 units in the drawing).
+    let sizes = client
+        .execute(
+            "return ['#map-picture', '#measured-picture'].map(id => {\
+               const svg = document.querySelector(id + ' svg');\
+               const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;\
+               return 13 * scale; });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    for size in sizes.as_array().unwrap() {
+        assert!(size.as_f64().unwrap() >= 11.0, "text at {sizes} px");
+    }
     let measured = client
         .find(Locator::Css("#measured-picture"))
         .await
@@ -716,7 +734,7 @@ async fn map_as_drawn_and_as_measured_with_a_window_and_the_service_breakdown() 
         .unwrap();
     let caption = wait_for_text(
         &client,
-        ".side-by-side figure:nth-child(2) figcaption",
+        ".map-pictures figure:nth-child(2) figcaption",
         |t| t.contains(&since),
     )
     .await;

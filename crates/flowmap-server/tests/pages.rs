@@ -601,6 +601,23 @@ async fn a_map_page_shows_the_map_as_drawn_and_as_measured() {
     let (status, page) = get(&app, "/maps/shop?since=2026-03-15&until=2026-03-01").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("id=\"measure-problem\""), "{page}");
+    // A map without a service asks for one in the page's words, not the command line's.
+    let text = "name: Loose\nsteps:\n  - id: deploy\n    process: 1h\n";
+    let request = Request::builder()
+        .method("POST")
+        .uri("/api/v1/maps")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            serde_json::json!({"id": "loose", "text": text}).to_string(),
+        ))
+        .unwrap();
+    let (status, body) = send(&app, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, page) = get(&app, "/maps/loose?since=2026-03-01&until=2026-03-15").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"measure-problem\""), "{page}");
+    assert!(page.contains("add `service:` to the map"), "{page}");
+    assert!(!page.contains("--service"), "{page}");
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Every page in a real headless Chromium at desktop (1280 px) and phone (390 px) width,
-//! on the demo organisation and on a nearly empty database: the page never scrolls
-//! sideways, nothing sticks out of its card, and no two pieces of text overlap.
+//! on the demo organisation (its open workshop in every phase too) and on a nearly empty
+//! database: the page never scrolls sideways, nothing sticks out of its card, and no two
+//! pieces of text overlap.
 //!
 //! A screenshot of every page and width is written to `screens/` under Cargo's
 //! per-target temporary directory (or to `FLOWMAP_SCREENSHOTS` when set), so a person
@@ -15,7 +16,8 @@ use flowmap_server::{AppState, ServerConfig};
 use flowmap_store::{Batch, MapFormat, Store};
 use jiff::Timestamp;
 
-use crate::browser::{browser, start_driver};
+use crate::browser::{browser, start_driver, wait_for_text};
+use crate::workshop_browser::click;
 
 /// Finds what is wrong with the page's layout, as sentences; empty when it is fine.
 ///
@@ -140,34 +142,85 @@ async fn serve(store: Store) -> String {
 
 /// Visits every path at both widths; returns every problem found, each naming its page.
 async fn check_pages(client: &Client, base: &str, database: &str, paths: &[&str]) -> Vec<String> {
-    let dir = screenshot_dir();
     let mut problems = Vec::new();
     for (width, height) in [(1280_u32, 900_u32), (390, 844)] {
         for path in paths {
-            client.set_window_size(width, height).await.unwrap();
-            client.goto(&format!("{base}{path}")).await.unwrap();
-            let found = client.execute(LAYOUT_PROBLEMS, vec![]).await.unwrap();
-            for problem in found.as_array().into_iter().flatten() {
-                problems.push(format!(
-                    "{database} {path} at {width} px: {}",
-                    problem.as_str().unwrap_or_default()
-                ));
-            }
-            // The whole page in one picture: the window as tall as the document.
-            let full = client
-                .execute("return document.documentElement.scrollHeight;", vec![])
+            problems.extend(check_page(client, base, database, path, (width, height), None).await);
+        }
+    }
+    problems
+}
+
+/// Checks one page at one width, first waiting until the text of `ready` (a selector and
+/// what it must show, case aside) is there for a page its script fills in; writes its
+/// screenshot as `{database}{path}[-{label}]-{width}.png`.
+async fn check_page(
+    client: &Client,
+    base: &str,
+    database: &str,
+    path: &str,
+    (width, height): (u32, u32),
+    ready: Option<(&str, &str)>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    client.set_window_size(width, height).await.unwrap();
+    client.goto(&format!("{base}{path}")).await.unwrap();
+    let mut label = String::new();
+    if let Some((css, want)) = ready {
+        wait_for_text(client, css, |t| t.eq_ignore_ascii_case(want)).await;
+        label = format!("-{want}");
+    }
+    let found = client.execute(LAYOUT_PROBLEMS, vec![]).await.unwrap();
+    for problem in found.as_array().into_iter().flatten() {
+        problems.push(format!(
+            "{database} {path}{label} at {width} px: {}",
+            problem.as_str().unwrap_or_default()
+        ));
+    }
+    // The whole page in one picture: the window as tall as the document.
+    let full = client
+        .execute("return document.documentElement.scrollHeight;", vec![])
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap_or(f64::from(height));
+    let tall = (full as u32).clamp(height, 8000);
+    client.set_window_size(width, tall).await.unwrap();
+    let png = client.screenshot().await.unwrap();
+    let path = path.split('#').next().unwrap_or(path);
+    let file = format!(
+        "{database}{}{label}-{width}.png",
+        path.replace(['/', '?', '&', '='], "_")
+    );
+    std::fs::write(screenshot_dir().join(file), png).unwrap();
+    problems
+}
+
+/// The demo's open workshop as its facilitator sees it in each phase, from brainstorm
+/// (where the demo leaves it) to the map, and its join page; returns the problems found.
+async fn check_workshop(
+    client: &Client,
+    base: &str,
+    workshop: &flowmap_server::demo::DemoWorkshop,
+) -> Vec<String> {
+    let sizes = [(1280_u32, 900_u32), (390, 844)];
+    let mut problems = Vec::new();
+    for size in sizes {
+        problems.extend(check_page(client, base, "demo", &workshop.join_path, size, None).await);
+    }
+    for phase in ["brainstorm", "group", "vote", "outcome", "map"] {
+        if phase != "brainstorm" {
+            client.set_window_size(1280, 900).await.unwrap();
+            client
+                .goto(&format!("{base}{}", workshop.facilitator_path))
                 .await
-                .unwrap()
-                .as_f64()
-                .unwrap_or(f64::from(height));
-            let tall = (full as u32).clamp(height, 8000);
-            client.set_window_size(width, tall).await.unwrap();
-            let png = client.screenshot().await.unwrap();
-            let file = format!(
-                "{database}{}-{width}.png",
-                path.replace(['/', '?', '&', '='], "_")
-            );
-            std::fs::write(dir.join(file), png).unwrap();
+                .unwrap();
+            click(client, &format!("button[data-phase={phase}]")).await;
+        }
+        for size in sizes {
+            let ready = Some(("#ws-phase", phase));
+            let page = &workshop.facilitator_path;
+            problems.extend(check_page(client, base, "demo", page, size, ready).await);
         }
     }
     problems
@@ -206,6 +259,7 @@ async fn every_page_fits_desktop_and_phone_without_overlapping_text() {
     flowmap_server::demo::load(&demo, 1, Timestamp::now())
         .await
         .unwrap();
+    let workshop = flowmap_server::demo::load_workshops(&demo).await.unwrap();
     let sparse = Store::open(&dir.path().join("sparse.db").display().to_string())
         .await
         .unwrap();
@@ -231,9 +285,11 @@ async fn every_page_fits_desktop_and_phone_without_overlapping_text() {
             "/outcomes/checkout-lead-time",
             "/import",
             "/login",
+            "/workshops",
         ],
     )
     .await;
+    problems.extend(check_workshop(&client, &demo_base, &workshop).await);
     problems.extend(
         check_pages(
             &client,

@@ -20,7 +20,7 @@ const HOSTILE: &str = "<img src=x onerror=\"window.pwned=1\"> & <b>bold</b>";
 
 /// Clicks the element once it exists and is enabled (in the page, as a script: the
 /// sticky header may cover a button WebDriver scrolls to the top edge).
-async fn click(client: &Client, css: &str) {
+pub async fn click(client: &Client, css: &str) {
     let script = "const b = document.querySelector(arguments[0]);\
                   if (!b || b.disabled) return false; b.click(); return true;";
     for _ in 0..100 {

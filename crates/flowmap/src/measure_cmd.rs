@@ -11,7 +11,8 @@ use clap::{Args, ValueEnum};
 use flowmap_app::measure::MeasureRequest;
 use flowmap_app::{App, AppError};
 use flowmap_core::dora::{DEFAULT_ENVIRONMENT, DEFAULT_WINDOW, parse_window_bound};
-use flowmap_core::map::{Format, Stream, format_hours, parse_duration, parse_map};
+use flowmap_core::format::{duration, or_missing};
+use flowmap_core::map::{Format, Stream, parse_duration, parse_map};
 use flowmap_core::measure::{FromDataOptions, MeasureReport, SegmentStats, StepMeasurement};
 use flowmap_store::Store;
 use jiff::{SignedDuration, Timestamp};
@@ -184,12 +185,9 @@ pub fn from_data(args: FromDataArgs, db: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Hours as people read them, or `-` for no value.
+/// A duration in at most two units, or `-` for no value.
 fn hours(value: Option<f64>) -> String {
-    match value {
-        Some(h) if h.is_finite() => format_hours(h),
-        _ => "-".into(),
-    }
+    or_missing(value.filter(|h| h.is_finite()), "-", duration)
 }
 
 fn segment_line(out: &mut String, part: &str, estimate: Option<f64>, s: &SegmentStats) {
@@ -310,7 +308,7 @@ fn measure_text(map: &flowmap_core::map::Map, report: &MeasureReport) -> String 
             let items: Vec<String> = s
                 .wip_oldest
                 .iter()
-                .map(|w| format!("{} ({})", w.id, format_hours(w.age_hours)))
+                .map(|w| format!("{} ({})", w.id, duration(w.age_hours)))
                 .collect();
             format!("  {}..{}: {}", s.from, s.to, items.join(", "))
         })

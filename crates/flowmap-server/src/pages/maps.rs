@@ -314,6 +314,15 @@ async fn measure_for_page(
             return Ok(measured);
         }
     };
+    if measured.service.is_empty() {
+        // Said in the page's terms; the shared message speaks to the command line too.
+        measured.problem = Some(
+            "No service to measure against: add `service:` to the map, or choose a service \
+             above and press Measure."
+                .into(),
+        );
+        return Ok(measured);
+    }
     match state.app().reports().measure(map.clone(), request).await {
         Ok(report) => {
             measured.svg = Some(flowmap_render::measured_map_svg(map, &report));
