@@ -21,7 +21,8 @@ use crate::workshop_browser::click;
 
 /// Finds what is wrong with the page's layout, as sentences; empty when it is fine.
 ///
-/// - the document is wider than the viewport (the page scrolls sideways);
+/// - the document is wider than the viewport (the page scrolls sideways), or the top
+///   navigation is wider than its box (it would scroll sideways on its own);
 /// - an element reaches outside its card, table frame or map frame without a scrolling
 ///   or clipping box in between;
 /// - two rendered pieces of text (HTML or SVG) overlap by more than 2 px both ways,
@@ -74,6 +75,10 @@ for (const card of document.querySelectorAll('.card, .table-wrap, .map-picture, 
       break;
     }
   }
+}
+const nav = document.querySelector('header.top nav');
+if (nav && nav.scrollWidth > nav.clientWidth + 1) {
+  problems.push(`the navigation is ${nav.scrollWidth} px wide in a ${nav.clientWidth} px box`);
 }
 const boxes = [];
 const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
