@@ -120,3 +120,17 @@ pub fn measured_html_report(map: &Map, report: &MeasureReport) -> String {
     out.push_str("<footer>Made with flowmap. Durations: d = 24 h, w = 7 d.</footer>\n</main>\n</body>\n</html>\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::hours;
+
+    #[test]
+    fn durations_in_the_table_use_two_units_at_most() {
+        // 1 week 6 days and 5 minutes reads as the two largest units.
+        assert_eq!(hours(Some(316.0 + 5.0 / 60.0)), "1w 6d");
+        assert_eq!(hours(Some(12.9)), "12h 54m");
+        assert_eq!(hours(None), "—");
+        assert_eq!(hours(Some(f64::NAN)), "—");
+    }
+}

@@ -340,3 +340,17 @@ fn measure_text(map: &flowmap_core::map::Map, report: &MeasureReport) -> String 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::hours;
+
+    #[test]
+    fn durations_in_the_text_use_two_units_at_most() {
+        // 1 week 6 days and 5 minutes reads as the two largest units.
+        assert_eq!(hours(Some(316.0 + 5.0 / 60.0)), "1w 6d");
+        assert_eq!(hours(Some(12.9)), "12h 54m");
+        assert_eq!(hours(None), "-");
+        assert_eq!(hours(Some(f64::INFINITY)), "-");
+    }
+}
