@@ -7,11 +7,14 @@
 //! the connection starting to read them (idle keep-alive connections included, so an idle
 //! or dripping connection gives its slot back), and its body within
 //! [`Limits::body_read_timeout`] of its headers. So a thousand connections that send half a
-//! header and stop hold the server for at most one header timeout.
+//! header and stop hold the server for at most one header timeout. A request whose body did
+//! not arrive in time is answered `408 Request Timeout` (and its connection closed),
+//! whatever the handler made of the cut-off body.
 
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -36,7 +39,7 @@ pub struct Limits {
     /// headers in milliseconds); an idle keep-alive connection is closed after it.
     pub header_read_timeout: Duration,
     /// Time allowed for a request's whole body after its headers (`--body-timeout`,
-    /// default 60 s); a body still arriving then fails the request.
+    /// default 60 s); a body still arriving then fails the request with 408.
     pub body_read_timeout: Duration,
 }
 
@@ -135,8 +138,18 @@ async fn connection(
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         let deadline = Instant::now() + body_timeout;
-        let request = request.map(|body| timed(body, deadline, body_timeout));
-        tower::ServiceExt::oneshot(app.clone(), request)
+        let timed_out = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&timed_out);
+        let request = request.map(|body| timed(body, deadline, body_timeout, flag));
+        let app = app.clone();
+        async move {
+            let response = tower::ServiceExt::oneshot(app, request).await?;
+            Ok::<_, std::convert::Infallible>(if timed_out.load(Ordering::Relaxed) {
+                request_timeout(response, body_timeout)
+            } else {
+                response
+            })
+        }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -161,18 +174,48 @@ async fn connection(
     let _ = conn.await;
 }
 
-/// The request body, failing with [`BodyTimeout`] if it is not complete by `deadline`.
-fn timed(body: Incoming, deadline: Instant, limit: Duration) -> Body {
+/// The answer to a request whose body did not arrive in time: whatever the handler made of
+/// the cut-off body (most say 400) becomes `408 Request Timeout` with the API's error
+/// shape, keeping the response's other headers (request id, security headers), and the
+/// connection is closed since the rest of the body may still come.
+fn request_timeout(
+    response: axum::response::Response,
+    limit: Duration,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, StatusCode, header};
+    let (mut parts, _) = response.into_parts();
+    parts.status = StatusCode::REQUEST_TIMEOUT;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts
+        .headers
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    let body = serde_json::json!({ "error": BodyTimeout(limit).to_string() }).to_string();
+    axum::response::Response::from_parts(parts, Body::from(body))
+}
+
+/// The request body, failing with [`BodyTimeout`] (and setting `timed_out`) if it is not
+/// complete by `deadline`.
+fn timed(body: Incoming, deadline: Instant, limit: Duration, timed_out: Arc<AtomicBool>) -> Body {
     if body.is_end_stream() {
         return Body::new(body);
     }
     let chunks = Body::new(body).into_data_stream();
-    let timed = futures_util::stream::unfold(Some(chunks), move |chunks| async move {
-        let mut chunks = chunks?;
-        match tokio::time::timeout_at(deadline, chunks.next()).await {
-            Ok(Some(chunk)) => Some((chunk, Some(chunks))),
-            Ok(None) => None,
-            Err(_) => Some((Err(axum::Error::new(BodyTimeout(limit))), None)),
+    let timed = futures_util::stream::unfold(Some(chunks), move |chunks| {
+        let timed_out = Arc::clone(&timed_out);
+        async move {
+            let mut chunks = chunks?;
+            match tokio::time::timeout_at(deadline, chunks.next()).await {
+                Ok(Some(chunk)) => Some((chunk, Some(chunks))),
+                Ok(None) => None,
+                Err(_) => {
+                    timed_out.store(true, Ordering::Relaxed);
+                    Some((Err(axum::Error::new(BodyTimeout(limit))), None))
+                }
+            }
         }
     });
     Body::from_stream(timed)

@@ -110,6 +110,80 @@ async fn a_late_older_status_does_not_overwrite_a_newer_one(db: TestDb) {
     assert_eq!(page["items"][0]["status"], "failure", "{page}");
 }
 
+/// A CDEvents incident event about `incident-123` (`detected` or `resolved`) at `at`.
+fn incident_event(
+    id: &str,
+    predicate: &str,
+    at: &str,
+    title: &str,
+    severity: &str,
+) -> Request<Body> {
+    let event = json!({
+        "context": {
+            "id": id,
+            "source": "/monitoring/prod1",
+            "type": format!("dev.cdevents.incident.{predicate}.0.3.0"),
+            "timestamp": at,
+        },
+        "subject": {
+            "id": "incident-123",
+            "content": { "description": title, "service": { "id": "checkout" } },
+        },
+        "customData": { "severity": severity },
+    });
+    Request::post("/hooks/cdevents")
+        .header("authorization", format!("Bearer {CDEVENTS_TOKEN}"))
+        .body(Body::from(event.to_string()))
+        .unwrap()
+}
+
+/// Incident events delivered out of order: the newest event's title and severity stay,
+/// the older one still contributes its earlier start.
+async fn a_late_older_incident_event_does_not_overwrite_a_newer_one(db: TestDb) {
+    let (app, _store) = app(&db).await;
+    let escalated = || {
+        incident_event(
+            "e-2",
+            "detected",
+            "2026-03-02T12:20:00Z",
+            "Checkout down",
+            "sev1",
+        )
+    };
+    let (status, reply) = send(&app, escalated()).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    // The first detection, twenty minutes older, arrives now.
+    let first = incident_event(
+        "e-1",
+        "detected",
+        "2026-03-02T12:00:00Z",
+        "Slow checkout",
+        "sev3",
+    );
+    let (status, reply) = send(&app, first).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let page = get_json(&app, "/api/v1/incidents?per_page=100").await;
+    assert_eq!(page["total"], 1, "{page}");
+    let incident = &page["items"][0];
+    assert_eq!(incident["title"], "Checkout down", "{page}");
+    assert_eq!(incident["severity"], "sev1", "{page}");
+    assert_eq!(incident["started_at"], "2026-03-02T12:00:00Z", "{page}");
+    // A newer event (the resolution) does change it; what it lacks is kept.
+    let resolved = incident_event("e-3", "resolved", "2026-03-02T13:00:00Z", "ignored", "sev2");
+    let (status, reply) = send(&app, resolved).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let page = get_json(&app, "/api/v1/incidents?per_page=100").await;
+    let incident = &page["items"][0];
+    assert_eq!(incident["severity"], "sev2", "{page}");
+    assert_eq!(incident["title"], "Checkout down", "{page}");
+    assert_eq!(incident["resolved_at"], "2026-03-02T13:00:00Z", "{page}");
+    // A redelivery of the older escalation changes nothing.
+    let (_, reply) = send(&app, escalated()).await;
+    assert!(reply.contains("duplicate"), "{reply}");
+    let again = get_json(&app, "/api/v1/incidents?per_page=100").await;
+    assert_eq!(again, page);
+}
+
 async fn bad_payload_is_rejected_and_kept(db: TestDb) {
     let (app, _store) = app(&db).await;
     let (status, reply) = send(&app, github_request("push", "bad-1", b"{not json")).await;
@@ -257,6 +331,7 @@ on_both_backends!(
     two_replicas_share_one_database,
     push_then_deploy_links_the_commits,
     a_late_older_status_does_not_overwrite_a_newer_one,
+    a_late_older_incident_event_does_not_overwrite_a_newer_one,
     bad_payload_is_rejected_and_kept,
     signed_but_invalid_data_is_rejected_and_kept,
     form_encoded_github_deliveries_are_accepted,

@@ -1,5 +1,5 @@
 //! The accept loop's limits over real sockets: slow clients cannot hold the server, a body
-//! that stops arriving fails its request, and the connection limit is kept.
+//! that stops arriving fails its request with 408, and the connection limit is kept.
 
 use std::time::{Duration, Instant};
 
@@ -139,7 +139,11 @@ async fn a_body_that_stops_arriving_fails_its_request_in_time() {
     assert!(read.is_ok(), "the server waited for the body forever");
     let took = started.elapsed();
     let response = String::from_utf8_lossy(&response);
-    assert!(response.starts_with("HTTP/1.1 4"), "{response}");
+    assert!(response.starts_with("HTTP/1.1 408 "), "{response}");
+    assert!(
+        response.to_ascii_lowercase().contains("connection: close"),
+        "{response}"
+    );
     assert!(
         took >= body_timeout && took < body_timeout * 4,
         "answered after {took:?}"

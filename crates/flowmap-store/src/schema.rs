@@ -156,19 +156,21 @@ pub(crate) enum Merge {
 pub(crate) struct Table {
     pub name: &'static str,
     pub columns: &'static [(&'static str, Merge)],
-    /// The column that holds when the record's event happened, for records whose events
-    /// can arrive out of order (a deployment's statuses): in a [`WriteMode::Merge`] write,
-    /// the [`Merge::Newest`] columns (this one included) take the new values only when
-    /// the new event is not older than the stored one, so a late delivery of an older
-    /// status never overwrites a newer one.
-    pub event_time: Option<&'static str>,
+    /// The columns whose latest value is when the record's event happened, for records
+    /// whose events can arrive out of order (a deployment's statuses; an incident's or a
+    /// change's successive events): in a [`WriteMode::Merge`] write, the [`Merge::Newest`]
+    /// columns take the new values only when the new event is not older than the stored
+    /// record (an older one only fills in missing values), so a late delivery of an older event never overwrites a newer title,
+    /// status or link. The first column is `NOT NULL`; the others may be missing and then
+    /// do not count. Empty: every event is treated as the newest.
+    pub event_time: &'static [&'static str],
 }
 
 use Merge::{Earliest, Latest, Newest};
 
 pub(crate) const DEPLOYMENTS: Table = Table {
     name: "deployments",
-    event_time: Some("finished_at"),
+    event_time: &["finished_at"],
     columns: &[
         ("service", Newest),
         ("environment", Newest),
@@ -182,9 +184,19 @@ pub(crate) const DEPLOYMENTS: Table = Table {
     ],
 };
 
+/// A change's event time is the latest of its times: each event about it (created,
+/// reviewed, merged) carries its own time in one of these columns.
 pub(crate) const CHANGES: Table = Table {
     name: "changes",
-    event_time: None,
+    event_time: &[
+        "committed_at",
+        "authored_at",
+        "first_commit_at",
+        "pr_opened_at",
+        "first_review_at",
+        "approved_at",
+        "merged_at",
+    ],
     columns: &[
         ("service", Newest),
         ("committed_at", Earliest),
@@ -201,9 +213,17 @@ pub(crate) const CHANGES: Table = Table {
     ],
 };
 
+/// An incident's event time is the latest of its times (started, detected, acknowledged,
+/// resolved): a late "detected" event never overwrites the title or severity a later
+/// event set.
 pub(crate) const INCIDENTS: Table = Table {
     name: "incidents",
-    event_time: None,
+    event_time: &[
+        "started_at",
+        "detected_at",
+        "acknowledged_at",
+        "resolved_at",
+    ],
     columns: &[
         ("service", Newest),
         ("started_at", Earliest),
@@ -221,7 +241,7 @@ pub(crate) const INCIDENTS: Table = Table {
 /// either wins over the `success` a start event assumes (`'failure' < 'success'`).
 pub(crate) const BUILDS: Table = Table {
     name: "builds",
-    event_time: None,
+    event_time: &[],
     columns: &[
         ("service", Newest),
         ("status", Earliest),
@@ -237,7 +257,7 @@ pub(crate) const BUILDS: Table = Table {
 /// but the key is already fixed by the key.
 pub(crate) const MILESTONES: Table = Table {
     name: "milestones",
-    event_time: None,
+    event_time: &[],
     columns: &[
         ("item", Newest),
         ("name", Newest),
@@ -295,7 +315,7 @@ impl Table {
         let exprs: Vec<(&str, String)> = self
             .columns
             .iter()
-            .map(|&(name, merge)| (name, merged_value(name, mode, merge, self.event_time)))
+            .map(|&(name, merge)| (name, self.merged_value(backend, name, mode, merge)))
             .collect();
         for (name, expr) in &exprs {
             let _ = write!(sql, "{name} = {expr}, ");
@@ -309,31 +329,57 @@ impl Table {
         }
         sql
     }
-}
 
-/// The value a column takes on conflict, as an SQL expression over `t` (stored) and
-/// `excluded` (new). Both sides of the expression read the stored row as it was before
-/// the statement, in SQLite and in PostgreSQL.
-fn merged_value(name: &str, mode: WriteMode, merge: Merge, event_time: Option<&str>) -> String {
-    let pick = |op: &str| {
-        format!(
-            "CASE WHEN t.{name} IS NULL OR excluded.{name} {op} t.{name} \
-             THEN COALESCE(excluded.{name}, t.{name}) ELSE t.{name} END"
-        )
-    };
-    match (mode, merge) {
-        (WriteMode::Replace, _) => format!("excluded.{name}"),
-        (WriteMode::Merge, Newest) => match event_time {
-            // An older event keeps the stored value; a missing time compares as not
-            // older (`<` with NULL is not true).
-            Some(at) => format!(
-                "CASE WHEN excluded.{at} < t.{at} THEN t.{name} \
-                 ELSE COALESCE(excluded.{name}, t.{name}) END"
-            ),
-            None => format!("COALESCE(excluded.{name}, t.{name})"),
-        },
-        (WriteMode::Merge, Earliest) => pick("<"),
-        (WriteMode::Merge, Latest) => pick(">"),
+    /// The value a column takes on conflict, as an SQL expression over `t` (stored) and
+    /// `excluded` (new). Both sides of the expression read the stored row as it was
+    /// before the statement, in SQLite and in PostgreSQL.
+    fn merged_value(&self, backend: Backend, name: &str, mode: WriteMode, merge: Merge) -> String {
+        let pick = |op: &str| {
+            format!(
+                "CASE WHEN t.{name} IS NULL OR excluded.{name} {op} t.{name} \
+                 THEN COALESCE(excluded.{name}, t.{name}) ELSE t.{name} END"
+            )
+        };
+        match (mode, merge) {
+            (WriteMode::Replace, _) => format!("excluded.{name}"),
+            (WriteMode::Merge, Newest) => match self.event_time {
+                [] => format!("COALESCE(excluded.{name}, t.{name})"),
+                // An older event only fills in what the stored record lacks; a tie
+                // counts as newer.
+                _ => format!(
+                    "CASE WHEN {} < {} THEN COALESCE(t.{name}, excluded.{name}) \
+                     ELSE COALESCE(excluded.{name}, t.{name}) END",
+                    self.event_time_of(backend, "excluded"),
+                    self.event_time_of(backend, "t"),
+                ),
+            },
+            (WriteMode::Merge, Earliest) => pick("<"),
+            (WriteMode::Merge, Latest) => pick(">"),
+        }
+    }
+
+    /// The latest of the [`Table::event_time`] columns of row `row`, as an SQL
+    /// expression. SQLite's `MAX` is NULL when any argument is, so a missing time is
+    /// replaced by the first (required) one; PostgreSQL's `GREATEST` skips NULLs.
+    fn event_time_of(&self, backend: Backend, row: &str) -> String {
+        match self.event_time {
+            [] => String::from("NULL"),
+            [only] => format!("{row}.{only}"),
+            [first, rest @ ..] => {
+                let mut sql = match backend {
+                    Backend::Sqlite => format!("MAX({row}.{first}"),
+                    Backend::Postgres => format!("GREATEST({row}.{first}"),
+                };
+                for column in rest {
+                    let _ = match backend {
+                        Backend::Sqlite => write!(sql, ", COALESCE({row}.{column}, {row}.{first})"),
+                        Backend::Postgres => write!(sql, ", {row}.{column}"),
+                    };
+                }
+                sql.push(')');
+                sql
+            }
+        }
     }
 }
 
@@ -385,7 +431,7 @@ mod tests {
         let table = Table {
             name: "things",
             columns: &[("a", Newest), ("b", Earliest)],
-            event_time: None,
+            event_time: &[],
         };
         assert_eq!(
             table.upsert_sql(Backend::Postgres, WriteMode::Replace, 2),
@@ -400,24 +446,38 @@ mod tests {
     #[test]
     fn merge_upsert_keeps_stored_values_the_new_row_lacks() {
         let sql = CHANGES.upsert_sql(Backend::Postgres, WriteMode::Merge, 1);
-        assert!(sql.contains("author = COALESCE(excluded.author, t.author)"));
+        assert!(sql.contains(
+            "author = CASE WHEN GREATEST(excluded.committed_at, excluded.authored_at, \
+             excluded.first_commit_at, excluded.pr_opened_at, excluded.first_review_at, \
+             excluded.approved_at, excluded.merged_at) < GREATEST(t.committed_at, "
+        ));
+        assert!(sql.contains(
+            "THEN COALESCE(t.author, excluded.author) ELSE COALESCE(excluded.author, t.author) END"
+        ));
         assert!(sql.contains(
             "committed_at = CASE WHEN t.committed_at IS NULL OR excluded.committed_at < t.committed_at \
              THEN COALESCE(excluded.committed_at, t.committed_at) ELSE t.committed_at END"
         ));
         let sql = INCIDENTS.upsert_sql(Backend::Sqlite, WriteMode::Merge, 1);
         assert!(sql.contains("excluded.resolved_at > t.resolved_at"));
+        assert!(sql.contains(
+            "title = CASE WHEN MAX(excluded.started_at, \
+             COALESCE(excluded.detected_at, excluded.started_at), \
+             COALESCE(excluded.acknowledged_at, excluded.started_at), \
+             COALESCE(excluded.resolved_at, excluded.started_at)) < MAX(t.started_at, "
+        ));
     }
 
     #[test]
     fn merged_deployments_keep_the_newest_event() {
         let sql = DEPLOYMENTS.upsert_sql(Backend::Postgres, WriteMode::Merge, 1);
         assert!(sql.contains(
-            "status = CASE WHEN excluded.finished_at < t.finished_at THEN t.status \
+            "status = CASE WHEN excluded.finished_at < t.finished_at \
+             THEN COALESCE(t.status, excluded.status) \
              ELSE COALESCE(excluded.status, t.status) END"
         ));
         assert!(sql.contains(
-            "finished_at = CASE WHEN excluded.finished_at < t.finished_at THEN t.finished_at"
+            "finished_at = CASE WHEN excluded.finished_at < t.finished_at THEN COALESCE(t.finished_at,"
         ));
         // Files replace whole records, whatever their times.
         let sql = DEPLOYMENTS.upsert_sql(Backend::Postgres, WriteMode::Replace, 1);

@@ -437,6 +437,124 @@ async fn merged_deployments_keep_the_newest_status_by_event_time(store: Store) {
     assert_eq!(summary.deployments, counts(0, 1, 0));
 }
 
+/// Incident and change events that arrive out of order: the event time is the latest of
+/// the record's times, a late older event keeps its times but not its title, severity or
+/// link, and a replay is unchanged.
+async fn merged_incidents_and_changes_keep_the_newest_event(store: Store) {
+    let merge = |incidents: Vec<Incident>, changes: Vec<Change>| Batch {
+        mode: WriteMode::Merge,
+        incidents,
+        changes,
+        ..Batch::default()
+    };
+    let detected = Incident {
+        detected_at: Some(t("2026-03-01T12:00:00Z")),
+        severity: Some("sev3".into()),
+        title: Some("Slow checkout".into()),
+        caused_by: Some("d0".into()),
+        ..incident("i1", "checkout", "2026-03-01T12:00:00Z")
+    };
+    let escalated = Incident {
+        acknowledged_at: Some(t("2026-03-01T12:20:00Z")),
+        severity: Some("sev1".into()),
+        title: Some("Checkout down".into()),
+        caused_by: Some("d1".into()),
+        ..incident("i1", "checkout", "2026-03-01T12:00:00Z")
+    };
+    let resolved = Incident {
+        resolved_at: Some(t("2026-03-01T13:00:00Z")),
+        ..incident("i1", "checkout", "2026-03-01T12:00:00Z")
+    };
+    let opened = Change {
+        pr_opened_at: Some(t("2026-03-01T09:00:00Z")),
+        title: Some("Draft: rounding".into()),
+        author: Some("ana".into()),
+        ..change("c1", "checkout", "2026-03-01T09:00:00Z")
+    };
+    let merged = Change {
+        merged_at: Some(t("2026-03-01T11:00:00Z")),
+        title: Some("Fix rounding".into()),
+        ..change("c1", "checkout", "2026-03-01T09:00:00Z")
+    };
+    let summary = store
+        .write(
+            "cdevents",
+            &merge(
+                vec![escalated.clone(), resolved.clone()],
+                vec![merged.clone()],
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary.incidents, counts(1, 1, 0));
+    assert_eq!(summary.changes, counts(1, 0, 0));
+    let expected_incident = Incident {
+        resolved_at: resolved.resolved_at,
+        ..escalated.clone()
+    };
+    let data = store.load(&LoadQuery::default()).await.unwrap();
+    assert_eq!(data.incidents, vec![expected_incident.clone()]);
+    assert_eq!(data.changes, vec![merged.clone()]);
+
+    // The older events arrive late: their times merge in, their text does not.
+    let summary = store
+        .write(
+            "cdevents",
+            &merge(vec![detected.clone()], vec![opened.clone()]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary.incidents, counts(0, 1, 0), "detected_at is new");
+    assert_eq!(summary.changes, counts(0, 1, 0), "pr_opened_at is new");
+    let data = store.load(&LoadQuery::default()).await.unwrap();
+    assert_eq!(
+        data.incidents,
+        vec![Incident {
+            detected_at: detected.detected_at,
+            ..expected_incident.clone()
+        }]
+    );
+    assert_eq!(
+        data.changes,
+        vec![Change {
+            pr_opened_at: opened.pr_opened_at,
+            author: Some("ana".into()),
+            ..merged.clone()
+        }]
+    );
+
+    // Replaying every event, in any order, changes nothing.
+    for _ in 0..2 {
+        let summary = store
+            .write(
+                "cdevents",
+                &merge(
+                    vec![resolved.clone(), detected.clone(), escalated.clone()],
+                    vec![opened.clone(), merged.clone()],
+                ),
+            )
+            .await
+            .unwrap();
+        assert_eq!(summary.incidents, counts(0, 0, 3));
+        assert_eq!(summary.changes, counts(0, 0, 2));
+    }
+
+    // A newer event (same latest time counts as newer) does change the text.
+    let renamed = Incident {
+        resolved_at: Some(t("2026-03-01T13:00:00Z")),
+        title: Some("Checkout outage".into()),
+        ..incident("i1", "checkout", "2026-03-01T12:00:00Z")
+    };
+    let summary = store
+        .write("cdevents", &merge(vec![renamed], vec![]))
+        .await
+        .unwrap();
+    assert_eq!(summary.incidents, counts(0, 1, 0));
+    let data = store.load(&LoadQuery::default()).await.unwrap();
+    assert_eq!(data.incidents[0].title.as_deref(), Some("Checkout outage"));
+    assert_eq!(data.incidents[0].severity.as_deref(), Some("sev1"));
+}
+
 async fn a_dropped_writer_leaves_nothing(store: Store) {
     let mut writer = store.begin("import").await.unwrap();
     writer.write(&full_batch()).await.unwrap();
@@ -661,6 +779,7 @@ on_both_backends!(
     loads_filter_by_service_environment_and_half_open_window,
     merge_mode_fills_in_what_events_know,
     merged_deployments_keep_the_newest_status_by_event_time,
+    merged_incidents_and_changes_keep_the_newest_event,
     a_dropped_writer_leaves_nothing,
     a_committed_writer_keeps_records_and_meta_together,
     raw_inputs_are_kept_once_per_body,
