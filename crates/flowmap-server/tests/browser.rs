@@ -89,6 +89,26 @@ pub async fn browser(port: u16, profile: &std::path::Path) -> Client {
         .expect("a browser session")
 }
 
+/// A new database in `dir` holding the demo organisation as of `now`.
+pub async fn demo_store(dir: &std::path::Path, now: Timestamp) -> Store {
+    let store = Store::open(&dir.join("demo.db").display().to_string())
+        .await
+        .unwrap();
+    flowmap_server::demo::load(&store, 1, now).await.unwrap();
+    store
+}
+
+/// Serves `store` on a free port; returns the base URL.
+pub async fn serve(store: Store) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(flowmap_server::serve_on(
+        listener,
+        AppState::new(store, ServerConfig::default()),
+    ));
+    base
+}
+
 /// Waits up to 10 s for `element`'s text to satisfy `want`; returns the last text seen.
 pub async fn wait_for_text(client: &Client, css: &str, want: impl Fn(&str) -> bool) -> String {
     let mut last = String::new();
@@ -110,18 +130,8 @@ async fn overview_service_and_map_editor_in_chromium() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("demo.db").display().to_string())
-        .await
-        .unwrap();
-    flowmap_server::demo::load(&store, 1, Timestamp::now())
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(flowmap_server::serve_on(
-        listener,
-        AppState::new(store, ServerConfig::default()),
-    ));
+    let store = demo_store(dir.path(), Timestamp::now()).await;
+    let base = serve(store).await;
 
     let profile = tempfile::tempdir().unwrap();
     let client = browser(driver_port, profile.path()).await;
@@ -233,18 +243,8 @@ async fn outcomes_list_and_journey_in_chromium_at_desktop_and_phone_width() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("demo.db").display().to_string())
-        .await
-        .unwrap();
-    flowmap_server::demo::load(&store, 1, Timestamp::now())
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(flowmap_server::serve_on(
-        listener,
-        AppState::new(store, ServerConfig::default()),
-    ));
+    let store = demo_store(dir.path(), Timestamp::now()).await;
+    let base = serve(store).await;
     let profile = tempfile::tempdir().unwrap();
     let client = browser(driver_port, profile.path()).await;
     client.set_window_size(1280, 900).await.unwrap();
@@ -364,12 +364,7 @@ async fn signed_in_forms_work_and_a_foreign_page_cannot_post() {
         )
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(flowmap_server::serve_on(
-        listener,
-        AppState::new(store.clone(), ServerConfig::default()),
-    ));
+    let base = serve(store.clone()).await;
     let profile = tempfile::tempdir().unwrap();
     let client = browser(driver_port, profile.path()).await;
 
@@ -464,18 +459,8 @@ async fn the_map_editor_numbers_lines_keeps_the_last_good_picture_and_jumps_to_e
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("demo.db").display().to_string())
-        .await
-        .unwrap();
-    flowmap_server::demo::load(&store, 1, Timestamp::now())
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(flowmap_server::serve_on(
-        listener,
-        AppState::new(store, ServerConfig::default()),
-    ));
+    let store = demo_store(dir.path(), Timestamp::now()).await;
+    let base = serve(store).await;
     let profile = tempfile::tempdir().unwrap();
     let client = browser(driver_port, profile.path()).await;
     client.set_window_size(1280, 900).await.unwrap();
@@ -617,18 +602,10 @@ async fn map_as_drawn_and_as_measured_with_a_window_and_the_service_breakdown() 
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("demo.db").display().to_string())
-        .await
-        .unwrap();
     let now = Timestamp::now();
-    flowmap_server::demo::load(&store, 1, now).await.unwrap();
+    let store = demo_store(dir.path(), now).await;
     let app = flowmap_app::App::new(store.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(flowmap_server::serve_on(
-        listener,
-        AppState::new(store, ServerConfig::default()),
-    ));
+    let base = serve(store).await;
     let profile = tempfile::tempdir().unwrap();
     let client = browser(driver_port, profile.path()).await;
     client.set_window_size(1280, 900).await.unwrap();

@@ -12,11 +12,10 @@ use std::path::PathBuf;
 
 use fantoccini::Client;
 use flowmap_core::events::Deployment;
-use flowmap_server::{AppState, ServerConfig};
 use flowmap_store::{Batch, MapFormat, Store};
 use jiff::Timestamp;
 
-use crate::browser::{browser, start_driver, wait_for_text};
+use crate::browser::{browser, demo_store, serve, start_driver, wait_for_text};
 use crate::workshop_browser::click;
 
 /// Finds what is wrong with the page's layout, as sentences; empty when it is fine.
@@ -134,17 +133,6 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-/// Serves `store` on a free port; returns the base URL.
-async fn serve(store: Store) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(flowmap_server::serve_on(
-        listener,
-        AppState::new(store, ServerConfig::default()),
-    ));
-    base
-}
-
 /// Visits every path at both widths; returns every problem found, each naming its page.
 async fn check_pages(client: &Client, base: &str, database: &str, paths: &[&str]) -> Vec<String> {
     let mut problems = Vec::new();
@@ -258,12 +246,7 @@ async fn every_page_fits_desktop_and_phone_without_overlapping_text() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let demo = Store::open(&dir.path().join("demo.db").display().to_string())
-        .await
-        .unwrap();
-    flowmap_server::demo::load(&demo, 1, Timestamp::now())
-        .await
-        .unwrap();
+    let demo = demo_store(dir.path(), Timestamp::now()).await;
     let workshop = flowmap_server::demo::load_workshops(&demo).await.unwrap();
     let sparse = Store::open(&dir.path().join("sparse.db").display().to_string())
         .await

@@ -9,11 +9,10 @@
 use std::time::Duration;
 
 use fantoccini::Client;
-use flowmap_server::{AppState, ServerConfig};
 use flowmap_store::Store;
 use serde_json::{Value, json};
 
-use crate::browser::{browser, start_driver, wait_for_text};
+use crate::browser::{browser, serve, start_driver, wait_for_text};
 use crate::workshops::{MAP, OUTCOME};
 
 const HOSTILE: &str = "<img src=x onerror=\"window.pwned=1\"> & <b>bold</b>";
@@ -77,12 +76,7 @@ async fn a_workshop_in_three_browsers() {
     let store = Store::open(&dir.path().join("ws.db").display().to_string())
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(flowmap_server::serve_on(
-        listener,
-        AppState::new(store.clone(), ServerConfig::default()),
-    ));
+    let base = serve(store.clone()).await;
     let profiles: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let fac = browser(driver_port, profiles[0].path()).await;
     let ann = browser(driver_port, profiles[1].path()).await;
