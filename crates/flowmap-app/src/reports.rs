@@ -30,7 +30,8 @@ pub struct Reports {
 #[derive(Clone, Debug)]
 enum Answer {
     Report(Arc<DoraReport>),
-    Services(Arc<Vec<String>>),
+    /// A sorted list of names (services, environments).
+    Names(Arc<Vec<String>>),
     Extent(Option<Extent>),
 }
 
@@ -130,12 +131,25 @@ impl Reports {
     pub async fn services(&self) -> Result<Arc<Vec<String>>, AppError> {
         let version = self.store.data_version().await?;
         let key = "services".to_owned();
-        if let Some(Answer::Services(services)) = self.lookup(version, &key) {
+        if let Some(Answer::Names(services)) = self.lookup(version, &key) {
             return Ok(services);
         }
         let services = Arc::new(self.store.services().await?);
-        self.keep(version, key, Answer::Services(services.clone()));
+        self.keep(version, key, Answer::Names(services.clone()));
         Ok(services)
+    }
+
+    /// Every environment deployed to, sorted ([`Store::environments`]), cached like
+    /// reports.
+    pub async fn environments(&self) -> Result<Arc<Vec<String>>, AppError> {
+        let version = self.store.data_version().await?;
+        let key = "environments".to_owned();
+        if let Some(Answer::Names(names)) = self.lookup(version, &key) {
+            return Ok(names);
+        }
+        let names = Arc::new(self.store.environments().await?);
+        self.keep(version, key, Answer::Names(names.clone()));
+        Ok(names)
     }
 
     /// Where the data of a scope lies in time ([`Store::extent`]), cached like reports.
@@ -168,12 +182,12 @@ mod tests {
     use jiff::Timestamp;
 
     fn services(names: &[&str]) -> Answer {
-        Answer::Services(Arc::new(names.iter().map(|n| n.to_string()).collect()))
+        Answer::Names(Arc::new(names.iter().map(|n| n.to_string()).collect()))
     }
 
     fn names(answer: Option<Answer>) -> Option<Vec<String>> {
         match answer {
-            Some(Answer::Services(list)) => Some((*list).clone()),
+            Some(Answer::Names(list)) => Some((*list).clone()),
             _ => None,
         }
     }

@@ -106,7 +106,35 @@ impl App {
             if known.contains(name) {
                 continue;
             }
-            return Err(AppError::NotFound(unknown_service(name, known.as_slice())));
+            return Err(AppError::NotFound(unknown_name(
+                "service",
+                name,
+                known.as_slice(),
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks environments a user named (not the default): one that no deployment went
+    /// to is [`AppError::NotFound`] with the nearest known name, or the known names. With
+    /// no deployment at all there is nothing to compare with, and the empty report's
+    /// hints speak instead.
+    pub async fn check_environments(&self, environments: &[String]) -> Result<(), AppError> {
+        if environments.is_empty() {
+            return Ok(());
+        }
+        let known = self.reports.environments().await?;
+        if known.is_empty() {
+            return Ok(());
+        }
+        for name in environments {
+            if !known.contains(name) {
+                return Err(AppError::NotFound(unknown_name(
+                    "environment",
+                    name,
+                    known.as_slice(),
+                )));
+            }
         }
         Ok(())
     }
@@ -148,13 +176,14 @@ impl App {
 }
 
 /// `no service "nope": did you mean "shop"?` — or the known names when none is close.
-fn unknown_service(name: &str, known: &[String]) -> String {
+/// `kind` is what is named: `service` or `environment`.
+fn unknown_name(kind: &str, name: &str, known: &[String]) -> String {
     if known.is_empty() {
-        return format!("no service {name:?}: the database holds no data yet");
+        return format!("no {kind} {name:?}: the database holds no data yet");
     }
     let names: Vec<&str> = known.iter().map(String::as_str).collect();
     if let Some(near) = closest(name, &names) {
-        return format!("no service {name:?}: did you mean {near:?}?");
+        return format!("no {kind} {name:?}: did you mean {near:?}?");
     }
     const LISTED: usize = 10;
     let mut list = names
@@ -166,7 +195,7 @@ fn unknown_service(name: &str, known: &[String]) -> String {
     if names.len() > LISTED {
         list.push_str(&format!(" and {} more", names.len() - LISTED));
     }
-    format!("no service {name:?}; known services: {list}")
+    format!("no {kind} {name:?}; known {kind}s: {list}")
 }
 
 #[cfg(test)]
@@ -207,14 +236,23 @@ mod tests {
     fn unknown_services_get_the_nearest_name_or_the_list() {
         let known = vec!["checkout".to_owned(), "payments".to_owned()];
         assert_eq!(
-            unknown_service("chekout", &known),
+            unknown_name("service", "chekout", &known),
             "no service \"chekout\": did you mean \"checkout\"?"
         );
         assert_eq!(
-            unknown_service("nope", &known),
+            unknown_name("service", "nope", &known),
             "no service \"nope\"; known services: \"checkout\", \"payments\""
         );
-        assert!(unknown_service("x", &[]).contains("no data yet"));
+        assert!(unknown_name("service", "x", &[]).contains("no data yet"));
+        let environments = vec!["production".to_owned(), "staging".to_owned()];
+        assert_eq!(
+            unknown_name("environment", "prodution", &environments),
+            "no environment \"prodution\": did you mean \"production\"?"
+        );
+        assert_eq!(
+            unknown_name("environment", "eu", &environments),
+            "no environment \"eu\"; known environments: \"production\", \"staging\""
+        );
     }
 
     #[test]

@@ -45,6 +45,10 @@ pub async fn dora(
 ) -> Result<Json<DoraReport>, ApiError> {
     let options = params.options(Timestamp::now())?;
     state.app().check_services(&options).await?;
+    state
+        .app()
+        .check_environments(&params.named_environments())
+        .await?;
     Ok(Json(state.app().reports().dora(&options).await?))
 }
 

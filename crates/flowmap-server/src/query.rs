@@ -47,14 +47,23 @@ impl WindowParams {
         if let Some(service) = self.service.as_deref().filter(|s| !s.is_empty()) {
             options.services = vec![service.to_owned()];
         }
-        if let Some(env) = self.env.as_deref().filter(|s| !s.is_empty()) {
-            options.environments = env
-                .split(',')
-                .map(|e| e.trim().to_owned())
-                .filter(|e| !e.is_empty())
-                .collect();
+        let environments = self.named_environments();
+        if !environments.is_empty() {
+            options.environments = environments;
         }
         Ok(options)
+    }
+
+    /// The environments `env=` names (comma-separated); empty when the request takes the
+    /// default. Only named ones are checked against the data: the default is no typo.
+    pub fn named_environments(&self) -> Vec<String> {
+        self.env
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(|e| e.trim().to_owned())
+            .filter(|e| !e.is_empty())
+            .collect()
     }
 }
 

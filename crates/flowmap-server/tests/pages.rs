@@ -128,6 +128,24 @@ async fn unknown_services_are_404_with_the_nearest_name() {
     let (status, body) = get(&app, "/api/v1/dora?service=nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body.contains("known services"), "{body}");
+    // A misspelt environment is a 404 too, on the overview, a service page and the API.
+    for path in [
+        "/?env=prodution",
+        "/services/checkout?env=prodution",
+        "/api/v1/dora?env=prodution",
+    ] {
+        let (status, body) = get(&app, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(body.contains("no environment"), "{path}: {body}");
+        assert!(body.contains("did you mean"), "{path}: {body}");
+    }
+    // With nothing close, the known environments are listed.
+    let (status, body) = get(&app, "/api/v1/dora?env=production,eu").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        body.contains(r#"no environment \"eu\"; known environments: \"production\""#),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -386,6 +386,16 @@ impl Store {
         Ok(names)
     }
 
+    /// Every environment at least one deployment went to, sorted.
+    pub async fn environments(&self) -> Result<Vec<String>, StoreError> {
+        let names: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT environment FROM deployments")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut names: Vec<String> = names.into_iter().map(|(name,)| name).collect();
+        names.sort();
+        Ok(names)
+    }
+
     /// The value stored under `key` by [`Store::set_meta`] or [`Writer::set_meta`], if any.
     ///
     /// Incremental ingesters keep their progress here, e.g. `git:/srv/repo:head` → the

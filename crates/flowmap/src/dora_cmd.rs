@@ -29,8 +29,8 @@ pub struct DoraArgs {
     /// service in the database.
     #[arg(long = "service", value_name = "S")]
     services: Vec<String>,
-    /// Count deployments to this environment; repeat for several.
-    #[arg(long = "env", value_name = "E", default_value = "production")]
+    /// Count deployments to this environment; repeat for several. Default: production.
+    #[arg(long = "env", value_name = "E")]
     environments: Vec<String>,
     /// Start of the window, inclusive: a date (`2026-01-01`, midnight UTC) or an RFC 3339
     /// time with offset. Default: 90 days before --until (the one default window of
@@ -79,7 +79,10 @@ pub fn run(args: DoraArgs, db: &str) -> anyhow::Result<ExitCode> {
     let window = Window::choose(args.since, args.until, Timestamp::now());
     let mut options = DoraOptions::new(window.since, window.until);
     options.services = args.services;
-    options.environments = args.environments;
+    let named_environments = args.environments;
+    if !named_environments.is_empty() {
+        options.environments = named_environments.clone();
+    }
     options.attribution_window = args.attribution_window;
     options.explain = args.explain;
     options.quick_check = match args.org_size {
@@ -104,6 +107,7 @@ pub fn run(args: DoraArgs, db: &str) -> anyhow::Result<ExitCode> {
         let app = App::new(store.clone());
         let answer = async {
             app.check_services(&options).await?;
+            app.check_environments(&named_environments).await?;
             let report = app.reports().dora(&options).await?;
             let data_range = app.data_range(&options, &report).await?;
             Ok::<_, AppError>((report, data_range))

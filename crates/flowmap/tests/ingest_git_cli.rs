@@ -336,6 +336,13 @@ fn dora_says_where_the_data_is_and_refuses_unknown_services() {
         String::from_utf8_lossy(&unknown.stderr),
         "error: no service \"gr\": did you mean \"rg\"?\n"
     );
+    // A misspelt environment is refused the same way, not reported as an empty window.
+    let unknown = flowmap(&db, &["dora", "--env", "prodution"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&unknown.stderr),
+        "error: no environment \"prodution\": did you mean \"production\"?\n"
+    );
 }
 
 #[test]

@@ -96,6 +96,10 @@ pub async fn overview(
     params.service = None;
     let window = params.window(now)?;
     let options = params.options(now)?;
+    state
+        .app()
+        .check_environments(&params.named_environments())
+        .await?;
     let report = state.app().reports().dora(&options).await?;
     let extent = state.app().data_extent(&options).await?;
     let days = window_days(&options);
@@ -158,6 +162,10 @@ pub async fn service(
     let mut options = params.options(now)?;
     // An unknown service is a 404 with the nearest known name, not a page of zeros.
     state.app().check_services(&options).await?;
+    state
+        .app()
+        .check_environments(&params.named_environments())
+        .await?;
     options.explain = true;
     let report = state.app().reports().dora(&options).await?;
     let extent = state.app().data_extent(&options).await?;
