@@ -84,7 +84,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 
 pub use access::{AuditEntry, StoredSession, StoredToken};
@@ -246,6 +247,20 @@ fn expected_text(kind: &str, expected: maps::Expected) -> String {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    native: Native,
+}
+
+/// The same database through sqlx's typed driver of its backend.
+///
+/// The `Any` driver copies every value of every row into a generic value before it is
+/// decoded, and that copying is most of the cost of reading or writing a million rows. The
+/// few paths that move rows by the million (organisation-wide loads, a source's first
+/// ingest) use these typed pools; everything else shares one SQL text through `pool`.
+/// Connections open on first use.
+#[derive(Clone, Debug)]
+pub(crate) enum Native {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
 }
 
 /// The file an SQLite `location` names, or `None` for a PostgreSQL URL.
@@ -311,12 +326,12 @@ impl Store {
             location: location.to_owned(),
             problem,
         };
-        let (backend, options) = if location.starts_with("postgres://")
+        let (backend, options, sqlite_options) = if location.starts_with("postgres://")
             || location.starts_with("postgresql://")
         {
             let options =
                 AnyConnectOptions::from_str(location).map_err(|e| invalid(e.to_string()))?;
-            (Backend::Postgres, options)
+            (Backend::Postgres, options, None)
         } else {
             let path = sqlite_path(location).unwrap_or(location);
             if path.is_empty() {
@@ -325,12 +340,12 @@ impl Store {
             // An absolute path keeps the generated URL unambiguous (a relative first
             // component would otherwise read as a URL host).
             let path = std::path::absolute(Path::new(path)).map_err(|e| invalid(e.to_string()))?;
-            let url = SqliteConnectOptions::new()
+            let sqlite = SqliteConnectOptions::new()
                 .filename(path)
-                .create_if_missing(true)
-                .to_url_lossy();
-            let options = AnyConnectOptions::from_url(&url).map_err(|e| invalid(e.to_string()))?;
-            (Backend::Sqlite, options)
+                .create_if_missing(true);
+            let options = AnyConnectOptions::from_url(&sqlite.to_url_lossy())
+                .map_err(|e| invalid(e.to_string()))?;
+            (Backend::Sqlite, options, Some(sqlite))
         };
 
         let mut pool_options = AnyPoolOptions::new();
@@ -345,12 +360,43 @@ impl Store {
             pool_options = pool_options.max_connections(8);
         }
         probe(location, backend, &options).await?;
+        let native = match sqlite_options {
+            Some(options) => {
+                // The settings of [`SQLITE_PRAGMAS`]; the file is in WAL mode already.
+                let options = options
+                    .busy_timeout(Duration::from_secs(10))
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .pragma("temp_store", "MEMORY")
+                    .pragma("cache_size", "-262144");
+                Native::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(2)
+                        .acquire_timeout(CONNECT_TIMEOUT)
+                        .connect_lazy_with(options),
+                )
+            }
+            None => {
+                let options =
+                    PgConnectOptions::from_str(location).map_err(|e| invalid(e.to_string()))?;
+                Native::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(4)
+                        .acquire_timeout(CONNECT_TIMEOUT)
+                        .connect_lazy_with(options),
+                )
+            }
+        };
         let pool = pool_options
             .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(options)
             .await?;
         migrate(&pool, backend).await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            native,
+        })
     }
 
     /// Opens the database at `location` like [`Store::open`], but never creates one: a
@@ -419,6 +465,10 @@ impl Store {
 
     /// Closes every connection; on SQLite this also checkpoints the WAL into the file.
     pub async fn close(self) {
+        match &self.native {
+            Native::Sqlite(pool) => pool.close().await,
+            Native::Postgres(pool) => pool.close().await,
+        }
         self.pool.close().await;
     }
 }
