@@ -15,7 +15,8 @@ use super::report::{
     FailureReason, FirstDeployment, IgnoredFix, NegativeLeadTime, OrphanChange, ServiceMetrics,
     UnattributedIncident, UnknownChange, UnrecoveredFailure,
 };
-use super::scope::{NONE, Scope};
+use super::scope::{NONE, Scope, dedup};
+use super::quick_check::QuickCheckBenchmark;
 use super::{DoraError, DoraInput, DoraOptions, levels, quick_check};
 
 /// Computes the DORA report for `options` from `input`.
@@ -31,6 +32,86 @@ use super::{DoraError, DoraInput, DoraOptions, levels, quick_check};
 /// attribution window, no environment, or an unknown Quick Check benchmark. Bad or odd
 /// data is never an error: it is counted, explained and left out where it would distort.
 pub fn compute(input: &DoraInput<'_>, options: &DoraOptions) -> Result<DoraReport, DoraError> {
+    let (window, benchmark) = check(options)?;
+    let counted = count(input, options, &window);
+    Ok(assemble(options, &window, benchmark, counted))
+}
+
+/// A report over every service, computed one group of services at a time.
+///
+/// Services never share records: a change ships through, and an incident fails, only a
+/// deployment of its own service. So the facts counted from a group that holds *every*
+/// record of its services are exactly the facts [`compute`] counts for those services from
+/// all the data, and a report over a whole organisation can be computed group by group,
+/// holding one group's records at a time. [`GroupedReport::finish`] gives the report
+/// [`compute`] would give for all the groups' records together, number for number.
+///
+/// ```
+/// use flowmap_core::dora::{DoraInput, DoraOptions, GroupedReport, compute};
+/// use flowmap_core::events::Deployment;
+///
+/// let options = DoraOptions::new(
+///     "2026-01-01T00:00:00Z".parse().unwrap(),
+///     "2026-02-01T00:00:00Z".parse().unwrap(),
+/// );
+/// let shop = [Deployment::new("d1", "shop", "2026-01-05T10:00:00Z".parse().unwrap())];
+/// let search = [Deployment::new("d1", "search", "2026-01-06T10:00:00Z".parse().unwrap())];
+///
+/// let mut grouped = GroupedReport::new(&options).unwrap();
+/// for group in [&shop, &search] {
+///     grouped.add(&DoraInput { deployments: group, changes: &[], incidents: &[] });
+/// }
+/// let all = [shop[0].clone(), search[0].clone()];
+/// let whole = compute(&DoraInput { deployments: &all, changes: &[], incidents: &[] }, &options);
+/// assert_eq!(grouped.finish(), whole.unwrap());
+/// ```
+#[derive(Debug)]
+pub struct GroupedReport {
+    options: DoraOptions,
+    window: Window,
+    benchmark: QuickCheckBenchmark,
+    services: Vec<(String, Facts)>,
+}
+
+impl GroupedReport {
+    /// Starts a report with `options`, which must choose no services (the groups decide
+    /// which services there are) and ask for no evidence.
+    ///
+    /// # Errors
+    ///
+    /// As [`compute`], and when `options` choose services or ask for evidence.
+    pub fn new(options: &DoraOptions) -> Result<GroupedReport, DoraError> {
+        if !options.services.is_empty() || options.explain {
+            return Err(DoraError::NotGroupable);
+        }
+        let (window, benchmark) = check(options)?;
+        Ok(GroupedReport {
+            options: options.clone(),
+            window,
+            benchmark,
+            services: Vec::new(),
+        })
+    }
+
+    /// Counts one group: every record of some services that no earlier group held.
+    pub fn add(&mut self, group: &DoraInput<'_>) {
+        let counted = count(group, &self.options, &self.window);
+        self.services.extend(counted.services);
+    }
+
+    /// The report over every group added.
+    pub fn finish(mut self) -> DoraReport {
+        self.services.sort_by(|a, b| a.0.cmp(&b.0));
+        let counted = Counted {
+            services: self.services,
+            explain: None,
+        };
+        assemble(&self.options, &self.window, self.benchmark, counted)
+    }
+}
+
+/// Checks `options` and lays out their window.
+fn check(options: &DoraOptions) -> Result<(Window, QuickCheckBenchmark), DoraError> {
     super::check_window_bound(options.since)?;
     super::check_window_bound(options.until)?;
     if options.since >= options.until {
@@ -47,21 +128,32 @@ pub fn compute(input: &DoraInput<'_>, options: &DoraOptions) -> Result<DoraRepor
     if options.environments.is_empty() {
         return Err(DoraError::NoEnvironment);
     }
-    let quick_check_benchmark = quick_check::benchmark(&options.quick_check)?;
-
+    let benchmark = quick_check::benchmark(&options.quick_check)?;
     let window = Window {
         since: options.since,
         until: options.until,
         days: options.until.duration_since(options.since).as_nanos() as f64 / NANOS_PER_DAY,
         grid: WeekGrid::new(options.since, options.until),
     };
-    let mut scope = Scope::new(input, options, &window);
+    Ok((window, benchmark))
+}
+
+/// What one pass over the events counted.
+struct Counted {
+    /// Each service's facts, in report order.
+    services: Vec<(String, Facts)>,
+    explain: Option<Explain>,
+}
+
+/// The one pass over the events.
+fn count(input: &DoraInput<'_>, options: &DoraOptions, window: &Window) -> Counted {
+    let mut scope = Scope::new(input, options, window);
     let links = linking::link(&mut scope, input);
     let failures = failures::attribute(&scope, input.incidents, options.attribution_window);
 
     let mut pass = Pass {
         scope: &scope,
-        window: &window,
+        window,
         input,
         facts: (0..scope.services().len())
             .map(|s| Facts::new(window.grid.len(), scope.has_events[s]))
@@ -75,36 +167,54 @@ pub fn compute(input: &DoraInput<'_>, options: &DoraOptions) -> Result<DoraRepor
     if let Some(explain) = pass.explain.as_mut() {
         sort_explain(explain);
     }
-
-    let edition = options.quick_check.edition;
-    let explain = pass.explain;
-    let environments: Vec<String> = scope.envs.iter().map(|e| (*e).to_owned()).collect();
     let names = scope.services();
-    let order = scope.report_order();
-    let facts: Vec<Facts> = {
-        let mut by_number = pass.facts;
-        order
-            .iter()
-            .map(|&s| std::mem::take(&mut by_number[s as usize]))
-            .collect()
-    };
+    let mut by_number = pass.facts;
+    let services = scope
+        .report_order()
+        .iter()
+        .map(|&s| {
+            (
+                names[s as usize].to_owned(),
+                std::mem::take(&mut by_number[s as usize]),
+            )
+        })
+        .collect();
+    Counted {
+        services,
+        explain: pass.explain,
+    }
+}
+
+/// The report of the counted facts.
+fn assemble(
+    options: &DoraOptions,
+    window: &Window,
+    quick_check_benchmark: QuickCheckBenchmark,
+    counted: Counted,
+) -> DoraReport {
+    let edition = options.quick_check.edition;
+    let environments: Vec<String> = dedup(options.environments.iter().map(String::as_str))
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     let (service, metrics, services) = if options.services.len() == 1 {
-        let metrics = facts[0].metrics(&window, edition);
-        (Some(names[0].to_owned()), metrics, None)
+        let (name, facts) = &counted.services[0];
+        (Some(name.clone()), facts.metrics(window, edition), None)
     } else {
-        let per_service: Vec<ServiceMetrics> = facts
+        let per_service: Vec<ServiceMetrics> = counted
+            .services
             .iter()
-            .zip(&order)
-            .map(|(f, &s)| ServiceMetrics {
-                service: names[s as usize].to_owned(),
-                metrics: f.metrics(&window, edition),
+            .map(|(name, facts)| ServiceMetrics {
+                service: name.clone(),
+                metrics: facts.metrics(window, edition),
             })
             .collect();
-        let pooled = Facts::pooled(&facts, window.grid.len()).metrics(&window, edition);
+        let facts: Vec<Facts> = counted.services.into_iter().map(|(_, f)| f).collect();
+        let pooled = Facts::pooled(&facts, window.grid.len()).metrics(window, edition);
         (None, pooled, Some(per_service))
     };
 
-    Ok(DoraReport {
+    DoraReport {
         service,
         environment: environments.join(","),
         environments,
@@ -115,8 +225,8 @@ pub fn compute(input: &DoraInput<'_>, options: &DoraOptions) -> Result<DoraRepor
         metrics,
         services,
         quick_check_benchmark,
-        explain,
-    })
+        explain: counted.explain,
+    }
 }
 
 /// The state of the counting pass.

@@ -74,7 +74,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::events::{Change, Deployment, Incident};
 
-pub use engine::compute;
+pub use engine::{GroupedReport, compute};
 pub use levels::Level;
 pub use linked::{DoraLinks, FailedDeploymentLinks, links};
 pub use quick_check::{QuickCheck, QuickCheckBenchmark, QuickCheckOptions};
@@ -227,6 +227,8 @@ pub enum DoraError {
         key: String,
         known: String,
     },
+    #[error("a report computed group by group covers every service and has no evidence")]
+    NotGroupable,
 }
 
 /// Window bounds are checked where they are parsed.

@@ -300,7 +300,7 @@ impl<'a> Services<'a> {
     }
 }
 
-fn dedup<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+pub(crate) fn dedup<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     let mut out: Vec<&str> = Vec::new();
     for n in names {
         if !out.contains(&n) {
