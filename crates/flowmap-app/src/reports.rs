@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use flowmap_core::dora::{DoraInput, DoraOptions, DoraReport, compute};
+use flowmap_core::dora::{DoraInput, DoraOptions, DoraReport, GroupedReport, compute};
 use flowmap_store::{Extent, LoadQuery, Store};
 
 use crate::AppError;
@@ -111,7 +111,27 @@ impl Reports {
         Ok(report)
     }
 
+    /// Computes a report. One over every service is computed group by group as the groups
+    /// load ([`GroupedReport`]): reading the next group overlaps counting this one, and
+    /// only one group's records are in memory, however large the organisation.
     async fn compute(&self, options: &DoraOptions) -> Result<DoraReport, AppError> {
+        if options.services.is_empty() && !options.explain {
+            let mut report = GroupedReport::new(options)?;
+            let mut groups = self.store.load_grouped(&LoadQuery::for_dora(options));
+            return tokio::task::spawn_blocking(move || {
+                while let Some(group) = groups.blocking_recv() {
+                    let data = group?;
+                    report.add(&DoraInput {
+                        deployments: &data.deployments,
+                        changes: &data.changes,
+                        incidents: &data.incidents,
+                    });
+                }
+                Ok(report.finish())
+            })
+            .await
+            .map_err(|_| AppError::Background("the DORA computation"))?;
+        }
         let data = self.store.load(&LoadQuery::for_dora(options)).await?;
         let options = options.clone();
         tokio::task::spawn_blocking(move || {

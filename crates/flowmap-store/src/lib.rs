@@ -67,6 +67,7 @@ mod access;
 mod lists;
 mod load;
 mod maps;
+mod native;
 mod outcomes;
 mod schema;
 mod scope;
@@ -90,7 +91,7 @@ use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 
 pub use access::{AuditEntry, StoredSession, StoredToken};
 pub use lists::{Cursor, ListPage, ListQuery, ListStart};
-pub use load::{Dataset, LoadQuery, TimeRange};
+pub use load::{Dataset, Group, LoadQuery, SERVICES_PER_GROUP, TimeRange};
 pub use maps::{Expected, MapFormat, StoredMap, valid_map_id};
 pub use outcomes::StoredOutcome;
 pub use sources::{Deleted, Extent, SourceSummary};
@@ -125,6 +126,9 @@ pub enum StoreError {
     /// The database refused a statement or could not be reached.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The SQLite file could not be read (see [`Store::load`]).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// The schema could not be brought up to date.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -420,16 +424,12 @@ impl Store {
 
     /// Every service that has at least one deployment, change or incident, sorted.
     pub async fn services(&self) -> Result<Vec<String>, StoreError> {
-        let names: Vec<(String,)> = sqlx::query_as(
-            "SELECT service FROM deployments UNION SELECT service FROM changes \
-             UNION SELECT service FROM incidents",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        // Sorted here: SQL text ordering depends on the backend's collation.
-        let mut names: Vec<String> = names.into_iter().map(|(name,)| name).collect();
-        names.sort();
-        Ok(names)
+        let names: Vec<(String,)> = sqlx::query_as(native::SERVICES_SQL)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(native::sorted_names(
+            names.into_iter().map(|(name,)| name).collect(),
+        ))
     }
 
     /// Every environment at least one deployment went to, sorted.

@@ -11,7 +11,7 @@ use futures_util::TryStreamExt;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::load::{decode_change, decode_deployment, decode_incident};
+use crate::native::{decode_change, decode_deployment, decode_incident};
 use crate::schema::{CHANGES, DEPLOYMENTS, INCIDENTS, Table};
 use crate::{Backend, Store, StoreError, TimeRange};
 

@@ -1,13 +1,15 @@
 //! Windowed loads: the records the engine needs, as plain domain values.
+//!
+//! Loads move the most rows of anything flowmap does (a year of a whole organisation is
+//! over a million), so they bypass sqlx's `Any` driver and read through each backend's own
+//! driver ([`crate::native`]), decoding columns by position. Every load reads one snapshot
+//! of the database, so a write committed meanwhile is either wholly in it or wholly not.
 
-use flowmap_core::events::{
-    Build, Change, Deployment, DeploymentKind, DeploymentStatus, Incident, Milestone,
-};
-use futures_util::TryStreamExt;
+use flowmap_core::events::{Build, Change, Deployment, Incident, Milestone};
 use jiff::Timestamp;
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use tokio::sync::mpsc;
 
+use crate::native::{self, Param};
 use crate::schema::{BUILDS, CHANGES, DEPLOYMENTS, INCIDENTS, MILESTONES, Table};
 use crate::{RawRecord, RecordKind, Store, StoreError};
 
@@ -55,15 +57,35 @@ pub struct LoadQuery {
     /// Milestones to load, by window on `at`; `None` (the default) loads none. With
     /// services chosen, milestones of those services and those without a service load.
     pub milestones: Option<TimeRange>,
-    /// Leaves out the text that describes a record but that no metric reads — a change's
-    /// author, title and reverted change, an incident's severity and title — which then
-    /// load as `None`. DORA reports set it ([`LoadQuery::for_dora`]): over a whole
-    /// organisation those texts are a fifth of the bytes read and of the memory held.
-    pub without_descriptions: bool,
+    /// Reads only the columns a DORA report reads; the others (a change's pull request
+    /// times, author, title and reverted change, a deployment's start, an incident's
+    /// detection, acknowledgement, severity and title) load as `None`. DORA reports set it
+    /// ([`LoadQuery::for_dora`]): over a whole organisation the other columns are over
+    /// half the values read.
+    pub dora_columns_only: bool,
 }
 
-/// The columns [`LoadQuery::without_descriptions`] leaves out.
-const DESCRIPTIONS: &[&str] = &["author", "title", "reverts", "severity"];
+/// The columns of `table` that [`LoadQuery::dora_columns_only`] leaves out: the DORA
+/// engine reads a change's id, service, commit time and deployment, every column of a
+/// deployment but its start, and an incident's id, service, start, resolution and cause.
+fn not_for_dora(table: &Table) -> &'static [&'static str] {
+    match table.name {
+        "deployments" => &["started_at"],
+        "changes" => &[
+            "authored_at",
+            "first_commit_at",
+            "pr_opened_at",
+            "first_review_at",
+            "approved_at",
+            "merged_at",
+            "author",
+            "title",
+            "reverts",
+        ],
+        "incidents" => &["detected_at", "acknowledged_at", "severity", "title"],
+        _ => &[],
+    }
+}
 
 /// Records loaded by [`Store::load`], each list ordered by its window's time, then id.
 ///
@@ -77,7 +99,18 @@ pub struct Dataset {
     pub milestones: Vec<Milestone>,
 }
 
-/// Which kind a [`Store::load_table`] call reads, for what only some kinds have.
+/// What one [`Store::load_grouped`] group sends: a group's records, or why loading stopped.
+pub type Group = Result<Dataset, StoreError>;
+
+/// One kind of record a load reads: its table, the column that places it in time, and how
+/// its services and environments are matched.
+pub(crate) struct Kind {
+    pub(crate) table: &'static Table,
+    pub(crate) time_column: &'static str,
+    filter: Filter,
+}
+
+/// What only some kinds filter by.
 #[derive(Clone, Copy, PartialEq)]
 enum Filter {
     /// Deployments: filtered by environment too.
@@ -87,83 +120,145 @@ enum Filter {
     Plain,
 }
 
+pub(crate) const DEPLOYMENT_KIND: Kind = Kind {
+    table: &DEPLOYMENTS,
+    time_column: "finished_at",
+    filter: Filter::Environment,
+};
+pub(crate) const CHANGE_KIND: Kind = Kind {
+    table: &CHANGES,
+    time_column: "committed_at",
+    filter: Filter::Plain,
+};
+pub(crate) const INCIDENT_KIND: Kind = Kind {
+    table: &INCIDENTS,
+    time_column: "started_at",
+    filter: Filter::Plain,
+};
+pub(crate) const BUILD_KIND: Kind = Kind {
+    table: &BUILDS,
+    time_column: "finished_at",
+    filter: Filter::Plain,
+};
+pub(crate) const MILESTONE_KIND: Kind = Kind {
+    table: &MILESTONES,
+    time_column: "at",
+    filter: Filter::ServiceOrNone,
+};
+
+/// The `SELECT` of one kind under `query`, restricted to `services` (empty: all), and its
+/// parameters; `placeholder(n)` spells the n-th parameter (from 1) in the backend's
+/// syntax. The columns come in [`Table::select_list`] order, which the decoders in
+/// [`native`] read by position.
+pub(crate) fn select(
+    kind: &Kind,
+    query: &LoadQuery,
+    services: &[String],
+    window: &TimeRange,
+    placeholder: fn(usize) -> String,
+) -> (String, Vec<Param>) {
+    let skipped = if query.dora_columns_only {
+        not_for_dora(kind.table)
+    } else {
+        &[]
+    };
+    let mut sql = format!(
+        "SELECT {} FROM {} WHERE 1 = 1",
+        kind.table.select_list_without(skipped),
+        kind.table.name
+    );
+    let mut params = Vec::new();
+    let mut spell = |values: Vec<Param>| {
+        let spelled: Vec<String> = values
+            .into_iter()
+            .map(|value| {
+                params.push(value);
+                placeholder(params.len())
+            })
+            .collect();
+        spelled.join(", ")
+    };
+    if !services.is_empty() {
+        let names = spell(services.iter().cloned().map(Param::Text).collect());
+        if kind.filter == Filter::ServiceOrNone {
+            sql += &format!(" AND (service IN ({names}) OR service IS NULL)");
+        } else {
+            sql += &format!(" AND service IN ({names})");
+        }
+    }
+    if kind.filter == Filter::Environment && !query.environments.is_empty() {
+        let names = spell(
+            query
+                .environments
+                .iter()
+                .cloned()
+                .map(Param::Text)
+                .collect(),
+        );
+        sql += &format!(" AND environment IN ({names})");
+    }
+    let time_column = kind.time_column;
+    if let Some(from) = window.from {
+        let bound = spell(vec![Param::Int(from.as_millisecond())]);
+        sql += &format!(" AND {time_column} >= {bound}");
+    }
+    if let Some(to) = window.to {
+        let bound = spell(vec![Param::Int(to.as_millisecond())]);
+        sql += &format!(" AND {time_column} < {bound}");
+    }
+    (sql, params)
+}
+
+impl Dataset {
+    /// Puts each list in the order [`Dataset`] promises.
+    ///
+    /// Sorted here rather than in SQL: text collation differs between SQLite and
+    /// PostgreSQL (and between PostgreSQL locales), and both backends must agree.
+    pub(crate) fn sort(&mut self) {
+        self.deployments
+            .sort_by(|a, b| (a.finished_at, &a.id).cmp(&(b.finished_at, &b.id)));
+        self.changes
+            .sort_by(|a, b| (a.committed_at, &a.id).cmp(&(b.committed_at, &b.id)));
+        self.incidents
+            .sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
+        self.builds
+            .sort_by(|a, b| (a.finished_at, &a.id).cmp(&(b.finished_at, &b.id)));
+        self.milestones
+            .sort_by(|a, b| (a.at, &a.item, &a.name).cmp(&(b.at, &b.item, &b.name)));
+    }
+}
+
+/// The services whose records one [`Store::load_grouped`] group holds at most.
+///
+/// At a year of an ordinary organisation (about 1 200 records a service) a group is some
+/// 60 000 records: few enough queries over the whole organisation, and the records of one
+/// group, not of the organisation, in memory at a time.
+pub const SERVICES_PER_GROUP: usize = 50;
+
 impl Store {
-    /// Loads the records `query` selects.
+    /// Loads the records `query` selects, all from one snapshot of the database.
     ///
     /// Each kind is read through its `(service, time)` index, so one service's year out of
     /// millions of records comes back in well under a second.
     pub async fn load(&self, query: &LoadQuery) -> Result<Dataset, StoreError> {
-        let mut data = Dataset {
-            deployments: self
-                .load_table(
-                    &DEPLOYMENTS,
-                    "finished_at",
-                    query,
-                    &query.deployments,
-                    Filter::Environment,
-                    decode_deployment,
-                )
-                .await?,
-            changes: self
-                .load_table(
-                    &CHANGES,
-                    "committed_at",
-                    query,
-                    &query.changes,
-                    Filter::Plain,
-                    decode_change,
-                )
-                .await?,
-            incidents: self
-                .load_table(
-                    &INCIDENTS,
-                    "started_at",
-                    query,
-                    &query.incidents,
-                    Filter::Plain,
-                    decode_incident,
-                )
-                .await?,
-            builds: Vec::new(),
-            milestones: Vec::new(),
-        };
-        if let Some(window) = &query.builds {
-            data.builds = self
-                .load_table(
-                    &BUILDS,
-                    "finished_at",
-                    query,
-                    window,
-                    Filter::Plain,
-                    decode_build,
-                )
-                .await?;
-            data.builds
-                .sort_by(|a, b| (a.finished_at, &a.id).cmp(&(b.finished_at, &b.id)));
-        }
-        if let Some(window) = &query.milestones {
-            data.milestones = self
-                .load_table(
-                    &MILESTONES,
-                    "at",
-                    query,
-                    window,
-                    Filter::ServiceOrNone,
-                    decode_milestone,
-                )
-                .await?;
-            data.milestones
-                .sort_by(|a, b| (a.at, &a.item, &a.name).cmp(&(b.at, &b.item, &b.name)));
-        }
-        // Sorted here rather than in SQL: text collation differs between SQLite and
-        // PostgreSQL (and between PostgreSQL locales), and both backends must agree.
-        data.deployments
-            .sort_by(|a, b| (a.finished_at, &a.id).cmp(&(b.finished_at, &b.id)));
-        data.changes
-            .sort_by(|a, b| (a.committed_at, &a.id).cmp(&(b.committed_at, &b.id)));
-        data.incidents
-            .sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
+        let mut data = native::load(self, query.clone()).await?;
+        data.sort();
         Ok(data)
+    }
+
+    /// Loads the records `query` selects one group of services at a time, all from one
+    /// snapshot of the database: for a computation over a whole organisation that should
+    /// not hold all of it in memory at once.
+    ///
+    /// `query` must choose no services: the groups are every service that has a
+    /// deployment, change or incident, in name order, [`SERVICES_PER_GROUP`] at a time.
+    /// Each [`Dataset`] holds *every* record the query selects of its services (never
+    /// builds or milestones), sorted as [`Store::load`] sorts. The next group is read while
+    /// the receiver works on this one; dropping the receiver stops the reading.
+    pub fn load_grouped(&self, query: &LoadQuery) -> mpsc::Receiver<Group> {
+        let (sender, receiver) = mpsc::channel(1);
+        native::load_grouped(self, query.clone(), sender);
+        receiver
     }
 
     /// The raw inputs kept for one record, oldest first (see [`RawRecord`]).
@@ -199,204 +294,4 @@ impl Store {
             })
             .collect()
     }
-
-    async fn load_table<T>(
-        &self,
-        table: &Table,
-        time_column: &str,
-        query: &LoadQuery,
-        window: &TimeRange,
-        filter: Filter,
-        decode: fn(&AnyRow) -> Result<T, String>,
-    ) -> Result<Vec<T>, StoreError> {
-        let skipped = if query.without_descriptions {
-            DESCRIPTIONS
-        } else {
-            &[]
-        };
-        let mut sql = format!(
-            "SELECT {} FROM {} WHERE 1 = 1",
-            table.select_list_without(skipped),
-            table.name
-        );
-        let mut params = 0;
-        let mut placeholders = |n: usize| {
-            let list: Vec<String> = (0..n)
-                .map(|_| {
-                    params += 1;
-                    format!("${params}")
-                })
-                .collect();
-            list.join(", ")
-        };
-        let by_environment = filter == Filter::Environment;
-        if !query.services.is_empty() {
-            let list = placeholders(query.services.len());
-            if filter == Filter::ServiceOrNone {
-                sql += &format!(" AND (service IN ({list}) OR service IS NULL)");
-            } else {
-                sql += &format!(" AND service IN ({list})");
-            }
-        }
-        if by_environment && !query.environments.is_empty() {
-            sql += &format!(
-                " AND environment IN ({})",
-                placeholders(query.environments.len())
-            );
-        }
-        if window.from.is_some() {
-            sql += &format!(" AND {time_column} >= {}", placeholders(1));
-        }
-        if window.to.is_some() {
-            sql += &format!(" AND {time_column} < {}", placeholders(1));
-        }
-
-        let mut select = sqlx::query(AssertSqlSafe(sql));
-        for service in &query.services {
-            select = select.bind(service.as_str());
-        }
-        if by_environment {
-            for environment in &query.environments {
-                select = select.bind(environment.as_str());
-            }
-        }
-        for bound in [window.from, window.to].into_iter().flatten() {
-            select = select.bind(bound.as_millisecond());
-        }
-
-        let mut rows = select.fetch(&self.pool);
-        let mut records = Vec::new();
-        while let Some(row) = rows.try_next().await? {
-            let record = decode(&row).map_err(|problem| StoreError::Corrupt {
-                table: table.name,
-                id: row.try_get::<String, _>(0).unwrap_or_default(),
-                problem,
-            })?;
-            records.push(record);
-        }
-        Ok(records)
-    }
-}
-
-/// Column readers for one row; each names the column that failed.
-struct Columns<'r>(&'r AnyRow);
-
-impl Columns<'_> {
-    fn text(&self, name: &str) -> Result<String, String> {
-        self.0.try_get(name).map_err(|e| format!("{name}: {e}"))
-    }
-
-    fn opt_text(&self, name: &str) -> Result<Option<String>, String> {
-        self.0.try_get(name).map_err(|e| format!("{name}: {e}"))
-    }
-
-    fn time(&self, name: &str) -> Result<Timestamp, String> {
-        let ms: i64 = self.0.try_get(name).map_err(|e| format!("{name}: {e}"))?;
-        Timestamp::from_millisecond(ms).map_err(|e| format!("{name}: {e}"))
-    }
-
-    fn opt_time(&self, name: &str) -> Result<Option<Timestamp>, String> {
-        let ms: Option<i64> = self.0.try_get(name).map_err(|e| format!("{name}: {e}"))?;
-        ms.map(Timestamp::from_millisecond)
-            .transpose()
-            .map_err(|e| format!("{name}: {e}"))
-    }
-}
-
-pub(crate) fn decode_deployment(row: &AnyRow) -> Result<Deployment, String> {
-    let c = Columns(row);
-    let status = match c.text("status")?.as_str() {
-        "success" => DeploymentStatus::Success,
-        "failure" => DeploymentStatus::Failure,
-        other => return Err(format!("status: unknown value {other:?}")),
-    };
-    let kind = match c.text("kind")?.as_str() {
-        "normal" => DeploymentKind::Normal,
-        "hotfix" => DeploymentKind::Hotfix,
-        "rollback" => DeploymentKind::Rollback,
-        other => return Err(format!("kind: unknown value {other:?}")),
-    };
-    let changes = match c.opt_text("changes")? {
-        Some(json) => serde_json::from_str(&json).map_err(|e| format!("changes: {e}"))?,
-        None => Vec::new(),
-    };
-    Ok(Deployment {
-        id: c.text("id")?,
-        service: c.text("service")?,
-        environment: c.text("environment")?,
-        status,
-        started_at: c.opt_time("started_at")?,
-        finished_at: c.time("finished_at")?,
-        commit: c.opt_text("commit_sha")?,
-        changes,
-        kind,
-        fixes: c.opt_text("fixes")?,
-    })
-}
-
-pub(crate) fn decode_change(row: &AnyRow) -> Result<Change, String> {
-    let c = Columns(row);
-    Ok(Change {
-        id: c.text("id")?,
-        service: c.text("service")?,
-        committed_at: c.time("committed_at")?,
-        authored_at: c.opt_time("authored_at")?,
-        first_commit_at: c.opt_time("first_commit_at")?,
-        pr_opened_at: c.opt_time("pr_opened_at")?,
-        first_review_at: c.opt_time("first_review_at")?,
-        approved_at: c.opt_time("approved_at")?,
-        merged_at: c.opt_time("merged_at")?,
-        deployment: c.opt_text("deployment")?,
-        author: c.opt_text("author")?,
-        title: c.opt_text("title")?,
-        reverts: c.opt_text("reverts")?,
-    })
-}
-
-fn decode_build(row: &AnyRow) -> Result<Build, String> {
-    let c = Columns(row);
-    let status = match c.text("status")?.as_str() {
-        "success" => DeploymentStatus::Success,
-        "failure" => DeploymentStatus::Failure,
-        other => return Err(format!("status: unknown value {other:?}")),
-    };
-    let changes = match c.opt_text("changes")? {
-        Some(json) => serde_json::from_str(&json).map_err(|e| format!("changes: {e}"))?,
-        None => Vec::new(),
-    };
-    Ok(Build {
-        id: c.text("id")?,
-        service: c.text("service")?,
-        status,
-        started_at: c.time("started_at")?,
-        finished_at: c.time("finished_at")?,
-        commit: c.opt_text("commit_sha")?,
-        changes,
-        name: c.opt_text("name")?,
-    })
-}
-
-fn decode_milestone(row: &AnyRow) -> Result<Milestone, String> {
-    let c = Columns(row);
-    Ok(Milestone {
-        item: c.text("item")?,
-        name: c.text("name")?,
-        at: c.time("at")?,
-        service: c.opt_text("service")?,
-    })
-}
-
-pub(crate) fn decode_incident(row: &AnyRow) -> Result<Incident, String> {
-    let c = Columns(row);
-    Ok(Incident {
-        id: c.text("id")?,
-        service: c.text("service")?,
-        started_at: c.time("started_at")?,
-        detected_at: c.opt_time("detected_at")?,
-        acknowledged_at: c.opt_time("acknowledged_at")?,
-        resolved_at: c.opt_time("resolved_at")?,
-        caused_by: c.opt_text("caused_by")?,
-        severity: c.opt_text("severity")?,
-        title: c.opt_text("title")?,
-    })
 }

@@ -277,18 +277,26 @@ impl Table {
         self.select_list_without(&[])
     }
 
-    /// [`Table::select_list`] with the text columns in `skipped` read as NULL, under
+    /// [`Table::select_list`] with the columns in `skipped` read as NULL, under
     /// their own names, so that decoding stays the same.
     pub fn select_list_without(&self, skipped: &[&str]) -> String {
         let mut list = String::from("id");
         for (name, _) in self.columns {
             list.push_str(", ");
             if skipped.contains(name) {
-                list.push_str("CAST(NULL AS TEXT) AS ");
+                list.push_str(typed_null(name));
+                list.push_str(" AS ");
             }
             list.push_str(name);
         }
         list
+    }
+
+    /// A typed NULL for each column of [`Table::select_list`].
+    pub fn typed_nulls(&self) -> String {
+        let mut nulls = vec![typed_null("id")];
+        nulls.extend(self.columns.iter().map(|(name, _)| typed_null(name)));
+        nulls.join(", ")
     }
 
     /// A multi-row upsert of `rows` rows.
@@ -419,6 +427,17 @@ fn push_values(sql: &mut String, backend: Backend, rows: usize, width: usize) {
             }
         }
         sql.push(')');
+    }
+}
+
+/// A NULL of the type column `name` has, for a `SELECT` whose rows must keep their shape
+/// (a `UNION`): times are stored as `BIGINT` milliseconds, and every time column's name
+/// ends in `_at`; every other column of the record tables is `TEXT`.
+pub(crate) fn typed_null(name: &str) -> &'static str {
+    if name.ends_with("_at") {
+        "CAST(NULL AS BIGINT)"
+    } else {
+        "CAST(NULL AS TEXT)"
     }
 }
 

@@ -13,7 +13,7 @@ impl LoadQuery {
     /// deployment first shipped a change, a change may wait months before it ships, and
     /// deployments and incidents after `until` can make a deployment inside the window
     /// failed or recovered. Narrowing by service is what keeps the load small; leaving out
-    /// the texts no metric reads (`without_descriptions`) keeps it lean.
+    /// the columns no DORA metric reads (`dora_columns_only`) keeps it lean.
     ///
     /// ```
     /// use flowmap_core::dora::DoraOptions;
@@ -28,13 +28,13 @@ impl LoadQuery {
     /// assert_eq!(query.services, ["checkout"]);
     /// assert_eq!(query.environments, ["production"]);
     /// assert_eq!(query.deployments, TimeRange::ALL);
-    /// assert!(query.without_descriptions);
+    /// assert!(query.dora_columns_only);
     /// ```
     pub fn for_dora(options: &DoraOptions) -> LoadQuery {
         LoadQuery {
             services: options.services.clone(),
             environments: options.environments.clone(),
-            without_descriptions: true,
+            dora_columns_only: true,
             ..LoadQuery::default()
         }
     }

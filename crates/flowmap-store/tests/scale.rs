@@ -175,19 +175,25 @@ async fn changes_and_incidents_page_like_deployments(store: Store) {
 }
 
 /// A DORA load leaves out the texts no metric reads, and nothing else.
-async fn dora_loads_leave_out_descriptions_only(store: Store) {
+async fn dora_loads_read_only_what_dora_reads(store: Store) {
     let mut change = Change::new("c1", "shop", at(0));
     change.author = Some("ada@example.com".into());
     change.title = Some("fix the cart".into());
     change.reverts = Some("c0".into());
     change.deployment = Some("d1".into());
-    change.merged_at = Some(at(10));
+    change.first_commit_at = Some(at(-50));
+    change.merged_at = Some(at(3));
     let mut incident = flowmap_core::events::Incident::new("i1", "shop", at(20));
     incident.severity = Some("sev1".into());
     incident.title = Some("cart down".into());
     incident.caused_by = Some("d1".into());
+    incident.detected_at = Some(at(21));
+    incident.resolved_at = Some(at(40));
+    let mut deployment = Deployment::new("d1", "shop", at(5));
+    deployment.started_at = Some(at(4));
+    deployment.commit = Some("abc".into());
     let batch = Batch {
-        deployments: vec![Deployment::new("d1", "shop", at(5))],
+        deployments: vec![deployment.clone()],
         changes: vec![change.clone()],
         incidents: vec![incident.clone()],
         ..Batch::default()
@@ -199,6 +205,7 @@ async fn dora_loads_leave_out_descriptions_only(store: Store) {
         .unwrap();
     assert_eq!(full.changes, [change.clone()]);
     assert_eq!(full.incidents, [incident.clone()]);
+    assert_eq!(full.deployments, [deployment.clone()]);
     let options = flowmap_core::dora::DoraOptions::new(at(0), at(100));
     let lean = store
         .load(&flowmap_store::LoadQuery::for_dora(&options))
@@ -207,15 +214,162 @@ async fn dora_loads_leave_out_descriptions_only(store: Store) {
     change.author = None;
     change.title = None;
     change.reverts = None;
+    change.first_commit_at = None;
+    change.merged_at = None;
     incident.severity = None;
     incident.title = None;
+    incident.detected_at = None;
+    deployment.started_at = None;
     assert_eq!(lean.changes, [change]);
     assert_eq!(lean.incidents, [incident]);
-    assert_eq!(lean.deployments, full.deployments);
+    assert_eq!(lean.deployments, [deployment]);
+}
+
+/// Services whose names sort differently by bytes, by case-blind and by natural order,
+/// so that a backend's collation cannot decide which group a service lands in.
+fn service_name(n: usize) -> String {
+    let stems = [
+        "Zeta", "alpha", "Beta", "_edge", "9lives", "10x", "émile", "a",
+    ];
+    format!("{}{}", stems[n % stems.len()], n / stems.len())
+}
+
+/// A grouped load holds exactly the records of a whole load, each service's in one
+/// group, each group sorted like a whole load: over more services than one group takes,
+/// with deployments in two environments, some services with only changes or only
+/// incidents, and one service whose only deployment went elsewhere.
+async fn grouped_loads_hold_every_record_once_by_service(store: Store) {
+    let services = flowmap_store::SERVICES_PER_GROUP * 2 + 7;
+    let mut batch = Batch::default();
+    for n in 0..services {
+        let service = service_name(n);
+        if n % 5 != 4 {
+            for k in 0..3 {
+                let id = format!("{service}-d{k}");
+                let mut d = Deployment::new(id, &service, at((n * 7 + k) as i64));
+                if k == 2 || n % 11 == 3 {
+                    d.environment = "staging".into();
+                }
+                d.changes = vec![format!("{service}-c{k}")];
+                batch.deployments.push(d);
+            }
+        }
+        if n % 7 != 6 {
+            for k in 0..4 {
+                let id = format!("{service}-c{k}");
+                let mut c = Change::new(id, &service, at((n * 3 + k) as i64));
+                c.deployment = Some(format!("{service}-d{}", k % 3));
+                batch.changes.push(c);
+            }
+        }
+        if n % 3 == 0 {
+            let id = format!("{service}-i1");
+            let i = flowmap_core::events::Incident::new(id, &service, at(n as i64 + 30));
+            batch.incidents.push(i);
+        }
+    }
+    store.write("import", &batch).await.unwrap();
+
+    let options = flowmap_core::dora::DoraOptions::new(at(0), at(10_000));
+    let query = flowmap_store::LoadQuery::for_dora(&options);
+    let whole = store.load(&query).await.unwrap();
+    let mut groups = store.load_grouped(&query);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut merged = flowmap_store::Dataset::default();
+    let mut count = 0;
+    while let Some(group) = groups.recv().await {
+        let group = group.unwrap();
+        count += 1;
+        let mut mine = std::collections::BTreeSet::new();
+        mine.extend(group.deployments.iter().map(|d| d.service.clone()));
+        mine.extend(group.changes.iter().map(|c| c.service.clone()));
+        mine.extend(group.incidents.iter().map(|i| i.service.clone()));
+        assert!(
+            mine.len() <= flowmap_store::SERVICES_PER_GROUP,
+            "{}",
+            mine.len()
+        );
+        assert!(mine.is_disjoint(&seen), "a service in two groups");
+        seen.extend(mine);
+        let mut sorted = group.clone();
+        sorted
+            .deployments
+            .sort_by(|a, b| (a.finished_at, &a.id).cmp(&(b.finished_at, &b.id)));
+        sorted
+            .changes
+            .sort_by(|a, b| (a.committed_at, &a.id).cmp(&(b.committed_at, &b.id)));
+        assert_eq!(sorted, group, "a group in load order");
+        merged.deployments.extend(group.deployments);
+        merged.changes.extend(group.changes);
+        merged.incidents.extend(group.incidents);
+    }
+    assert!(count >= 3, "{count} groups");
+    merged.deployments.sort_by(|a, b| {
+        (a.finished_at, &a.service, &a.id).cmp(&(b.finished_at, &b.service, &b.id))
+    });
+    let mut whole_sorted = whole.clone();
+    whole_sorted.deployments.sort_by(|a, b| {
+        (a.finished_at, &a.service, &a.id).cmp(&(b.finished_at, &b.service, &b.id))
+    });
+    merged.changes.sort_by(|a, b| {
+        (a.committed_at, &a.service, &a.id).cmp(&(b.committed_at, &b.service, &b.id))
+    });
+    whole_sorted.changes.sort_by(|a, b| {
+        (a.committed_at, &a.service, &a.id).cmp(&(b.committed_at, &b.service, &b.id))
+    });
+    merged
+        .incidents
+        .sort_by(|a, b| (a.started_at, &a.service).cmp(&(b.started_at, &b.service)));
+    whole_sorted
+        .incidents
+        .sort_by(|a, b| (a.started_at, &a.service).cmp(&(b.started_at, &b.service)));
+    assert_eq!(merged, whole_sorted);
+    // Only production deployments were asked for, and every one of them came.
+    assert!(
+        merged
+            .deployments
+            .iter()
+            .all(|d| d.environment == "production")
+    );
+    assert!(!merged.deployments.is_empty() && !merged.incidents.is_empty());
+}
+
+/// A grouped load reads one snapshot: a write committed while the groups are being read
+/// shows in none of them.
+async fn a_grouped_load_reads_one_snapshot(store: Store) {
+    // Enough groups that the reader, at most two groups ahead, has not read them all.
+    let services = flowmap_store::SERVICES_PER_GROUP * 6;
+    let batch = Batch {
+        changes: (0..services)
+            .map(|n| Change::new(format!("c1-{n}"), service_name(n), at(n as i64)))
+            .collect(),
+        ..Batch::default()
+    };
+    store.write("import", &batch).await.unwrap();
+    let options = flowmap_core::dora::DoraOptions::new(at(0), at(10_000));
+    let mut groups = store.load_grouped(&flowmap_store::LoadQuery::for_dora(&options));
+    let first = groups.recv().await.unwrap().unwrap();
+    assert!(!first.changes.is_empty());
+    // Every service gains a second change while the later groups are still unread.
+    // (Ids are unique per source, so each carries its service's number.)
+    let later = Batch {
+        changes: (0..services)
+            .map(|n| Change::new(format!("c2-{n}"), service_name(n), at(n as i64)))
+            .collect(),
+        ..Batch::default()
+    };
+    store.write("import", &later).await.unwrap();
+    let mut total = first.changes.len();
+    while let Some(group) = groups.recv().await {
+        total += group.unwrap().changes.len();
+    }
+    assert_eq!(total, services);
 }
 
 on_both_backends!(
-    dora_loads_leave_out_descriptions_only,
+    dora_loads_read_only_what_dora_reads,
+    grouped_loads_hold_every_record_once_by_service,
+    a_grouped_load_reads_one_snapshot,
     every_write_raises_the_data_version,
     cursor_pages_walk_every_record_once_newest_first,
     changes_and_incidents_page_like_deployments,

@@ -10,13 +10,13 @@ use super::assemble::{Facts, FirstNote, Window};
 use super::calendar::{NANOS_PER_DAY, WeekGrid, utc_day, weekday_of_day};
 use super::failures::{self, Cause, Failures, FixIgnored, Recovery, Unattributed};
 use super::linking::{self, Links};
+use super::quick_check::QuickCheckBenchmark;
 use super::report::{
     ChangeEvidence, DeploymentEvidence, DoraReport, Explain, FailedDeployment, FailedRun,
     FailureReason, FirstDeployment, IgnoredFix, NegativeLeadTime, OrphanChange, ServiceMetrics,
     UnattributedIncident, UnknownChange, UnrecoveredFailure,
 };
 use super::scope::{NONE, Scope, dedup};
-use super::quick_check::QuickCheckBenchmark;
 use super::{DoraError, DoraInput, DoraOptions, levels, quick_check};
 
 /// Computes the DORA report for `options` from `input`.

@@ -1215,11 +1215,24 @@ proptest! {
 fn only_a_report_over_every_service_without_evidence_is_grouped() {
     let mut o = options(&["shop"]);
     o.explain = false;
-    assert!(matches!(GroupedReport::new(&o), Err(DoraError::NotGroupable)));
+    assert!(matches!(
+        GroupedReport::new(&o),
+        Err(DoraError::NotGroupable)
+    ));
     let mut o = options(&[]);
     o.explain = true;
-    assert!(matches!(GroupedReport::new(&o), Err(DoraError::NotGroupable)));
+    assert!(matches!(
+        GroupedReport::new(&o),
+        Err(DoraError::NotGroupable)
+    ));
     o.explain = false;
-    let empty = DoraInput { deployments: &[], changes: &[], incidents: &[] };
-    assert_eq!(GroupedReport::new(&o).unwrap().finish(), compute(&empty, &o).unwrap());
+    let empty = DoraInput {
+        deployments: &[],
+        changes: &[],
+        incidents: &[],
+    };
+    assert_eq!(
+        GroupedReport::new(&o).unwrap().finish(),
+        compute(&empty, &o).unwrap()
+    );
 }
