@@ -129,20 +129,24 @@ impl Store {
         };
         let service_filter = list("service", services, 1);
         let env_filter = list("environment", environments, services.len() + 1);
+        // Four subqueries, each an index seek from one end of a time index (a scan until
+        // the first row that matches the filters), rather than one pass over every row.
+        let deployments = format!(
+            "FROM deployments WHERE status = 'success' AND {service_filter} AND {env_filter}"
+        );
+        let changes = format!("FROM changes WHERE {service_filter}");
         let sql = format!(
-            "SELECT MIN(t), MAX(t) FROM ( \
-               SELECT finished_at AS t FROM deployments \
-                 WHERE status = 'success' AND {service_filter} AND {env_filter} \
-               UNION ALL SELECT committed_at FROM changes WHERE {service_filter} \
-             ) AS times"
+            "SELECT (SELECT MIN(finished_at) {deployments}), (SELECT MAX(finished_at) {deployments}), \
+                    (SELECT MIN(committed_at) {changes}), (SELECT MAX(committed_at) {changes})"
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for value in services.iter().chain(environments) {
             query = query.bind(value.as_str());
         }
         let row = query.fetch_one(&self.pool).await?;
-        let first: Option<i64> = row.try_get(0)?;
-        let last: Option<i64> = row.try_get(1)?;
+        let time = |at: usize| row.try_get::<Option<i64>, _>(at);
+        let first = [time(0)?, time(2)?].into_iter().flatten().min();
+        let last = [time(1)?, time(3)?].into_iter().flatten().max();
         match (first, last) {
             (Some(first), Some(last)) => Ok(Some(Extent {
                 first: timestamp(first)?,
