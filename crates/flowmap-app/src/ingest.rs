@@ -4,6 +4,10 @@
 //! transaction, so reading and writing overlap. The run's incremental state is written in
 //! the same transaction as its records: a run that fails leaves neither, and the next run
 //! starts from the last one that succeeded.
+//!
+//! A source's first ingest (no state, and no record of the source stored) goes through the
+//! store's first load, which inserts instead of merging; every later one through the
+//! upserts, which meet the stored records exactly once.
 
 use std::path::PathBuf;
 use std::sync::Arc;
