@@ -54,8 +54,9 @@ impl Store {
     ///
     /// On SQLite the transaction takes the write lock before looking (`BEGIN IMMEDIATE`),
     /// so no other writer can add records of the source in between. On PostgreSQL two
-    /// first loads of the same source at once both start, and the later to commit fails
-    /// on the duplicate key, writing nothing.
+    /// first loads of the same source at once both start; the second waits at its first
+    /// key the other has inserted and, once the other commits, fails on it, writing
+    /// nothing.
     pub async fn begin_first_load(&self, source: &str) -> Result<Option<FirstLoad>, StoreError> {
         if source.is_empty() {
             return Err(StoreError::Invalid {
