@@ -4,12 +4,16 @@
 //! transaction, so reading and writing overlap. The run's incremental state is written in
 //! the same transaction as its records: a run that fails leaves neither, and the next run
 //! starts from the last one that succeeded.
+//!
+//! A source's first ingest (no state, and no record of the source stored) goes through the
+//! store's first load, which inserts instead of merging; every later one through the
+//! upserts, which meet the stored records exactly once.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use flowmap_ingest::git::{self, GitOptions, GitState};
-use flowmap_store::{Batch, WriteMode};
+use flowmap_store::{Batch, FirstLoad, StoreError, WriteMode, Writer};
 
 use crate::{Actor, App, AppError, Role};
 
@@ -95,16 +99,29 @@ impl App {
         let rule_changed = previous
             .as_ref()
             .is_some_and(|state| state.made_with_other_options(&options));
-        let mut writer = self.store.begin(&source).await?;
-        // The whole history is read again under the new rule (the state no longer
-        // matches), so the old rule's deployments go in the same transaction: the source
-        // never holds deployments of two rules at once.
-        let replaced = if rule_changed {
-            Some(Replaced {
-                deployments: writer.delete_deployments().await?,
-            })
+        // A source that holds nothing yet is loaded with plain inserts; everything else
+        // goes through the upserts, which meet the stored records exactly once.
+        let first_load = if previous.is_none() {
+            self.store.begin_first_load(&source).await?
         } else {
             None
+        };
+        let (mut sink, replaced) = match first_load {
+            Some(load) => (Sink::First(load), None),
+            None => {
+                let mut writer = self.store.begin(&source).await?;
+                // The whole history is read again under the new rule (the state no longer
+                // matches), so the old rule's deployments go in the same transaction: the
+                // source never holds deployments of two rules at once.
+                let replaced = if rule_changed {
+                    Some(Replaced {
+                        deployments: writer.delete_deployments().await?,
+                    })
+                } else {
+                    None
+                };
+                (Sink::Upsert(writer), replaced)
+            }
         };
         let repository = path.clone();
 
@@ -124,13 +141,7 @@ impl App {
         });
         let mut written = Ok(());
         while let Some(batch) = receiver.recv().await {
-            let batch = Batch {
-                mode: WriteMode::Replace,
-                deployments: batch.deployments,
-                changes: batch.changes,
-                ..Batch::default()
-            };
-            if let Err(err) = writer.write_bulk(&batch).await {
+            if let Err(err) = sink.write(batch).await {
                 written = Err(err);
                 break;
             }
@@ -145,17 +156,14 @@ impl App {
             (Ok(()), Ok(outcome)) => outcome,
             (written, read) => {
                 // Nothing of a failed run is kept.
-                writer.rollback().await?;
+                sink.rollback().await?;
                 written?;
                 return Err(read
                     .err()
                     .map_or(AppError::Background("the git reader"), AppError::from));
             }
         };
-        writer
-            .set_meta(&state_key, &outcome.state.to_json())
-            .await?;
-        writer.commit().await?;
+        sink.commit(&state_key, &outcome.state.to_json()).await?;
         let tags = if outcome.deployments == 0 && outcome.full {
             let names = tokio::task::spawn_blocking(move || git::tag_names(&repository))
                 .await
@@ -170,5 +178,54 @@ impl App {
             replaced,
             tags,
         })
+    }
+}
+
+/// Where a run's records go: a first load's plain inserts, or the upserts of a source that
+/// holds records already.
+enum Sink {
+    First(FirstLoad),
+    Upsert(Writer),
+}
+
+impl Sink {
+    async fn write(&mut self, batch: git::Batch) -> Result<(), StoreError> {
+        match self {
+            Sink::First(load) => {
+                load.insert(batch.changes, batch.deployments).await?;
+            }
+            Sink::Upsert(writer) => {
+                let batch = Batch {
+                    mode: WriteMode::Replace,
+                    deployments: batch.deployments,
+                    changes: batch.changes,
+                    ..Batch::default()
+                };
+                writer.write_bulk(&batch).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits the records with the run's state, `state` under `key`.
+    async fn commit(self, key: &str, state: &str) -> Result<(), StoreError> {
+        match self {
+            Sink::First(mut load) => {
+                load.set_meta(key, state).await?;
+                load.commit().await?;
+            }
+            Sink::Upsert(mut writer) => {
+                writer.set_meta(key, state).await?;
+                writer.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn rollback(self) -> Result<(), StoreError> {
+        match self {
+            Sink::First(load) => load.rollback().await,
+            Sink::Upsert(writer) => writer.rollback().await,
+        }
     }
 }

@@ -64,6 +64,7 @@
 //! ```
 
 mod access;
+mod first_load;
 mod lists;
 mod load;
 mod maps;
@@ -90,6 +91,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSy
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 
 pub use access::{AuditEntry, StoredSession, StoredToken};
+pub use first_load::FirstLoad;
 pub use lists::{Cursor, ListPage, ListQuery, ListStart};
 pub use load::{Dataset, Group, LoadQuery, SERVICES_PER_GROUP, TimeRange};
 pub use maps::{Expected, MapFormat, StoredMap, valid_map_id};

@@ -8,14 +8,15 @@ use sqlx::{Any, Executor};
 
 use crate::{Store, StoreError};
 
+/// Raises the counter; run inside the write transaction it counts.
+pub(crate) const BUMP_SQL: &str = "UPDATE data_version SET version = version + 1 WHERE id = 1";
+
 /// Raises the counter inside the caller's write transaction.
 pub(crate) async fn bump<'e, E>(executor: E) -> Result<(), StoreError>
 where
     E: Executor<'e, Database = Any>,
 {
-    sqlx::query("UPDATE data_version SET version = version + 1 WHERE id = 1")
-        .execute(executor)
-        .await?;
+    sqlx::query(BUMP_SQL).execute(executor).await?;
     Ok(())
 }
 

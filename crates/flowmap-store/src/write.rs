@@ -216,16 +216,8 @@ impl Store {
 /// line.
 fn check_batch(batch: &Batch) -> Result<(), StoreError> {
     use flowmap_core::checks;
-    let problems = batch
-        .deployments
-        .iter()
-        .map(|d| ("deployment", d.id.as_str(), checks::deployment_problems(d)))
-        .chain(
-            batch
-                .changes
-                .iter()
-                .map(|c| ("change", c.id.as_str(), checks::change_problems(c))),
-        )
+    check_records(&batch.deployments, &batch.changes)?;
+    let problems = std::iter::empty()
         .chain(
             batch
                 .incidents
@@ -244,6 +236,30 @@ fn check_batch(batch: &Batch) -> Result<(), StoreError> {
                 .iter()
                 .map(|m| ("milestone", m.item.as_str(), checks::milestone_problems(m))),
         );
+    first_problem(problems)
+}
+
+/// [`check_batch`] for deployments and changes alone.
+pub(crate) fn check_records(
+    deployments: &[Deployment],
+    changes: &[Change],
+) -> Result<(), StoreError> {
+    use flowmap_core::checks;
+    let problems = deployments
+        .iter()
+        .map(|d| ("deployment", d.id.as_str(), checks::deployment_problems(d)))
+        .chain(
+            changes
+                .iter()
+                .map(|c| ("change", c.id.as_str(), checks::change_problems(c))),
+        );
+    first_problem(problems)
+}
+
+/// The first problem of the first record that has one, as an error.
+fn first_problem<'a>(
+    problems: impl Iterator<Item = (&'static str, &'a str, Vec<flowmap_core::checks::Problem>)>,
+) -> Result<(), StoreError> {
     for (kind, id, found) in problems {
         if let Some(first) = found.into_iter().next() {
             let shown: String = id.chars().take(80).collect();
@@ -415,18 +431,19 @@ impl Writer {
     }
 }
 
+/// Stores a value under a key of `ingest_state`, replacing any earlier one.
+pub(crate) const SET_META_SQL: &str = "INSERT INTO ingest_state (key, value) VALUES ($1, $2) \
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
 pub(crate) async fn set_meta<'e, E>(executor: E, key: &str, value: &str) -> Result<(), StoreError>
 where
     E: Executor<'e, Database = Any>,
 {
-    sqlx::query(
-        "INSERT INTO ingest_state (key, value) VALUES ($1, $2) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )
-    .bind(key)
-    .bind(value)
-    .execute(executor)
-    .await?;
+    sqlx::query(SET_META_SQL)
+        .bind(key)
+        .bind(value)
+        .execute(executor)
+        .await?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 
 #[macro_use]
 mod common;
+mod first_load;
 mod measure_records;
 mod scale;
 mod server_state;

@@ -56,6 +56,7 @@ mod emit;
 mod refs;
 mod state;
 mod tags;
+mod walk;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -307,6 +308,8 @@ struct History {
     data: Vec<Option<CommitData>>,
     /// Per node: the root tree, which `--path` needs before anything is emitted.
     trees: Vec<ObjectId>,
+    /// Per node: committer time, seconds.
+    times: Vec<i64>,
     dag: Dag,
     /// Nodes `0..inner` are this run's commits; nodes from `inner` on are released parents.
     inner: usize,
@@ -382,6 +385,7 @@ impl Run<'_> {
             ids,
             data,
             trees,
+            times,
             dag,
             known: deployments.clone(),
             deployments,
@@ -483,6 +487,7 @@ impl Run<'_> {
             full: false,
             ids,
             trees: data.iter().map(|commit| commit.tree).collect(),
+            times: data.iter().map(|commit| commit.committed).collect(),
             data: data.into_iter().map(Some).collect(),
             dag,
             inner,
@@ -495,11 +500,14 @@ impl Run<'_> {
     /// Walks the whole history from the tips, using the commit-graph file where it covers
     /// the commits (parents and times without opening objects) and decoding the rest.
     fn walk(&self) -> Result<Walked, GitError> {
-        self.progress.phase(Phase::Walk, None);
         let graph = self
             .repo
             .commit_graph_if_enabled()
             .map_err(|err| GitError::read("the commit-graph", err))?;
+        if graph.is_none() {
+            return self.walk_reading();
+        }
+        self.progress.phase(Phase::Walk, None);
         let mut walked = Walked::default();
         let mut seen = Seen {
             by_position: vec![UNLINKED; graph.as_ref().map_or(0, |g| g.num_commits() as usize)],
@@ -718,26 +726,29 @@ impl Run<'_> {
             deployments,
             marks,
             known,
+            times,
             ..
         } = history;
-        // Emit in commit id order: a store's (source, id) index then grows at its end
-        // instead of at random places, which makes inserting a large history much cheaper.
-        let mut order: Vec<(ObjectId, u32)> = (0..inner as u32)
-            .map(|node| (ids[node as usize], node))
+        // Emit oldest first (ties by commit id): a store's indexes by time then grow at
+        // their end instead of at random places, which makes inserting a large history
+        // much cheaper; only the (source, id) key is filled in at random.
+        let mut order: Vec<(i64, ObjectId, u32)> = (0..inner as u32)
+            .map(|node| (times[node as usize], ids[node as usize], node))
             .collect();
+        drop(times);
         order.sort_unstable();
-        let ids: Vec<ObjectId> = order.iter().map(|&(id, _)| id).collect();
+        let ids: Vec<ObjectId> = order.iter().map(|&(_, id, _)| id).collect();
         let marks: Vec<u32> = order
             .iter()
-            .map(|&(_, node)| marks[node as usize])
+            .map(|&(_, _, node)| marks[node as usize])
             .collect();
         let in_scope: Vec<bool> = order
             .iter()
-            .map(|&(_, node)| in_scope[node as usize])
+            .map(|&(_, _, node)| in_scope[node as usize])
             .collect();
         let mut data: Vec<Option<CommitData>> = order
             .iter()
-            .map(|&(_, node)| data[node as usize].take())
+            .map(|&(_, _, node)| data[node as usize].take())
             .collect();
         drop(order);
         self.progress.phase(Phase::Read, Some(inner as u64));

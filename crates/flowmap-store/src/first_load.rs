@@ -1,0 +1,458 @@
+//! A source's first load: plain inserts through the backend's typed driver.
+//!
+//! The ordinary write path ([`crate::Writer`]) is an upsert through sqlx's `Any` driver:
+//! right for every later write, but for a source that holds nothing yet there is nothing
+//! to merge with, and the `Any` driver copies every value once more on its way in. A first
+//! load (a repository's whole history, the first time) instead inserts its rows with
+//! multi-row `INSERT` statements through the typed SQLite driver, or `INSERT … SELECT
+//! FROM UNNEST` of one array per column on PostgreSQL, in one transaction that also raises
+//! the data version: a load that fails or is interrupted leaves nothing behind.
+
+use flowmap_core::events::{Change, Deployment};
+use sqlx::postgres::Postgres;
+use sqlx::sqlite::Sqlite;
+use sqlx::{AssertSqlSafe, Transaction};
+
+use crate::schema::{CHANGES, DEPLOYMENTS, Table};
+use crate::write::{check_records, kind_str, status_str};
+use crate::{Native, Store, StoreError};
+
+/// Rows per SQLite `INSERT`: one prepared statement of 100 rows, reused, binds about as
+/// fast per row as far larger ones and keeps each statement's arguments small.
+const SQLITE_ROWS: usize = 100;
+
+/// The record tables; a source with a row in any of them has been loaded before.
+const RECORD_TABLES: [&str; 5] = [
+    "deployments",
+    "changes",
+    "incidents",
+    "builds",
+    "milestones",
+];
+
+/// An open first load of one source: its changes and deployments are inserted, not
+/// merged, and become visible together on [`FirstLoad::commit`].
+///
+/// Dropping it (or the process dying) rolls everything back. Ids must be unique within
+/// the load: a repeated id fails the insert instead of replacing the earlier record.
+#[derive(Debug)]
+pub struct FirstLoad {
+    tx: NativeTx,
+    source: String,
+    inserted: u64,
+}
+
+#[derive(Debug)]
+enum NativeTx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Store {
+    /// Starts a first load of `source`, or answers `None` when the source already holds
+    /// records (then [`Store::begin`] and its upserts are the way to write).
+    ///
+    /// On SQLite the transaction takes the write lock before looking (`BEGIN IMMEDIATE`),
+    /// so no other writer can add records of the source in between. On PostgreSQL two
+    /// first loads of the same source at once both start; the second waits at its first
+    /// key the other has inserted and, once the other commits, fails on it, writing
+    /// nothing.
+    pub async fn begin_first_load(&self, source: &str) -> Result<Option<FirstLoad>, StoreError> {
+        if source.is_empty() {
+            return Err(StoreError::Invalid {
+                what: "source".into(),
+                problem: "must not be empty".into(),
+            });
+        }
+        let mut any_rows = String::from("SELECT ");
+        for (i, table) in RECORD_TABLES.iter().enumerate() {
+            if i > 0 {
+                any_rows.push_str(" OR ");
+            }
+            any_rows.push_str(&format!("EXISTS (SELECT 1 FROM {table} WHERE source = $1)"));
+        }
+        let (tx, loaded) = match &self.native {
+            Native::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let (loaded,): (bool,) = sqlx::query_as(AssertSqlSafe(any_rows))
+                    .bind(source)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                (NativeTx::Sqlite(tx), loaded)
+            }
+            Native::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let (loaded,): (bool,) = sqlx::query_as(AssertSqlSafe(any_rows))
+                    .bind(source)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                (NativeTx::Postgres(tx), loaded)
+            }
+        };
+        if loaded {
+            // Nothing was written; the lock goes with the transaction.
+            match tx {
+                NativeTx::Sqlite(tx) => tx.rollback().await?,
+                NativeTx::Postgres(tx) => tx.rollback().await?,
+            }
+            return Ok(None);
+        }
+        Ok(Some(FirstLoad {
+            tx,
+            source: source.to_owned(),
+            inserted: 0,
+        }))
+    }
+}
+
+impl FirstLoad {
+    /// The source being loaded.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Inserts `changes` and `deployments`, which are checked like every write (see
+    /// [`crate::Writer::write`]). Their strings move into the statements' arguments
+    /// instead of being copied. Returns how many records were inserted.
+    pub async fn insert(
+        &mut self,
+        changes: Vec<Change>,
+        deployments: Vec<Deployment>,
+    ) -> Result<u64, StoreError> {
+        check_records(&deployments, &changes)?;
+        let count = (changes.len() + deployments.len()) as u64;
+        match &mut self.tx {
+            NativeTx::Sqlite(tx) => {
+                sqlite_insert(tx, &self.source, &CHANGES, changes, bind_change).await?;
+                sqlite_insert(tx, &self.source, &DEPLOYMENTS, deployments, bind_deployment).await?;
+            }
+            NativeTx::Postgres(tx) => {
+                if !changes.is_empty() {
+                    pg_insert_changes(tx, &self.source, changes).await?;
+                }
+                if !deployments.is_empty() {
+                    pg_insert_deployments(tx, &self.source, deployments).await?;
+                }
+            }
+        }
+        self.inserted += count;
+        Ok(count)
+    }
+
+    /// Stores `value` under `key` in this transaction (see [`Store::get_meta`]).
+    pub async fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        match &mut self.tx {
+            NativeTx::Sqlite(tx) => {
+                sqlx::query(crate::write::SET_META_SQL)
+                    .bind(key)
+                    .bind(value)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            NativeTx::Postgres(tx) => {
+                sqlx::query(crate::write::SET_META_SQL)
+                    .bind(key)
+                    .bind(value)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the load visible, with the source's last update time, and raises the data
+    /// version, like [`crate::Writer::commit`]. Returns how many records were inserted.
+    pub async fn commit(mut self) -> Result<u64, StoreError> {
+        let now = jiff::Timestamp::now().as_millisecond().to_string();
+        let key = crate::sources::updated_key(&self.source);
+        self.set_meta(&key, &now).await?;
+        // Last, so that on PostgreSQL the counter's row lock is held only while committing.
+        match self.tx {
+            NativeTx::Sqlite(mut tx) => {
+                sqlx::query(crate::version::BUMP_SQL)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            NativeTx::Postgres(mut tx) => {
+                sqlx::query(crate::version::BUMP_SQL)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(self.inserted)
+    }
+
+    /// Discards everything inserted.
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self.tx {
+            NativeTx::Sqlite(tx) => tx.rollback().await?,
+            NativeTx::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+type SqliteQuery = sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments>;
+
+/// `INSERT OR FAIL INTO table (source, id, columns…) VALUES (?, …), …` for `rows` rows.
+///
+/// `OR FAIL` because a failed first load is rolled back as a whole anyway: SQLite then
+/// keeps no statement journal (a copy of every page a statement changes, to undo just that
+/// statement), which cost a tenth of the insert time.
+fn insert_sql(table: &Table, rows: usize) -> String {
+    let mut sql = format!("INSERT OR FAIL INTO {} (source, id", table.name);
+    for (name, _) in table.columns {
+        sql.push_str(", ");
+        sql.push_str(name);
+    }
+    sql.push_str(") VALUES ");
+    let row = format!("({})", vec!["?"; table.width()].join(", "));
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&row);
+    }
+    sql
+}
+
+async fn sqlite_insert<R>(
+    tx: &mut Transaction<'static, Sqlite>,
+    source: &str,
+    table: &Table,
+    records: Vec<R>,
+    bind: fn(SqliteQuery, R) -> Result<SqliteQuery, StoreError>,
+) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    // The source is one shared string, not a copy per row.
+    let source: std::sync::Arc<str> = source.into();
+    let full = insert_sql(table, SQLITE_ROWS);
+    let mut records = records.into_iter().peekable();
+    while records.peek().is_some() {
+        let chunk: Vec<R> = records.by_ref().take(SQLITE_ROWS).collect();
+        let sql = if chunk.len() == SQLITE_ROWS {
+            full.clone()
+        } else {
+            insert_sql(table, chunk.len())
+        };
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for record in chunk {
+            query = bind(query.bind(source.clone()), record)?;
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+fn ms(time: Option<jiff::Timestamp>) -> Option<i64> {
+    time.map(|t| t.as_millisecond())
+}
+
+/// Binds a change in [`CHANGES`]' column order (after the source).
+fn bind_change(query: SqliteQuery, c: Change) -> Result<SqliteQuery, StoreError> {
+    Ok(query
+        .bind(c.id)
+        .bind(c.service)
+        .bind(c.committed_at.as_millisecond())
+        .bind(ms(c.authored_at))
+        .bind(ms(c.first_commit_at))
+        .bind(ms(c.pr_opened_at))
+        .bind(ms(c.first_review_at))
+        .bind(ms(c.approved_at))
+        .bind(ms(c.merged_at))
+        .bind(c.deployment)
+        .bind(c.author)
+        .bind(c.title)
+        .bind(c.reverts))
+}
+
+/// A deployment's listed changes as stored: a JSON array, or NULL when it lists none.
+fn changes_json(changes: &[String]) -> Result<Option<String>, StoreError> {
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(changes)
+        .map(Some)
+        .map_err(|err| StoreError::Invalid {
+            what: "deployment changes".into(),
+            problem: err.to_string(),
+        })
+}
+
+/// Binds a deployment in [`DEPLOYMENTS`]' column order (after the source).
+fn bind_deployment(query: SqliteQuery, d: Deployment) -> Result<SqliteQuery, StoreError> {
+    let changes = changes_json(&d.changes)?;
+    Ok(query
+        .bind(d.id)
+        .bind(d.service)
+        .bind(d.environment)
+        .bind(status_str(d.status))
+        .bind(ms(d.started_at))
+        .bind(d.finished_at.as_millisecond())
+        .bind(d.commit)
+        .bind(changes)
+        .bind(kind_str(d.kind))
+        .bind(d.fixes))
+}
+
+/// `INSERT INTO table (source, id, columns…) SELECT $1, * FROM UNNEST($2::type[], …)`:
+/// one statement per batch, one array per column.
+fn unnest_sql(table: &Table, types: &[&str]) -> String {
+    let mut sql = format!("INSERT INTO {} (source, id", table.name);
+    for (name, _) in table.columns {
+        sql.push_str(", ");
+        sql.push_str(name);
+    }
+    sql.push_str(") SELECT $1, * FROM UNNEST(");
+    for (i, ty) in types.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("${}::{ty}[]", i + 2));
+    }
+    sql.push(')');
+    sql
+}
+
+async fn pg_insert_changes(
+    tx: &mut Transaction<'static, Postgres>,
+    source: &str,
+    changes: Vec<Change>,
+) -> Result<(), StoreError> {
+    let n = changes.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut services = Vec::with_capacity(n);
+    let mut committed = Vec::with_capacity(n);
+    let mut times: [Vec<Option<i64>>; 6] = std::array::from_fn(|_| Vec::with_capacity(n));
+    let mut deployments = Vec::with_capacity(n);
+    let mut authors = Vec::with_capacity(n);
+    let mut titles = Vec::with_capacity(n);
+    let mut reverts = Vec::with_capacity(n);
+    for c in changes {
+        ids.push(c.id);
+        services.push(c.service);
+        committed.push(c.committed_at.as_millisecond());
+        let optional = [
+            c.authored_at,
+            c.first_commit_at,
+            c.pr_opened_at,
+            c.first_review_at,
+            c.approved_at,
+            c.merged_at,
+        ];
+        for (column, time) in times.iter_mut().zip(optional) {
+            column.push(ms(time));
+        }
+        deployments.push(c.deployment);
+        authors.push(c.author);
+        titles.push(c.title);
+        reverts.push(c.reverts);
+    }
+    let types = [
+        "text", "text", "int8", "int8", "int8", "int8", "int8", "int8", "int8", "text", "text",
+        "text", "text",
+    ];
+    let [
+        authored,
+        first_commit,
+        pr_opened,
+        first_review,
+        approved,
+        merged,
+    ] = times;
+    sqlx::query(AssertSqlSafe(unnest_sql(&CHANGES, &types)))
+        .bind(source)
+        .bind(ids)
+        .bind(services)
+        .bind(committed)
+        .bind(authored)
+        .bind(first_commit)
+        .bind(pr_opened)
+        .bind(first_review)
+        .bind(approved)
+        .bind(merged)
+        .bind(deployments)
+        .bind(authors)
+        .bind(titles)
+        .bind(reverts)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn pg_insert_deployments(
+    tx: &mut Transaction<'static, Postgres>,
+    source: &str,
+    deployments: Vec<Deployment>,
+) -> Result<(), StoreError> {
+    let n = deployments.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut services = Vec::with_capacity(n);
+    let mut environments = Vec::with_capacity(n);
+    let mut statuses = Vec::with_capacity(n);
+    let mut started = Vec::with_capacity(n);
+    let mut finished = Vec::with_capacity(n);
+    let mut commits = Vec::with_capacity(n);
+    let mut changes = Vec::with_capacity(n);
+    let mut kinds = Vec::with_capacity(n);
+    let mut fixes = Vec::with_capacity(n);
+    for d in deployments {
+        changes.push(changes_json(&d.changes)?);
+        ids.push(d.id);
+        services.push(d.service);
+        environments.push(d.environment);
+        statuses.push(status_str(d.status));
+        started.push(ms(d.started_at));
+        finished.push(d.finished_at.as_millisecond());
+        commits.push(d.commit);
+        kinds.push(kind_str(d.kind));
+        fixes.push(d.fixes);
+    }
+    let types = [
+        "text", "text", "text", "text", "int8", "int8", "text", "text", "text", "text",
+    ];
+    sqlx::query(AssertSqlSafe(unnest_sql(&DEPLOYMENTS, &types)))
+        .bind(source)
+        .bind(ids)
+        .bind(services)
+        .bind(environments)
+        .bind(statuses)
+        .bind(started)
+        .bind(finished)
+        .bind(commits)
+        .bind(changes)
+        .bind(kinds)
+        .bind(fixes)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_inserts_list_every_column_once_per_row() {
+        let sql = insert_sql(&DEPLOYMENTS, 2);
+        assert_eq!(
+            sql,
+            "INSERT OR FAIL INTO deployments (source, id, service, environment, status, started_at, \
+             finished_at, commit_sha, changes, kind, fixes) VALUES \
+             (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        );
+    }
+
+    #[test]
+    fn postgres_inserts_take_one_array_per_column() {
+        let sql = unnest_sql(&DEPLOYMENTS, &["text", "int8"]);
+        assert!(
+            sql.ends_with("SELECT $1, * FROM UNNEST($2::text[], $3::int8[])"),
+            "{sql}"
+        );
+    }
+}
