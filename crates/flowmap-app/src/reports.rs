@@ -119,13 +119,14 @@ impl Reports {
             let mut report = GroupedReport::new(options)?;
             let mut groups = self.store.load_grouped(&LoadQuery::for_dora(options));
             return tokio::task::spawn_blocking(move || {
-                while let Some(group) = groups.blocking_recv() {
+                while let Some(group) = groups.blocking_next() {
                     let data = group?;
                     report.add(&DoraInput {
                         deployments: &data.deployments,
                         changes: &data.changes,
                         incidents: &data.incidents,
                     });
+                    groups.give_back(data);
                 }
                 Ok(report.finish())
             })

@@ -102,6 +102,34 @@ pub struct Dataset {
 /// What one [`Store::load_grouped`] group sends: a group's records, or why loading stopped.
 pub type Group = Result<Dataset, StoreError>;
 
+/// The groups of a [`Store::load_grouped`], as they are read.
+#[derive(Debug)]
+pub struct GroupedLoad {
+    groups: mpsc::Receiver<Group>,
+    spent: mpsc::Sender<Dataset>,
+}
+
+impl GroupedLoad {
+    /// The next group; `None` after the last.
+    pub async fn next(&mut self) -> Option<Group> {
+        self.groups.recv().await
+    }
+
+    /// [`GroupedLoad::next`] for a blocking thread.
+    pub fn blocking_next(&mut self) -> Option<Group> {
+        self.groups.blocking_recv()
+    }
+
+    /// Hands a group back once it is used, so that a later group is read into its memory
+    /// instead of new memory (a group's lists are megabytes; allocating them afresh for
+    /// every group cost a fifth of a report's time).
+    pub fn give_back(&self, group: Dataset) {
+        // When the reader has two spare groups already, or has finished, the group is
+        // simply dropped.
+        let _ = self.spent.try_send(group);
+    }
+}
+
 /// One kind of record a load reads: its table, the column that places it in time, and how
 /// its services and environments are matched.
 pub(crate) struct Kind {
@@ -254,11 +282,12 @@ impl Store {
     /// deployment, change or incident, in name order, [`SERVICES_PER_GROUP`] at a time.
     /// Each [`Dataset`] holds *every* record the query selects of its services (never
     /// builds or milestones), sorted as [`Store::load`] sorts. The next group is read while
-    /// the receiver works on this one; dropping the receiver stops the reading.
-    pub fn load_grouped(&self, query: &LoadQuery) -> mpsc::Receiver<Group> {
-        let (sender, receiver) = mpsc::channel(1);
-        native::load_grouped(self, query.clone(), sender);
-        receiver
+    /// the receiver works on this one; dropping the [`GroupedLoad`] stops the reading.
+    pub fn load_grouped(&self, query: &LoadQuery) -> GroupedLoad {
+        let (sender, groups) = mpsc::channel(1);
+        let (spent, recycled) = mpsc::channel(2);
+        native::load_grouped(self, query.clone(), sender, recycled);
+        GroupedLoad { groups, spent }
     }
 
     /// The raw inputs kept for one record, oldest first (see [`RawRecord`]).

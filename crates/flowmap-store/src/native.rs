@@ -81,7 +81,9 @@ pub(crate) async fn load(store: &Store, query: LoadQuery) -> Result<Dataset, Sto
             blocking(move || {
                 let mut conn = sqlite_open(file)?;
                 let tx = conn.transaction()?;
-                sqlite_dataset(&tx, &query, &query.services, true)
+                let mut data = Dataset::default();
+                sqlite_fill(&tx, &query, &query.services, true, &mut data)?;
+                Ok(data)
             })
             .await
         }
@@ -89,12 +91,17 @@ pub(crate) async fn load(store: &Store, query: LoadQuery) -> Result<Dataset, Sto
 }
 
 /// [`crate::Store::load_grouped`] on either backend: starts the reader and returns.
-pub(crate) fn load_grouped(store: &Store, query: LoadQuery, sender: mpsc::Sender<Group>) {
+pub(crate) fn load_grouped(
+    store: &Store,
+    query: LoadQuery,
+    sender: mpsc::Sender<Group>,
+    mut recycled: mpsc::Receiver<Dataset>,
+) {
     match &store.native {
         Native::Postgres(pool) => {
             let pool = pool.clone();
             tokio::spawn(async move {
-                if let Err(err) = pg_grouped(&pool, &query, &sender).await {
+                if let Err(err) = pg_grouped(&pool, &query, &sender, &mut recycled).await {
                     // The receiver may be gone already; then nobody is waiting for it.
                     let _ = sender.send(Err(err)).await;
                 }
@@ -112,7 +119,8 @@ pub(crate) fn load_grouped(store: &Store, query: LoadQuery, sender: mpsc::Sender
                         .collect::<Result<Vec<String>, _>>()?;
                     let names = sorted_names(names);
                     for group in names.chunks(SERVICES_PER_GROUP) {
-                        let mut data = sqlite_dataset(&tx, &query, group, false)?;
+                        let mut data = reuse(&mut recycled);
+                        sqlite_fill(&tx, &query, group, false, &mut data)?;
                         data.sort();
                         if sender.blocking_send(Ok(data)).is_err() {
                             break;
@@ -151,22 +159,22 @@ fn sqlite_open(file: PathBuf) -> Result<rusqlite::Connection, StoreError> {
     Ok(conn)
 }
 
-/// The records of `services` (empty: every service) that `query` selects, from SQLite.
-/// `all_kinds` reads builds and milestones too, when the query asks for them.
-fn sqlite_dataset(
+/// The records of `services` (empty: every service) that `query` selects, from SQLite,
+/// added to `data`. `all_kinds` reads builds and milestones too, when the query asks.
+fn sqlite_fill(
     conn: &rusqlite::Connection,
     query: &LoadQuery,
     services: &[String],
     all_kinds: bool,
-) -> Result<Dataset, StoreError> {
+    data: &mut Dataset,
+) -> Result<(), StoreError> {
     fn read<T>(
         conn: &rusqlite::Connection,
         kind: &Kind,
-        query: &LoadQuery,
-        services: &[String],
-        window: &crate::TimeRange,
+        (query, services, window): (&LoadQuery, &[String], &crate::TimeRange),
         decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, String>,
-    ) -> Result<Vec<T>, StoreError> {
+        records: &mut Vec<T>,
+    ) -> Result<(), StoreError> {
         let (sql, params) = select(kind, query, services, window, |n| format!("?{n}"));
         let mut statement = conn.prepare(&sql)?;
         let params = params.iter().map(|p| match p {
@@ -174,47 +182,69 @@ fn sqlite_dataset(
             Param::Int(n) => rusqlite::types::Value::Integer(*n),
         });
         let mut rows = statement.query(rusqlite::params_from_iter(params))?;
-        let mut records = Vec::new();
         while let Some(row) = rows.next()? {
             records.push(decode(row).map_err(|problem| corrupt(kind.table, row, problem))?);
         }
-        Ok(records)
+        Ok(())
     }
-    let mut data = Dataset {
-        deployments: read(
-            conn,
-            &DEPLOYMENT_KIND,
-            query,
-            services,
-            &query.deployments,
-            |row| decode_deployment(row),
-        )?,
-        changes: read(conn, &CHANGE_KIND, query, services, &query.changes, |row| {
-            decode_change(row)
-        })?,
-        incidents: read(
-            conn,
-            &INCIDENT_KIND,
-            query,
-            services,
-            &query.incidents,
-            |row| decode_incident(row),
-        )?,
-        ..Dataset::default()
-    };
+    let scope = |window| (query, services, window);
+    read(
+        conn,
+        &DEPLOYMENT_KIND,
+        scope(&query.deployments),
+        |row| decode_deployment(row),
+        &mut data.deployments,
+    )?;
+    read(
+        conn,
+        &CHANGE_KIND,
+        scope(&query.changes),
+        |row| decode_change(row),
+        &mut data.changes,
+    )?;
+    read(
+        conn,
+        &INCIDENT_KIND,
+        scope(&query.incidents),
+        |row| decode_incident(row),
+        &mut data.incidents,
+    )?;
     if all_kinds {
         if let Some(window) = &query.builds {
-            data.builds = read(conn, &BUILD_KIND, query, services, window, |row| {
-                decode_build(row)
-            })?;
+            read(
+                conn,
+                &BUILD_KIND,
+                scope(window),
+                |row| decode_build(row),
+                &mut data.builds,
+            )?;
         }
         if let Some(window) = &query.milestones {
-            data.milestones = read(conn, &MILESTONE_KIND, query, services, window, |row| {
-                decode_milestone(row)
-            })?;
+            read(
+                conn,
+                &MILESTONE_KIND,
+                scope(window),
+                |row| decode_milestone(row),
+                &mut data.milestones,
+            )?;
         }
     }
-    Ok(data)
+    Ok(())
+}
+
+/// An empty dataset, in the memory of a group handed back when there is one.
+fn reuse(recycled: &mut mpsc::Receiver<Dataset>) -> Dataset {
+    match recycled.try_recv() {
+        Ok(mut data) => {
+            data.deployments.clear();
+            data.changes.clear();
+            data.incidents.clear();
+            data.builds.clear();
+            data.milestones.clear();
+            data
+        }
+        Err(_) => Dataset::default(),
+    }
 }
 
 /// [`load_grouped`] on PostgreSQL: one query over the three tables, ordered by service,
@@ -227,6 +257,7 @@ async fn pg_grouped(
     pool: &sqlx::PgPool,
     query: &LoadQuery,
     sender: &mpsc::Sender<Group>,
+    recycled: &mut mpsc::Receiver<Dataset>,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     pg_snapshot(&mut tx).await?;
@@ -245,14 +276,14 @@ async fn pg_grouped(
         };
     }
     let mut rows = select.fetch(&mut *tx);
-    let mut group = Dataset::default();
+    let mut group = reuse(recycled);
     let mut services = 0;
     let mut current = String::new();
     while let Some(row) = rows.try_next().await? {
         let service: &str = row.try_get(0)?;
         if services == 0 || service != current {
             if services == SERVICES_PER_GROUP {
-                let mut full = std::mem::take(&mut group);
+                let mut full = std::mem::replace(&mut group, reuse(recycled));
                 full.sort();
                 if sender.send(Ok(full)).await.is_err() {
                     return Ok(());
@@ -389,7 +420,7 @@ async fn pg_snapshot(conn: &mut PgConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// [`sqlite_dataset`] on PostgreSQL.
+/// [`sqlite_fill`] on PostgreSQL, into a new dataset.
 async fn pg_dataset(
     conn: &mut PgConnection,
     query: &LoadQuery,

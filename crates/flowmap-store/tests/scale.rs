@@ -277,7 +277,7 @@ async fn grouped_loads_hold_every_record_once_by_service(store: Store) {
     let mut seen = std::collections::BTreeSet::new();
     let mut merged = flowmap_store::Dataset::default();
     let mut count = 0;
-    while let Some(group) = groups.recv().await {
+    while let Some(group) = groups.next().await {
         let group = group.unwrap();
         count += 1;
         let mut mine = std::collections::BTreeSet::new();
@@ -299,9 +299,11 @@ async fn grouped_loads_hold_every_record_once_by_service(store: Store) {
             .changes
             .sort_by(|a, b| (a.committed_at, &a.id).cmp(&(b.committed_at, &b.id)));
         assert_eq!(sorted, group, "a group in load order");
-        merged.deployments.extend(group.deployments);
-        merged.changes.extend(group.changes);
-        merged.incidents.extend(group.incidents);
+        merged.deployments.extend(group.deployments.iter().cloned());
+        merged.changes.extend(group.changes.iter().cloned());
+        merged.incidents.extend(group.incidents.iter().cloned());
+        // Later groups are read into this one's memory: they must not keep its records.
+        groups.give_back(group);
     }
     assert!(count >= 3, "{count} groups");
     merged.deployments.sort_by(|a, b| {
@@ -348,7 +350,7 @@ async fn a_grouped_load_reads_one_snapshot(store: Store) {
     store.write("import", &batch).await.unwrap();
     let options = flowmap_core::dora::DoraOptions::new(at(0), at(10_000));
     let mut groups = store.load_grouped(&flowmap_store::LoadQuery::for_dora(&options));
-    let first = groups.recv().await.unwrap().unwrap();
+    let first = groups.next().await.unwrap().unwrap();
     assert!(!first.changes.is_empty());
     // Every service gains a second change while the later groups are still unread.
     // (Ids are unique per source, so each carries its service's number.)
@@ -360,7 +362,7 @@ async fn a_grouped_load_reads_one_snapshot(store: Store) {
     };
     store.write("import", &later).await.unwrap();
     let mut total = first.changes.len();
-    while let Some(group) = groups.recv().await {
+    while let Some(group) = groups.next().await {
         total += group.unwrap().changes.len();
     }
     assert_eq!(total, services);
