@@ -44,7 +44,12 @@ pub struct Reports {
     asked: Arc<Mutex<Vec<(DoraOptions, Timestamp)>>>,
     /// How many reports were computed rather than found in the cache.
     computed: Arc<AtomicU64>,
+    /// The reports being computed.
+    computing: Arc<Mutex<Vec<Gate>>>,
 }
+
+/// A report being computed: its data version, its key and the lock waiters queue on.
+type Gate = (i64, String, Arc<tokio::sync::Mutex<()>>);
 
 /// One cached answer.
 #[derive(Clone, Debug)]
@@ -99,6 +104,7 @@ impl Reports {
             cache: Arc::new(Mutex::new(Cache::default())),
             asked: Arc::new(Mutex::new(Vec::new())),
             computed: Arc::new(AtomicU64::new(0)),
+            computing: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -128,12 +134,49 @@ impl Reports {
         if let Some(Answer::Report(report)) = self.lookup(version, &key) {
             return Ok((*report).clone());
         }
-        self.computed.fetch_add(1, Ordering::Relaxed);
-        let report = self.compute(options).await?;
-        if !options.explain || options.services.len() == 1 {
-            self.keep(version, key, Answer::Report(Arc::new(report.clone())));
+        let kept = !options.explain || options.services.len() == 1;
+        // One computation per question at a time: a request arriving while the warmer (or
+        // another request) computes the same report waits for it and reads the cache.
+        let gate = kept.then(|| self.gate(version, &key));
+        let _turn = match &gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        };
+        if gate.is_some()
+            && let Some(Answer::Report(report)) = self.lookup(version, &key)
+        {
+            return Ok((*report).clone());
         }
-        Ok(report)
+        self.computed.fetch_add(1, Ordering::Relaxed);
+        let report = self.compute(options).await;
+        if let Ok(report) = &report
+            && kept
+        {
+            self.keep(
+                version,
+                key.clone(),
+                Answer::Report(Arc::new(report.clone())),
+            );
+        }
+        if let Some(gate) = &gate
+            && let Ok(mut computing) = self.computing.lock()
+        {
+            computing.retain(|(_, _, held)| !Arc::ptr_eq(held, gate));
+        }
+        report
+    }
+
+    /// The lock that lets one computation of `key` under `version` run at a time.
+    fn gate(&self, version: i64, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let Ok(mut computing) = self.computing.lock() else {
+            return Arc::default();
+        };
+        if let Some((_, _, gate)) = computing.iter().find(|(v, k, _)| *v == version && k == key) {
+            return gate.clone();
+        }
+        let gate = Arc::new(tokio::sync::Mutex::new(()));
+        computing.push((version, key.to_owned(), gate.clone()));
+        gate
     }
 
     /// The report a request made at `now` asked for: `options`, over `window`. A default
@@ -641,5 +684,36 @@ mod tests {
         assert_eq!(reports.to_warm(next + WARM_FOR).len(), 1);
         assert!(reports.to_warm(later).is_empty());
         assert_eq!(reports.warm(later).await.unwrap(), 0);
+    }
+
+    /// Requests for one report at once (the warmer and the first request of a minute, or
+    /// a burst after a write) compute it once; the others wait and read the cache.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_question_is_computed_once_at_a_time() {
+        let db = TestDb::sqlite();
+        let store = Store::open(&db.location()).await.unwrap();
+        let mut batch = Batch::default();
+        for i in 0..2_000 {
+            let mut deployment = Deployment::new(format!("d{i}"), "shop", at(i));
+            deployment.environment = "production".into();
+            let mut change = Change::new(format!("c{i}"), "shop", at(i));
+            change.deployment = Some(deployment.id.clone());
+            batch.deployments.push(deployment);
+            batch.changes.push(change);
+        }
+        store.write("import", &batch).await.unwrap();
+        let reports = Reports::new(store.clone());
+        let options = DoraOptions::new(at(0), at(2_000));
+        let (a, b, c) = tokio::join!(
+            reports.dora(&options),
+            reports.dora(&options),
+            reports.dora(&options)
+        );
+        let expected = uncached(&store, &options).await;
+        for served in [a, b, c] {
+            assert_eq!(served.unwrap(), expected);
+        }
+        assert_eq!(reports.computations(), 1);
+        assert!(reports.computing.lock().unwrap().is_empty());
     }
 }
