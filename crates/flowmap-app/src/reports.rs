@@ -6,25 +6,50 @@
 //! committed write). A request reads the version first (one primary-key read), so a write
 //! by this process or any other sharing the database makes every older entry unreachable
 //! at once: cached numbers are always the numbers an uncached computation would give.
+//!
+//! The default window ends at the whole minute, so each minute asks a new question. The
+//! reports of the default windows asked for recently are remembered ([`Reports::dora_in`])
+//! and [`Reports::warm`] computes them for the new minute as it begins (the server calls it
+//! a few milliseconds after each whole minute), so the first request of the minute finds
+//! its report in the cache.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use flowmap_core::dora::{DoraInput, DoraOptions, DoraReport, GroupedReport, compute};
-use flowmap_store::{Extent, LoadQuery, Store};
+use flowmap_store::{Extent, LoadQuery, Store, TimeRange};
+use jiff::{SignedDuration, Timestamp};
 
-use crate::AppError;
+use crate::{AppError, Window};
 
 /// How many answers the cache keeps. An overview, `/metrics`, the API's report and a few
 /// dozen service pages in a handful of windows fit; a report over every service without
 /// evidence is well under a megabyte even for a thousand services.
 const CAPACITY: usize = 64;
 
+/// How long after a default window was last asked for it is kept warm.
+pub const WARM_FOR: SignedDuration = SignedDuration::from_mins(5);
+
+/// At most this many default option sets (scopes without a window) are kept warm at
+/// once: the most recently asked.
+const WARM_SETS: usize = 8;
+
 /// Produces DORA reports. Cheap to clone; clones share one cache.
 #[derive(Clone, Debug)]
 pub struct Reports {
     pub(crate) store: Store,
     cache: Arc<Mutex<Cache>>,
+    /// The default option sets asked for, each with its window cleared, and when each was
+    /// last asked for, least recent first.
+    asked: Arc<Mutex<Vec<(DoraOptions, Timestamp)>>>,
+    /// How many reports were computed rather than found in the cache.
+    computed: Arc<AtomicU64>,
+    /// The reports being computed.
+    computing: Arc<Mutex<Vec<Gate>>>,
 }
+
+/// A report being computed: its data version, its key and the lock waiters queue on.
+type Gate = (i64, String, Arc<tokio::sync::Mutex<()>>);
 
 /// One cached answer.
 #[derive(Clone, Debug)]
@@ -33,6 +58,8 @@ enum Answer {
     /// A sorted list of names (services, environments).
     Names(Arc<Vec<String>>),
     Extent(Option<Extent>),
+    /// How many records a list holds.
+    Count(u64),
 }
 
 /// The answers computed under one data version, most recently used last.
@@ -75,6 +102,9 @@ impl Reports {
         Reports {
             store,
             cache: Arc::new(Mutex::new(Cache::default())),
+            asked: Arc::new(Mutex::new(Vec::new())),
+            computed: Arc::new(AtomicU64::new(0)),
+            computing: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -104,11 +134,138 @@ impl Reports {
         if let Some(Answer::Report(report)) = self.lookup(version, &key) {
             return Ok((*report).clone());
         }
-        let report = self.compute(options).await?;
-        if !options.explain || options.services.len() == 1 {
-            self.keep(version, key, Answer::Report(Arc::new(report.clone())));
+        let kept = !options.explain || options.services.len() == 1;
+        // One computation per question at a time: a request arriving while the warmer (or
+        // another request) computes the same report waits for it and reads the cache.
+        let gate = kept.then(|| self.gate(version, &key));
+        let _turn = match &gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        };
+        if gate.is_some()
+            && let Some(Answer::Report(report)) = self.lookup(version, &key)
+        {
+            return Ok((*report).clone());
         }
-        Ok(report)
+        self.computed.fetch_add(1, Ordering::Relaxed);
+        let report = self.compute(options).await;
+        if let Ok(report) = &report
+            && kept
+        {
+            self.keep(
+                version,
+                key.clone(),
+                Answer::Report(Arc::new(report.clone())),
+            );
+        }
+        if let Some(gate) = &gate
+            && let Ok(mut computing) = self.computing.lock()
+        {
+            computing.retain(|(_, _, held)| !Arc::ptr_eq(held, gate));
+        }
+        report
+    }
+
+    /// The lock that lets one computation of `key` under `version` run at a time.
+    fn gate(&self, version: i64, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let Ok(mut computing) = self.computing.lock() else {
+            return Arc::default();
+        };
+        if let Some((_, _, gate)) = computing.iter().find(|(v, k, _)| *v == version && k == key) {
+            return gate.clone();
+        }
+        let gate = Arc::new(tokio::sync::Mutex::new(()));
+        computing.push((version, key.to_owned(), gate.clone()));
+        gate
+    }
+
+    /// The report a request made at `now` asked for: `options`, over `window`. A default
+    /// window's option set is remembered, so that [`Reports::warm`] keeps its report warm
+    /// while people keep asking for it.
+    pub async fn dora_in(
+        &self,
+        options: &DoraOptions,
+        window: &Window,
+        now: Timestamp,
+    ) -> Result<DoraReport, AppError> {
+        if window.is_default {
+            self.remember(options, now);
+        }
+        self.dora(options).await
+    }
+
+    fn remember(&self, options: &DoraOptions, now: Timestamp) {
+        let scope = DoraOptions {
+            since: Timestamp::UNIX_EPOCH,
+            until: Timestamp::UNIX_EPOCH,
+            ..options.clone()
+        };
+        if let Ok(mut asked) = self.asked.lock() {
+            asked.retain(|(known, _)| *known != scope);
+            asked.push((scope, now));
+            if asked.len() > WARM_SETS {
+                asked.remove(0);
+            }
+        }
+    }
+
+    /// The reports to keep warm at `now`: every default option set asked for in the
+    /// [`WARM_FOR`] before `now`, over the default window of `now` (exactly the options a
+    /// default request at `now` asks for). Sets asked for longer ago are forgotten.
+    pub fn to_warm(&self, now: Timestamp) -> Vec<DoraOptions> {
+        let window = Window::choose(None, None, now);
+        let Ok(mut asked) = self.asked.lock() else {
+            return Vec::new();
+        };
+        asked.retain(|(_, at)| now.duration_since(*at) <= WARM_FOR);
+        asked
+            .iter()
+            .map(|(scope, _)| DoraOptions {
+                since: window.since,
+                until: window.until,
+                ..scope.clone()
+            })
+            .collect()
+    }
+
+    /// Puts the reports [`Reports::to_warm`] names for `now` into the cache, computing
+    /// those not already there, one after the other; returns how many were computed.
+    /// Nothing asked for recently: no work at all.
+    pub async fn warm(&self, now: Timestamp) -> Result<usize, AppError> {
+        let before = self.computations();
+        for options in self.to_warm(now) {
+            self.dora(&options).await?;
+        }
+        Ok(usize::try_from(self.computations() - before).unwrap_or(usize::MAX))
+    }
+
+    /// How many reports were computed rather than served from the cache since start (by
+    /// requests and the warmer together).
+    pub fn computations(&self) -> u64 {
+        self.computed.load(Ordering::Relaxed)
+    }
+
+    /// How many records of `table` (`deployments`, `changes`, `incidents`) for `service`
+    /// (every service when `None`) fall in `range` ([`Store::count_records`]), cached like
+    /// reports.
+    pub async fn count(
+        &self,
+        table: &str,
+        service: Option<&str>,
+        range: TimeRange,
+    ) -> Result<u64, AppError> {
+        let version = self.store.data_version().await?;
+        let key = format!(
+            "count:{}",
+            serde_json::to_string(&(table, service, range.from, range.to))
+                .map_err(|err| AppError::Invalid(format!("count: {err}")))?
+        );
+        if let Some(Answer::Count(count)) = self.lookup(version, &key) {
+            return Ok(count);
+        }
+        let count = self.store.count_records(table, service, range).await?;
+        self.keep(version, key, Answer::Count(count));
+        Ok(count)
     }
 
     /// Computes a report. One over every service is computed group by group as the groups
@@ -363,5 +520,201 @@ mod tests {
             return;
         };
         cached_reports_equal_uncached_ones(db.location()).await;
+    }
+
+    /// A numbered page's total is counted once per data version: the second ask is a hit,
+    /// and a write (by another store on the same database) makes the next ask count anew.
+    async fn counts_are_cached_until_a_write(location: String) {
+        let writer = Store::open(&location).await.unwrap();
+        let reports = Reports::new(Store::open(&location).await.unwrap());
+        let write = |id: &str, service: &str, hour: u64| {
+            let deployment = Deployment::new(id, service, at(hour));
+            let batch = Batch {
+                deployments: vec![deployment],
+                ..Batch::default()
+            };
+            let writer = writer.clone();
+            async move { writer.write("import", &batch).await.unwrap() }
+        };
+        write("d1", "shop", 1).await;
+        write("d2", "shop", 5).await;
+        write("d3", "cart", 2).await;
+        let range = TimeRange {
+            from: Some(at(0)),
+            to: Some(at(4)),
+        };
+        let key = format!(
+            "count:{}",
+            serde_json::to_string(&("deployments", Some("shop"), range.from, range.to)).unwrap()
+        );
+        assert_eq!(
+            reports
+                .count("deployments", Some("shop"), range)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(reports.count("deployments", None, range).await.unwrap(), 2);
+        assert_eq!(
+            reports
+                .count("deployments", None, TimeRange::default())
+                .await
+                .unwrap(),
+            3
+        );
+        assert_eq!(
+            reports
+                .count("changes", None, TimeRange::default())
+                .await
+                .unwrap(),
+            0
+        );
+        let version = writer.data_version().await.unwrap();
+        assert!(matches!(
+            reports.lookup(version, &key),
+            Some(Answer::Count(1))
+        ));
+        assert_eq!(
+            reports
+                .count("deployments", Some("shop"), range)
+                .await
+                .unwrap(),
+            1
+        );
+
+        write("d4", "shop", 3).await;
+        let version = writer.data_version().await.unwrap();
+        assert!(
+            reports.lookup(version, &key).is_none(),
+            "a write invalidates the count"
+        );
+        assert_eq!(
+            reports
+                .count("deployments", Some("shop"), range)
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            reports
+                .count("deployments", None, TimeRange::default())
+                .await
+                .unwrap(),
+            writer
+                .count_records("deployments", None, TimeRange::default())
+                .await
+                .unwrap()
+        );
+        writer.delete_source("import").await.unwrap();
+        assert_eq!(
+            reports
+                .count("deployments", Some("shop"), range)
+                .await
+                .unwrap(),
+            0
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn counts_are_cached_until_a_write_on_sqlite() {
+        let db = TestDb::sqlite();
+        Store::open(&db.location()).await.unwrap().close().await;
+        counts_are_cached_until_a_write(db.location()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn counts_are_cached_until_a_write_on_postgres() {
+        let Some(db) = TestDb::postgres().await else {
+            return;
+        };
+        counts_are_cached_until_a_write(db.location()).await;
+    }
+
+    fn t(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    /// The options a default request at `now` asks for, as every view builds them.
+    fn default_options(now: Timestamp, environments: &[&str]) -> (DoraOptions, Window) {
+        let window = Window::choose(None, None, now);
+        let mut options = DoraOptions::new(window.since, window.until);
+        if !environments.is_empty() {
+            options.environments = environments.iter().map(|e| e.to_string()).collect();
+        }
+        (options, window)
+    }
+
+    #[tokio::test]
+    async fn only_recently_asked_default_windows_are_kept_warm() {
+        let db = TestDb::sqlite();
+        let reports = Reports::new(Store::open(&db.location()).await.unwrap());
+        let asked = t("2026-12-01T10:00:30Z");
+        // Nobody asked: nothing to do.
+        assert!(reports.to_warm(asked).is_empty());
+        assert_eq!(reports.warm(asked).await.unwrap(), 0);
+        assert_eq!(reports.computations(), 0);
+
+        // A chosen window is not remembered; the default one is, once per scope.
+        let chosen = Window::choose(Some(at(0)), None, asked);
+        let options = DoraOptions::new(chosen.since, chosen.until);
+        reports.dora_in(&options, &chosen, asked).await.unwrap();
+        assert!(reports.to_warm(asked).is_empty());
+        let (default, window) = default_options(asked, &[]);
+        reports.dora_in(&default, &window, asked).await.unwrap();
+        reports.dora_in(&default, &window, asked).await.unwrap();
+        let (staging, _) = default_options(asked, &["staging"]);
+        reports.dora_in(&staging, &window, asked).await.unwrap();
+        assert_eq!(reports.computations(), 3);
+
+        let next = t("2026-12-01T10:01:00.005Z");
+        let (default_next, _) = default_options(t("2026-12-01T10:01:59Z"), &[]);
+        let (staging_next, _) = default_options(t("2026-12-01T10:01:00Z"), &["staging"]);
+        assert_eq!(reports.to_warm(next), [default_next.clone(), staging_next]);
+        assert_eq!(reports.warm(next).await.unwrap(), 2);
+        // Warm again in the same minute: already in the cache.
+        assert_eq!(reports.warm(next).await.unwrap(), 0);
+        assert_eq!(reports.computations(), 5);
+
+        // Asked again later, the scope stays warm for WARM_FOR after that ask.
+        reports
+            .dora_in(&default_next, &Window::choose(None, None, next), next)
+            .await
+            .unwrap();
+        assert_eq!(reports.computations(), 5, "the warmed report was served");
+        let later = next + WARM_FOR + SignedDuration::from_secs(1);
+        assert_eq!(reports.to_warm(next + WARM_FOR).len(), 1);
+        assert!(reports.to_warm(later).is_empty());
+        assert_eq!(reports.warm(later).await.unwrap(), 0);
+    }
+
+    /// Requests for one report at once (the warmer and the first request of a minute, or
+    /// a burst after a write) compute it once; the others wait and read the cache.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_question_is_computed_once_at_a_time() {
+        let db = TestDb::sqlite();
+        let store = Store::open(&db.location()).await.unwrap();
+        let mut batch = Batch::default();
+        for i in 0..2_000 {
+            let mut deployment = Deployment::new(format!("d{i}"), "shop", at(i));
+            deployment.environment = "production".into();
+            let mut change = Change::new(format!("c{i}"), "shop", at(i));
+            change.deployment = Some(deployment.id.clone());
+            batch.deployments.push(deployment);
+            batch.changes.push(change);
+        }
+        store.write("import", &batch).await.unwrap();
+        let reports = Reports::new(store.clone());
+        let options = DoraOptions::new(at(0), at(2_000));
+        let (a, b, c) = tokio::join!(
+            reports.dora(&options),
+            reports.dora(&options),
+            reports.dora(&options)
+        );
+        let expected = uncached(&store, &options).await;
+        for served in [a, b, c] {
+            assert_eq!(served.unwrap(), expected);
+        }
+        assert_eq!(reports.computations(), 1);
+        assert!(reports.computing.lock().unwrap().is_empty());
     }
 }

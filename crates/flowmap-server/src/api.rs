@@ -43,13 +43,21 @@ pub async fn dora(
     State(state): State<AppState>,
     Query(params): Query<WindowParams>,
 ) -> Result<Json<DoraReport>, ApiError> {
-    let options = params.options(Timestamp::now())?;
+    let now = Timestamp::now();
+    let window = params.window(now)?;
+    let options = params.options(now)?;
     state.app().check_services(&options).await?;
     state
         .app()
         .check_environments(&params.named_environments())
         .await?;
-    Ok(Json(state.app().reports().dora(&options).await?))
+    Ok(Json(
+        state
+            .app()
+            .reports()
+            .dora_in(&options, &window, now)
+            .await?,
+    ))
 }
 
 /// `?service=&since=&until=` for the record lists: each kind filtered on its own time.
@@ -116,7 +124,7 @@ impl Listed {
 }
 
 /// A page of `listed`, paged in SQL: by cursor in constant time at any depth, or by
-/// number (with the total, counted).
+/// number (with the total, counted once per data version and kept with the reports).
 async fn list(
     state: &AppState,
     listed: Listed,
@@ -161,8 +169,10 @@ async fn list(
             page: Some(page),
             per_page: Some(per_page),
             total: Some(
-                store
-                    .count_records(listed.table(), filter.service.as_deref(), filter.range())
+                state
+                    .app()
+                    .reports()
+                    .count(listed.table(), filter.service.as_deref(), filter.range())
                     .await?,
             ),
         },

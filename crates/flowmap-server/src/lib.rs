@@ -35,6 +35,7 @@ mod outcomes_api;
 mod pages;
 mod query;
 mod request_id;
+mod warmer;
 mod workshops_api;
 
 use std::net::SocketAddr;
@@ -213,13 +214,16 @@ pub async fn serve_on(listener: tokio::net::TcpListener, state: AppState) -> std
     serve_until(listener, state, shutdown_signal()).await
 }
 
-/// Serves until `stop` completes, then drains as [`serve_on`] does.
+/// Serves until `stop` completes, then drains as [`serve_on`] does. While it serves, the
+/// default reports asked for in the last few minutes are recomputed just after every
+/// whole minute, so the first request of a minute finds them in the cache.
 pub async fn serve_until(
     listener: tokio::net::TcpListener,
     state: AppState,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = state.config().limits.clone();
+    let _warmer = warmer::Running(tokio::spawn(warmer::run(state.app().reports().clone())));
     listen::serve(listener, router(state), limits, stop).await
 }
 

@@ -57,8 +57,14 @@ const GAUGES: &[Gauge] = &[
 /// default window), one gauge per metric labelled by service. A metric without data is
 /// left out for that service rather than reported as 0.
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let options = WindowParams::default().options(Timestamp::now())?;
-    let report = state.app().reports().dora(&options).await?;
+    let now = Timestamp::now();
+    let params = WindowParams::default();
+    let options = params.options(now)?;
+    let report = state
+        .app()
+        .reports()
+        .dora_in(&options, &params.window(now)?, now)
+        .await?;
     let body = exposition(&report);
     Ok((
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],

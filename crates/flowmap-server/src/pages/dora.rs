@@ -100,7 +100,11 @@ pub async fn overview(
         .app()
         .check_environments(&params.named_environments())
         .await?;
-    let report = state.app().reports().dora(&options).await?;
+    let report = state
+        .app()
+        .reports()
+        .dora_in(&options, &window, now)
+        .await?;
     let extent = state.app().data_extent(&options).await?;
     let days = window_days(&options);
     let rows = service_list(&report)
