@@ -67,6 +67,8 @@ mod report;
 mod scope;
 
 #[cfg(test)]
+mod grouped_tests;
+#[cfg(test)]
 mod tests;
 
 use jiff::{SignedDuration, Timestamp};

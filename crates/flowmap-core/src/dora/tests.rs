@@ -71,14 +71,14 @@ fn caused(mut i: Incident, deployment: &str) -> Incident {
 }
 
 /// The default options for one service (or all, with `&[]`), with evidence.
-fn options(services: &[&str]) -> DoraOptions {
+pub(super) fn options(services: &[&str]) -> DoraOptions {
     let mut o = DoraOptions::new(at(2, 0), at(16, 0));
     o.services = services.iter().map(|s| (*s).to_owned()).collect();
     o.explain = true;
     o
 }
 
-fn report(
+pub(super) fn report(
     deployments: &[Deployment],
     changes: &[Change],
     incidents: &[Incident],
@@ -1011,7 +1011,7 @@ fn json_has_exactly_the_contract_fields() {
 
 /// A random set of events around the window: two services, two environments, every
 /// status and kind, references that may or may not resolve.
-fn events() -> impl Strategy<Value = (Vec<Deployment>, Vec<Change>, Vec<Incident>)> {
+pub(super) fn events() -> impl Strategy<Value = (Vec<Deployment>, Vec<Change>, Vec<Incident>)> {
     // Hours from 2026-02-25 (a week before the window) to 2026-03-23.
     let hour = 0i64..(26 * 24);
     let base = t("2026-02-25T00:00:00Z");
@@ -1176,63 +1176,4 @@ proptest! {
         prop_assert_eq!(&with.metrics, &without.metrics);
         prop_assert_eq!(&with.services, &without.services);
     }
-
-    #[test]
-    fn a_report_computed_group_by_group_equals_the_whole(
-        (deployments, changes, incidents) in events(),
-        both_envs in any::<bool>(),
-        split in any::<u64>(),
-    ) {
-        let mut o = options(&[]);
-        o.explain = false;
-        if both_envs {
-            o.environments.push("staging".into());
-        }
-        let whole = report(&deployments, &changes, &incidents, &o);
-        // Each service goes to one of three groups; `split` decides which.
-        let group_of = |service: &str| {
-            service.bytes().fold(split, |h, b| h.rotate_left(7) ^ u64::from(b)) % 3
-        };
-        let mut grouped = GroupedReport::new(&o).unwrap();
-        for group in 0..3 {
-            let deployments: Vec<Deployment> =
-                deployments.iter().filter(|d| group_of(&d.service) == group).cloned().collect();
-            let changes: Vec<Change> =
-                changes.iter().filter(|c| group_of(&c.service) == group).cloned().collect();
-            let incidents: Vec<Incident> =
-                incidents.iter().filter(|i| group_of(&i.service) == group).cloned().collect();
-            grouped.add(&DoraInput {
-                deployments: &deployments,
-                changes: &changes,
-                incidents: &incidents,
-            });
-        }
-        prop_assert_eq!(grouped.finish(), whole);
-    }
-}
-
-#[test]
-fn only_a_report_over_every_service_without_evidence_is_grouped() {
-    let mut o = options(&["shop"]);
-    o.explain = false;
-    assert!(matches!(
-        GroupedReport::new(&o),
-        Err(DoraError::NotGroupable)
-    ));
-    let mut o = options(&[]);
-    o.explain = true;
-    assert!(matches!(
-        GroupedReport::new(&o),
-        Err(DoraError::NotGroupable)
-    ));
-    o.explain = false;
-    let empty = DoraInput {
-        deployments: &[],
-        changes: &[],
-        incidents: &[],
-    };
-    assert_eq!(
-        GroupedReport::new(&o).unwrap().finish(),
-        compute(&empty, &o).unwrap()
-    );
 }
