@@ -24,7 +24,7 @@ proptest! {
         let group_of = |service: &str| {
             service.bytes().fold(split, |h, b| h.rotate_left(7) ^ u64::from(b)) % 3
         };
-        let mut grouped = GroupedReport::new(&o).unwrap();
+        let mut grouped = GroupedReport::new(&o).expect("no services, no evidence");
         for group in 0..3 {
             let deployments: Vec<Deployment> =
                 deployments.iter().filter(|d| group_of(&d.service) == group).cloned().collect();
@@ -62,8 +62,7 @@ fn only_a_report_over_every_service_without_evidence_is_grouped() {
         changes: &[],
         incidents: &[],
     };
-    assert_eq!(
-        GroupedReport::new(&o).unwrap().finish(),
-        compute(&empty, &o).unwrap()
-    );
+    let grouped = GroupedReport::new(&o).expect("no services, no evidence");
+    let whole = compute(&empty, &o).expect("valid options");
+    assert_eq!(grouped.finish(), whole);
 }
