@@ -177,11 +177,7 @@ fn sqlite_fill(
     ) -> Result<(), StoreError> {
         let (sql, params) = select(kind, query, services, window, |n| format!("?{n}"));
         let mut statement = conn.prepare(&sql)?;
-        let params = params.iter().map(|p| match p {
-            Param::Text(text) => rusqlite::types::Value::Text(text.clone()),
-            Param::Int(n) => rusqlite::types::Value::Integer(*n),
-        });
-        let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+        let mut rows = statement.query(rusqlite::params_from_iter(sqlite_values(&params)))?;
         while let Some(row) = rows.next()? {
             records.push(decode(row).map_err(|problem| corrupt(kind.table, row, problem))?);
         }
@@ -230,6 +226,17 @@ fn sqlite_fill(
         }
     }
     Ok(())
+}
+
+/// A load's parameters as SQLite values.
+fn sqlite_values(params: &[Param]) -> Vec<rusqlite::types::Value> {
+    params
+        .iter()
+        .map(|p| match p {
+            Param::Text(text) => rusqlite::types::Value::Text(text.clone()),
+            Param::Int(n) => rusqlite::types::Value::Integer(*n),
+        })
+        .collect()
 }
 
 /// An empty dataset, in the memory of a group handed back when there is one.
@@ -757,4 +764,44 @@ fn decode_milestone<R: Cells>(row: &R) -> Result<Milestone, String> {
         at: c.time(at!(MILESTONES, "at"))?,
         service: c.opt_text(at!(MILESTONES, "service"))?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SQLite plan of a DORA load of one group's changes: an index range per service,
+    /// answered from the index alone.
+    #[tokio::test]
+    async fn a_dora_load_of_a_groups_changes_reads_only_the_service_index() {
+        let db = crate::testing::TestDb::sqlite();
+        let store = Store::open(&db.location()).await.expect("open");
+        let Native::Sqlite(pool) = &store.native else {
+            panic!("an SQLite store");
+        };
+        let conn = sqlite_open(pool.connect_options().get_filename().to_owned()).expect("open");
+        let query = LoadQuery {
+            dora_columns_only: true,
+            ..LoadQuery::default()
+        };
+        let services = ["shop".to_owned(), "search".to_owned()];
+        let (sql, params) = select(&CHANGE_KIND, &query, &services, &query.changes, |n| {
+            format!("?{n}")
+        });
+        let mut plan = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("plan");
+        let steps: Vec<String> = plan
+            .query_map(rusqlite::params_from_iter(sqlite_values(&params)), |row| {
+                row.get(3)
+            })
+            .expect("plan")
+            .collect::<Result<_, _>>()
+            .expect("plan");
+        assert_eq!(
+            steps,
+            ["SEARCH changes USING COVERING INDEX changes_by_service_time (service=?)"],
+            "{sql}"
+        );
+    }
 }

@@ -69,6 +69,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "workshops",
                 include_str!("../migrations/sqlite/0080_workshops.sql"),
             ),
+            (
+                90,
+                "covering_changes",
+                include_str!("../migrations/sqlite/0090_covering_changes.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -120,6 +125,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 80,
                 "workshops",
                 include_str!("../migrations/postgres/0080_workshops.sql"),
+            ),
+            (
+                90,
+                "covering_changes",
+                include_str!("../migrations/postgres/0090_covering_changes.sql"),
             ),
         ],
     };
