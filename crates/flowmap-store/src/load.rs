@@ -176,13 +176,15 @@ pub(crate) const MILESTONE_KIND: Kind = Kind {
 
 /// The `SELECT` of one kind under `query`, restricted to `services` (empty: all), and its
 /// parameters; `placeholder(n)` spells the n-th parameter (from 1) in the backend's
-/// syntax. The columns come in [`Table::select_list`] order, which the decoders in
+/// syntax, and the first is numbered after the `bound_before` parameters of the
+/// statement this `SELECT` is part of. The columns come in [`Table::select_list`] order, which the decoders in
 /// [`native`] read by position.
 pub(crate) fn select(
     kind: &Kind,
     query: &LoadQuery,
     services: &[String],
     window: &TimeRange,
+    bound_before: usize,
     placeholder: fn(usize) -> String,
 ) -> (String, Vec<Param>) {
     let skipped = if query.dora_columns_only {
@@ -201,7 +203,7 @@ pub(crate) fn select(
             .into_iter()
             .map(|value| {
                 params.push(value);
-                placeholder(params.len())
+                placeholder(bound_before + params.len())
             })
             .collect();
         spelled.join(", ")

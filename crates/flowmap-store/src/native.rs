@@ -175,7 +175,7 @@ fn sqlite_fill(
         decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, String>,
         records: &mut Vec<T>,
     ) -> Result<(), StoreError> {
-        let (sql, params) = select(kind, query, services, window, |n| format!("?{n}"));
+        let (sql, params) = select(kind, query, services, window, 0, |n| format!("?{n}"));
         let mut statement = conn.prepare(&sql)?;
         let mut rows = statement.query(rusqlite::params_from_iter(sqlite_values(&params)))?;
         while let Some(row) = rows.next()? {
@@ -275,14 +275,7 @@ async fn pg_grouped(
         .await?;
     sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
     let (sql, params) = union_select(query);
-    let mut select = sqlx::query(AssertSqlSafe(sql));
-    for param in params {
-        select = match param {
-            Param::Text(text) => select.bind(text),
-            Param::Int(n) => select.bind(n),
-        };
-    }
-    let mut rows = select.fetch(&mut *tx);
+    let mut rows = pg_query(sql, params).fetch(&mut *tx);
     let mut group = reuse(recycled);
     let mut services = 0;
     let mut current = String::new();
@@ -348,9 +341,7 @@ fn union_select(query: &LoadQuery) -> (String, Vec<Param>) {
             _ => &query.incidents,
         };
         // The kind's own `SELECT`, its placeholders numbered after the earlier branches'.
-        let offset = params.len();
-        let (own, own_params) = select(kind, query, &[], window, |n| format!("${n}"));
-        let own = renumber(&own, offset);
+        let (own, own_params) = select(kind, query, &[], window, params.len(), |n| format!("${n}"));
         params.extend(own_params);
         let (columns, rest) = own
             .strip_prefix("SELECT ")
@@ -380,29 +371,6 @@ fn union_select(query: &LoadQuery) -> (String, Vec<Param>) {
     )
 }
 
-/// `$1`… in `sql` as `$(1 + offset)`…
-fn renumber(sql: &str, offset: usize) -> String {
-    if offset == 0 {
-        return sql.to_owned();
-    }
-    let mut out = String::with_capacity(sql.len());
-    let mut rest = sql;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let digits: String = rest[at + 1..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        match digits.parse::<usize>() {
-            Ok(n) => out.push_str(&format!("${}", n + offset)),
-            Err(_) => out.push('$'),
-        }
-        rest = &rest[at + 1 + digits.len()..];
-    }
-    out.push_str(rest);
-    out
-}
-
 /// A row read from column `by` on, as if that were its first column.
 struct Shifted<'r, R> {
     row: &'r R,
@@ -417,6 +385,20 @@ impl<R: Cells> Cells for Shifted<'_, R> {
     fn opt_int(&self, at: usize) -> Result<Option<i64>, String> {
         self.row.opt_int(at + self.by)
     }
+}
+
+/// A PostgreSQL statement with its parameters bound.
+fn pg_query(
+    sql: String,
+    params: Vec<Param>,
+) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    params.into_iter().fold(
+        sqlx::query(AssertSqlSafe(sql)),
+        |query, param| match param {
+            Param::Text(text) => query.bind(text),
+            Param::Int(n) => query.bind(n),
+        },
+    )
 }
 
 /// Makes the transaction one snapshot: every query in it sees the same committed data.
@@ -442,15 +424,8 @@ async fn pg_dataset(
         window: &crate::TimeRange,
         decode: fn(&PgRow) -> Result<T, String>,
     ) -> Result<Vec<T>, StoreError> {
-        let (sql, params) = select(kind, query, services, window, |n| format!("${n}"));
-        let mut select = sqlx::query(AssertSqlSafe(sql));
-        for param in params {
-            select = match param {
-                Param::Text(text) => select.bind(text),
-                Param::Int(n) => select.bind(n),
-            };
-        }
-        let mut rows = select.fetch(conn);
+        let (sql, params) = select(kind, query, services, window, 0, |n| format!("${n}"));
+        let mut rows = pg_query(sql, params).fetch(conn);
         let mut records = Vec::new();
         while let Some(row) = rows.try_next().await? {
             records.push(decode(&row).map_err(|problem| corrupt(kind.table, &row, problem))?);
@@ -785,7 +760,7 @@ mod tests {
             ..LoadQuery::default()
         };
         let services = ["shop".to_owned(), "search".to_owned()];
-        let (sql, params) = select(&CHANGE_KIND, &query, &services, &query.changes, |n| {
+        let (sql, params) = select(&CHANGE_KIND, &query, &services, &query.changes, 0, |n| {
             format!("?{n}")
         });
         let mut plan = conn
