@@ -87,7 +87,8 @@ fn not_for_dora(table: &Table) -> &'static [&'static str] {
     }
 }
 
-/// Records loaded by [`Store::load`], each list ordered by its window's time, then id.
+/// Records loaded by [`Store::load`], each list ordered by its window's time, then id (a group of
+/// [`Store::load_grouped`] is ordered by service first).
 ///
 /// Records of every source are included; ids are unique only within one source.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -174,17 +175,24 @@ pub(crate) const MILESTONE_KIND: Kind = Kind {
     filter: Filter::ServiceOrNone,
 };
 
+impl Kind {
+    /// ` ORDER BY service, time`: the order of the kind's `(service, time)` index, so a
+    /// read in this order costs no sort. A group's records come in it: each service's
+    /// records together and in time order, which is all the DORA engine's passes need.
+    pub(crate) fn service_time_order(&self) -> String {
+        format!(" ORDER BY service, {}", self.time_column)
+    }
+}
+
 /// The `SELECT` of one kind under `query`, restricted to `services` (empty: all), and its
 /// parameters; `placeholder(n)` spells the n-th parameter (from 1) in the backend's
-/// syntax, and the first is numbered after the `bound_before` parameters of the
-/// statement this `SELECT` is part of. The columns come in [`Table::select_list`] order, which the decoders in
+/// syntax. The columns come in [`Table::select_list`] order, which the decoders in
 /// [`native`] read by position.
 pub(crate) fn select(
     kind: &Kind,
     query: &LoadQuery,
     services: &[String],
     window: &TimeRange,
-    bound_before: usize,
     placeholder: fn(usize) -> String,
 ) -> (String, Vec<Param>) {
     let skipped = if query.dora_columns_only {
@@ -203,7 +211,7 @@ pub(crate) fn select(
             .into_iter()
             .map(|value| {
                 params.push(value);
-                placeholder(bound_before + params.len())
+                placeholder(params.len())
             })
             .collect();
         spelled.join(", ")
@@ -281,10 +289,13 @@ impl Store {
     /// not hold all of it in memory at once.
     ///
     /// `query` must choose no services: the groups are every service that has a
-    /// deployment, change or incident, in name order, [`SERVICES_PER_GROUP`] at a time.
-    /// Each [`Dataset`] holds *every* record the query selects of its services (never
-    /// builds or milestones), sorted as [`Store::load`] sorts. The next group is read while
-    /// the receiver works on this one; dropping the [`GroupedLoad`] stops the reading.
+    /// deployment, change or incident, in name order (the database's, on PostgreSQL),
+    /// [`SERVICES_PER_GROUP`] at a time. Each [`Dataset`] holds *every* record the query
+    /// selects of its services (never builds or milestones); unlike [`Store::load`]'s, each
+    /// list holds each service's records together and in time order, as the `(service,
+    /// time)` indexes give them, so no group is sorted after reading. The next group is
+    /// read while the receiver works on this one; dropping the [`GroupedLoad`] stops the
+    /// reading.
     pub fn load_grouped(&self, query: &LoadQuery) -> GroupedLoad {
         let (sender, groups) = mpsc::channel(1);
         let (spent, recycled) = mpsc::channel(2);

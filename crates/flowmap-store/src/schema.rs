@@ -302,13 +302,6 @@ impl Table {
         list
     }
 
-    /// A typed NULL for each column of [`Table::select_list`].
-    pub fn typed_nulls(&self) -> String {
-        let mut nulls = vec![typed_null("id")];
-        nulls.extend(self.columns.iter().map(|(name, _)| typed_null(name)));
-        nulls.join(", ")
-    }
-
     /// A multi-row upsert of `rows` rows.
     ///
     /// It returns one `revision` per row it inserted (revision 1) or really changed

@@ -147,6 +147,33 @@ impl AddAssign for WriteSummary {
     }
 }
 
+/// Records a commit must have inserted or updated in a table for [`settle`] to treat it.
+const BULK_RECORDS: u64 = 100_000;
+
+/// After a bulk write on PostgreSQL, `VACUUM (ANALYZE)` of each record table that took
+/// [`BULK_RECORDS`] or more: the planner then knows the new rows, and reads that an index
+/// answers alone (a report's changes) skip the table, which they cannot until a vacuum
+/// has marked the new rows visible to all. Autovacuum would do the same, some time later
+/// (and not at all where it is turned off).
+///
+/// Best effort: the records are committed already, and a database that refuses (a role
+/// that does not own the tables) is only slower to read.
+async fn settle(pool: &sqlx::AnyPool, total: &WriteSummary) {
+    let tables = [
+        (&DEPLOYMENTS, total.deployments),
+        (&CHANGES, total.changes),
+        (&INCIDENTS, total.incidents),
+        (&BUILDS, total.builds),
+        (&MILESTONES, total.milestones),
+    ];
+    for (table, counts) in tables {
+        if counts.inserted + counts.updated >= BULK_RECORDS {
+            let vacuum = format!("VACUUM (ANALYZE) {}", table.name);
+            let _ = pool.execute(AssertSqlSafe(vacuum)).await;
+        }
+    }
+}
+
 /// An open write transaction for one source.
 ///
 /// Everything written through a `Writer` becomes visible at once on [`Writer::commit`],
@@ -169,6 +196,7 @@ impl AddAssign for WriteSummary {
 #[derive(Debug)]
 pub struct Writer {
     pub(crate) tx: Transaction<'static, Any>,
+    pool: sqlx::AnyPool,
     backend: Backend,
     pub(crate) source: String,
     total: WriteSummary,
@@ -194,6 +222,7 @@ impl Store {
         };
         Ok(Writer {
             tx,
+            pool: self.pool.clone(),
             backend: self.backend,
             source: source.to_owned(),
             total: WriteSummary::default(),
@@ -339,6 +368,9 @@ impl Writer {
         // Last, so that on PostgreSQL the counter's row lock is held only while committing.
         crate::version::bump(&mut *self.tx).await?;
         self.tx.commit().await?;
+        if self.backend == Backend::Postgres {
+            settle(&self.pool, &self.total).await;
+        }
         Ok(self.total)
     }
 
