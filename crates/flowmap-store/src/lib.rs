@@ -87,7 +87,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 
 pub use access::{AuditEntry, StoredSession, StoredToken};
@@ -256,16 +256,17 @@ pub struct Store {
     native: Native,
 }
 
-/// The same database through sqlx's typed driver of its backend.
+/// The same database through each backend's own driver.
 ///
 /// The `Any` driver copies every value of every row into a generic value before it is
 /// decoded, and that copying is most of the cost of reading or writing a million rows. The
 /// few paths that move rows by the million (organisation-wide loads, a source's first
-/// ingest) use these typed pools; everything else shares one SQL text through `pool`.
-/// Connections open on first use.
+/// ingest) go through rusqlite on the SQLite file, or through sqlx's typed PostgreSQL
+/// pool; everything else shares one SQL text through `pool`. Connections open on first use.
 #[derive(Clone, Debug)]
 pub(crate) enum Native {
-    Sqlite(SqlitePool),
+    /// The SQLite file (an absolute path), opened with rusqlite where needed.
+    Sqlite(std::path::PathBuf),
     Postgres(PgPool),
 }
 
@@ -332,7 +333,7 @@ impl Store {
             location: location.to_owned(),
             problem,
         };
-        let (backend, options, sqlite_options) = if location.starts_with("postgres://")
+        let (backend, options, sqlite_file) = if location.starts_with("postgres://")
             || location.starts_with("postgresql://")
         {
             let options =
@@ -347,11 +348,11 @@ impl Store {
             // component would otherwise read as a URL host).
             let path = std::path::absolute(Path::new(path)).map_err(|e| invalid(e.to_string()))?;
             let sqlite = SqliteConnectOptions::new()
-                .filename(path)
+                .filename(&path)
                 .create_if_missing(true);
             let options = AnyConnectOptions::from_url(&sqlite.to_url_lossy())
                 .map_err(|e| invalid(e.to_string()))?;
-            (Backend::Sqlite, options, Some(sqlite))
+            (Backend::Sqlite, options, Some(path))
         };
 
         let mut pool_options = AnyPoolOptions::new();
@@ -366,22 +367,8 @@ impl Store {
             pool_options = pool_options.max_connections(8);
         }
         probe(location, backend, &options).await?;
-        let native = match sqlite_options {
-            Some(options) => {
-                // The settings of [`SQLITE_PRAGMAS`]; the file is in WAL mode already.
-                let options = options
-                    .busy_timeout(Duration::from_secs(10))
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .pragma("temp_store", "MEMORY")
-                    .pragma("cache_size", "-262144");
-                Native::Sqlite(
-                    SqlitePoolOptions::new()
-                        .max_connections(2)
-                        .acquire_timeout(CONNECT_TIMEOUT)
-                        .connect_lazy_with(options),
-                )
-            }
+        let native = match sqlite_file {
+            Some(path) => Native::Sqlite(path),
             None => {
                 let options =
                     PgConnectOptions::from_str(location).map_err(|e| invalid(e.to_string()))?;
@@ -468,7 +455,7 @@ impl Store {
     /// Closes every connection; on SQLite this also checkpoints the WAL into the file.
     pub async fn close(self) {
         match &self.native {
-            Native::Sqlite(pool) => pool.close().await,
+            Native::Sqlite(_) => {}
             Native::Postgres(pool) => pool.close().await,
         }
         self.pool.close().await;

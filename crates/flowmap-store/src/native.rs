@@ -77,8 +77,8 @@ pub(crate) async fn load(store: &Store, query: LoadQuery) -> Result<Dataset, Sto
             tx.commit().await?;
             Ok(data)
         }
-        Native::Sqlite(pool) => {
-            let file = pool.connect_options().get_filename().to_owned();
+        Native::Sqlite(file) => {
+            let file = file.clone();
             blocking(move || {
                 let mut conn = sqlite_open(file)?;
                 let tx = conn.transaction()?;
@@ -108,8 +108,8 @@ pub(crate) fn load_grouped(
                 }
             });
         }
-        Native::Sqlite(pool) => {
-            let file = pool.connect_options().get_filename().to_owned();
+        Native::Sqlite(file) => {
+            let file = file.clone();
             tokio::task::spawn_blocking(move || {
                 let read = || {
                     let mut conn = sqlite_open(file)?;
@@ -375,9 +375,9 @@ async fn pg_grouped(
             return Ok(());
         }
     }
-    deployments.finish()?;
-    changes.finish()?;
-    incidents.finish()?;
+    deployments.finish(&mut tx).await?;
+    incidents.finish(&mut tx).await?;
+    changes.finish(&mut other).await?;
     other.commit().await?;
     tx.commit().await?;
     Ok(())
@@ -483,8 +483,14 @@ impl<T> PgCursor<T> {
     }
 
     /// Checks that every record was handed out: one left over came in an order other
-    /// than the service list's.
-    fn finish(&self) -> Result<(), StoreError> {
+    /// than the service list's. (With no services at all, nothing was fetched yet.)
+    async fn finish(&mut self, conn: &mut PgConnection) -> Result<(), StoreError> {
+        if self.ahead.is_empty() && !self.exhausted {
+            let rest = sqlx::query(AssertSqlSafe(self.fetch.clone()))
+                .fetch_optional(&mut *conn)
+                .await?;
+            self.exhausted = rest.is_none();
+        }
         if self.ahead.is_empty() && self.exhausted {
             return Ok(());
         }
@@ -860,10 +866,10 @@ mod tests {
     async fn a_dora_load_of_a_groups_changes_reads_only_the_service_index() {
         let db = crate::testing::TestDb::sqlite();
         let store = Store::open(&db.location()).await.expect("open");
-        let Native::Sqlite(pool) = &store.native else {
+        let Native::Sqlite(file) = &store.native else {
             panic!("an SQLite store");
         };
-        let conn = sqlite_open(pool.connect_options().get_filename().to_owned()).expect("open");
+        let conn = sqlite_open(file.clone()).expect("open");
         let query = LoadQuery {
             dora_columns_only: true,
             ..LoadQuery::default()

@@ -378,9 +378,25 @@ async fn a_grouped_load_reads_one_snapshot(store: Store) {
     assert_eq!(total, services);
 }
 
+/// A grouped load of a database without records (or whose records were all deleted) ends
+/// at once, without an error.
+async fn a_grouped_load_of_nothing_has_no_group(store: Store) {
+    let options = flowmap_core::dora::DoraOptions::new(at(0), at(10_000));
+    let query = flowmap_store::LoadQuery::for_dora(&options);
+    assert!(store.load_grouped(&query).next().await.is_none());
+    let batch = Batch {
+        deployments: vec![Deployment::new("d1", "shop", at(5))],
+        ..Batch::default()
+    };
+    store.write("import", &batch).await.unwrap();
+    store.delete_source("import").await.unwrap();
+    assert!(store.load_grouped(&query).next().await.is_none());
+}
+
 on_both_backends!(
     dora_loads_read_only_what_dora_reads,
     grouped_loads_hold_every_record_once_by_service,
+    a_grouped_load_of_nothing_has_no_group,
     a_grouped_load_reads_one_snapshot,
     every_write_raises_the_data_version,
     cursor_pages_walk_every_record_once_newest_first,
