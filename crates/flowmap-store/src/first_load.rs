@@ -56,31 +56,26 @@ enum NativeTx {
     Postgres(Transaction<'static, Postgres>),
 }
 
-impl NativeTx {
-    /// Runs `work` on the SQLite connection, on the blocking pool.
-    async fn sqlite<T: Send + 'static>(
-        &mut self,
-        work: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let NativeTx::Sqlite(slot) = self else {
-            unreachable!("called on the SQLite transaction only");
-        };
-        let conn = slot.take().ok_or_else(|| StoreError::Invalid {
-            what: "first load".into(),
-            problem: "an earlier write of this load stopped midway".into(),
-        })?;
-        let (conn, result) = tokio::task::spawn_blocking(move || {
-            let result = work(&conn);
-            (conn, result)
-        })
-        .await
-        .map_err(|err| StoreError::Invalid {
-            what: "first load".into(),
-            problem: format!("the writing thread stopped: {err}"),
-        })?;
-        *slot = Some(conn);
-        result
-    }
+/// Runs `work` on the SQLite connection in `slot`, on the blocking pool.
+async fn on_sqlite<T: Send + 'static>(
+    slot: &mut Option<rusqlite::Connection>,
+    work: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let conn = slot.take().ok_or_else(|| StoreError::Invalid {
+        what: "first load".into(),
+        problem: "an earlier write of this load stopped midway".into(),
+    })?;
+    let (conn, result) = tokio::task::spawn_blocking(move || {
+        let result = work(&conn);
+        (conn, result)
+    })
+    .await
+    .map_err(|err| StoreError::Invalid {
+        what: "first load".into(),
+        problem: format!("the writing thread stopped: {err}"),
+    })?;
+    *slot = Some(conn);
+    result
 }
 
 impl Store {
@@ -165,9 +160,9 @@ impl FirstLoad {
         check_records(&deployments, &changes)?;
         let count = (changes.len() + deployments.len()) as u64;
         match &mut self.tx {
-            tx @ NativeTx::Sqlite(_) => {
+            NativeTx::Sqlite(slot) => {
                 let source = self.source.clone();
-                tx.sqlite(move |conn| {
+                on_sqlite(slot, move |conn| {
                     sqlite_insert(conn, &source, &CHANGES, &changes, bind_change)?;
                     sqlite_insert(conn, &source, &DEPLOYMENTS, &deployments, bind_deployment)
                 })
@@ -189,9 +184,9 @@ impl FirstLoad {
     /// Stores `value` under `key` in this transaction (see [`Store::get_meta`]).
     pub async fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
         match &mut self.tx {
-            tx @ NativeTx::Sqlite(_) => {
+            NativeTx::Sqlite(slot) => {
                 let (key, value) = (key.to_owned(), value.to_owned());
-                tx.sqlite(move |conn| {
+                on_sqlite(slot, move |conn| {
                     conn.execute(crate::write::SET_META_SQL, [&key, &value])?;
                     Ok(())
                 })
@@ -216,8 +211,8 @@ impl FirstLoad {
         self.set_meta(&key, &now).await?;
         // Last, so that on PostgreSQL the counter's row lock is held only while committing.
         match self.tx {
-            mut tx @ NativeTx::Sqlite(_) => {
-                tx.sqlite(|conn| {
+            NativeTx::Sqlite(mut slot) => {
+                on_sqlite(&mut slot, |conn| {
                     conn.execute(crate::version::BUMP_SQL, [])?;
                     conn.execute_batch("COMMIT")?;
                     Ok(())
@@ -237,9 +232,8 @@ impl FirstLoad {
     /// Discards everything inserted.
     pub async fn rollback(self) -> Result<(), StoreError> {
         match self.tx {
-            mut tx @ NativeTx::Sqlite(_) => {
-                tx.sqlite(|conn| Ok(conn.execute_batch("ROLLBACK")?))
-                    .await?;
+            NativeTx::Sqlite(mut slot) => {
+                on_sqlite(&mut slot, |conn| Ok(conn.execute_batch("ROLLBACK")?)).await?;
             }
             NativeTx::Postgres(tx) => tx.rollback().await?,
         }
