@@ -2,7 +2,7 @@
 # Benchmarks a full `flowmap ingest git` (walk, decode, link and store in SQLite) against
 # the baseline `git log --branches --tags --format='%H %P %at %ct %ae %s'` on the same
 # repository, and reports the ratio of the medians of RUNS runs each (the target is at
-# most 1.5; lower is better).
+# most 1.0: as fast as git itself; lower is better).
 #
 # usage: scripts/bench-git-ingest.sh [REPO] [RUNS]
 #
