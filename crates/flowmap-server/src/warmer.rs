@@ -54,10 +54,9 @@ mod tests {
     use super::*;
     use crate::query::WindowParams;
     use flowmap_app::App;
-    use flowmap_core::dora::{DoraInput, DoraOptions, DoraReport, compute};
     use flowmap_core::events::{Change, Deployment, Incident};
-    use flowmap_store::testing::TestDb;
-    use flowmap_store::{Batch, LoadQuery, Store};
+    use flowmap_store::testing::{TestDb, uncached_dora};
+    use flowmap_store::{Batch, Store};
 
     fn t(text: &str) -> Timestamp {
         text.parse().expect("test time")
@@ -77,17 +76,6 @@ mod tests {
             next_warming(t("2026-12-01T10:01:00.004Z")),
             t("2026-12-01T10:02:00.005Z")
         );
-    }
-
-    /// The report as if there were no cache.
-    async fn uncached(store: &Store, options: &DoraOptions) -> DoraReport {
-        let data = store.load(&LoadQuery::for_dora(options)).await.unwrap();
-        let input = DoraInput {
-            deployments: &data.deployments,
-            changes: &data.changes,
-            incidents: &data.incidents,
-        };
-        compute(&input, options).unwrap()
     }
 
     /// Requests in one minute (the overview's and `/metrics`' default, and `/api/v1/dora`
@@ -159,7 +147,7 @@ mod tests {
         for params in [&overview, &staging] {
             let served = ask(params, later).await;
             let options = params.options(later).unwrap();
-            assert_eq!(served, uncached(&store, &options).await);
+            assert_eq!(served, uncached_dora(&store, &options).await);
             assert!(served.metrics.deployment_frequency.deployments > 0);
         }
         assert_eq!(reports.computations(), 5, "both were cache hits");
@@ -180,7 +168,7 @@ mod tests {
         let served = ask(&overview, later).await;
         assert_eq!(
             served,
-            uncached(&store, &overview.options(later).unwrap()).await
+            uncached_dora(&store, &overview.options(later).unwrap()).await
         );
         assert_eq!(reports.computations(), 6);
     }

@@ -109,3 +109,22 @@ fn with_database(url: &str, name: &str) -> String {
         None => format!("{base}/{name}"),
     }
 }
+
+/// The DORA report of `store`'s records as if nothing were cached or grouped: one whole
+/// load and one [`flowmap_core::dora::compute`]. Tests of the report caches and of the
+/// grouped computation compare what they serve with it.
+pub async fn uncached_dora(
+    store: &crate::Store,
+    options: &flowmap_core::dora::DoraOptions,
+) -> flowmap_core::dora::DoraReport {
+    let data = store
+        .load(&crate::LoadQuery::for_dora(options))
+        .await
+        .expect("load");
+    let input = flowmap_core::dora::DoraInput {
+        deployments: &data.deployments,
+        changes: &data.changes,
+        incidents: &data.incidents,
+    };
+    flowmap_core::dora::compute(&input, options).expect("compute")
+}
