@@ -51,6 +51,22 @@ pub struct Reports {
 /// A report being computed: its data version, its key and the lock waiters queue on.
 type Gate = (i64, String, Arc<tokio::sync::Mutex<()>>);
 
+/// A request's place at one report's [`Gate`]. However the request ends (answered from
+/// the cache, computed, failed, or dropped midway), the gate leaves the list with it, so
+/// the list holds only reports being asked for now.
+struct Turn<'r> {
+    computing: &'r Mutex<Vec<Gate>>,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut computing) = self.computing.lock() {
+            computing.retain(|(_, _, held)| !Arc::ptr_eq(held, &self.lock));
+        }
+    }
+}
+
 /// One cached answer.
 #[derive(Clone, Debug)]
 enum Answer {
@@ -139,7 +155,7 @@ impl Reports {
         // another request) computes the same report waits for it and reads the cache.
         let gate = kept.then(|| self.gate(version, &key));
         let _turn = match &gate {
-            Some(gate) => Some(gate.lock().await),
+            Some(gate) => Some(gate.lock.lock().await),
             None => None,
         };
         if gate.is_some()
@@ -158,25 +174,28 @@ impl Reports {
                 Answer::Report(Arc::new(report.clone())),
             );
         }
-        if let Some(gate) = &gate
-            && let Ok(mut computing) = self.computing.lock()
-        {
-            computing.retain(|(_, _, held)| !Arc::ptr_eq(held, gate));
-        }
         report
     }
 
     /// The lock that lets one computation of `key` under `version` run at a time.
-    fn gate(&self, version: i64, key: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let Ok(mut computing) = self.computing.lock() else {
-            return Arc::default();
+    fn gate(&self, version: i64, key: &str) -> Turn<'_> {
+        let lock = match self.computing.lock() {
+            Ok(mut computing) => {
+                match computing.iter().find(|(v, k, _)| *v == version && k == key) {
+                    Some((_, _, lock)) => lock.clone(),
+                    None => {
+                        let lock = Arc::new(tokio::sync::Mutex::new(()));
+                        computing.push((version, key.to_owned(), lock.clone()));
+                        lock
+                    }
+                }
+            }
+            Err(_) => Arc::default(),
         };
-        if let Some((_, _, gate)) = computing.iter().find(|(v, k, _)| *v == version && k == key) {
-            return gate.clone();
+        Turn {
+            computing: &self.computing,
+            lock,
         }
-        let gate = Arc::new(tokio::sync::Mutex::new(()));
-        computing.push((version, key.to_owned(), gate.clone()));
-        gate
     }
 
     /// The report a request made at `now` asked for: `options`, over `window`. A default
@@ -356,7 +375,7 @@ mod tests {
     use super::*;
     use flowmap_core::events::{Change, Deployment, DeploymentStatus, Incident};
     use flowmap_store::Batch;
-    use flowmap_store::testing::TestDb;
+    use flowmap_store::testing::{TestDb, uncached_dora};
     use jiff::Timestamp;
 
     fn services(names: &[&str]) -> Answer {
@@ -414,17 +433,6 @@ mod tests {
             z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
             (z ^ (z >> 31)) % n
         }
-    }
-
-    /// The report as if there were no cache.
-    async fn uncached(store: &Store, options: &DoraOptions) -> DoraReport {
-        let data = store.load(&LoadQuery::for_dora(options)).await.unwrap();
-        let input = DoraInput {
-            deployments: &data.deployments,
-            changes: &data.changes,
-            incidents: &data.incidents,
-        };
-        compute(&input, options).unwrap()
     }
 
     /// Two replicas (two `Reports` with their own caches, each with its own connections
@@ -494,7 +502,7 @@ mod tests {
                     let served = replica.dora(options).await.unwrap();
                     assert_eq!(
                         served,
-                        uncached(&writer, options).await,
+                        uncached_dora(&writer, options).await,
                         "step {step}, options {options:?}, cache of {before}"
                     );
                     let services = replica.services().await.unwrap();
@@ -710,7 +718,7 @@ mod tests {
             reports.dora(&options),
             reports.dora(&options)
         );
-        let expected = uncached(&store, &options).await;
+        let expected = uncached_dora(&store, &options).await;
         for served in [a, b, c] {
             assert_eq!(served.unwrap(), expected);
         }

@@ -281,6 +281,9 @@ fn sqlite_insert<R>(
     records: &[R],
     bind: fn(&mut Binder<'_, '_>, &R) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
     let mut full = conn.prepare(&insert_sql(table, SQLITE_ROWS))?;
     for chunk in records.chunks(SQLITE_ROWS) {
         let mut rest;

@@ -433,9 +433,10 @@ fn push_values(sql: &mut String, backend: Backend, rows: usize, width: usize) {
     }
 }
 
-/// A NULL of the type column `name` has, for a `SELECT` whose rows must keep their shape
-/// (a `UNION`): times are stored as `BIGINT` milliseconds, and every time column's name
-/// ends in `_at`; every other column of the record tables is `TEXT`.
+/// A NULL of the type column `name` has, read in place of a column a load leaves out
+/// ([`Table::select_list_without`]), so the row decodes as if it were read: times are
+/// stored as `BIGINT` milliseconds, and every time column's name ends in `_at`; every
+/// other column of the record tables is `TEXT`.
 pub(crate) fn typed_null(name: &str) -> &'static str {
     if name.ends_with("_at") {
         "CAST(NULL AS BIGINT)"
