@@ -64,6 +64,7 @@
 //! ```
 
 mod access;
+mod copy_out;
 mod first_load;
 mod lists;
 mod load;

@@ -185,15 +185,15 @@ impl Kind {
 }
 
 /// The `SELECT` of one kind under `query`, restricted to `services` (empty: all), and its
-/// parameters; `placeholder(n)` spells the n-th parameter (from 1) in the backend's
-/// syntax. The columns come in [`Table::select_list`] order, which the decoders in
+/// parameters; `placeholder(n, value)` spells the n-th parameter (from 1) in the
+/// backend's syntax, or as a literal. The columns come in [`Table::select_list`] order, which the decoders in
 /// [`native`] read by position.
 pub(crate) fn select(
     kind: &Kind,
     query: &LoadQuery,
     services: &[String],
     window: &TimeRange,
-    placeholder: fn(usize) -> String,
+    placeholder: fn(usize, &Param) -> String,
 ) -> (String, Vec<Param>) {
     let skipped = if query.dora_columns_only {
         not_for_dora(kind.table)
@@ -210,8 +210,9 @@ pub(crate) fn select(
         let spelled: Vec<String> = values
             .into_iter()
             .map(|value| {
+                let spelled = placeholder(params.len() + 1, &value);
                 params.push(value);
-                placeholder(params.len())
+                spelled
             })
             .collect();
         spelled.join(", ")

@@ -393,7 +393,44 @@ async fn a_grouped_load_of_nothing_has_no_group(store: Store) {
     assert!(store.load_grouped(&query).next().await.is_none());
 }
 
+/// A grouped load whose reader stops after the first group (a report's request dropped)
+/// leaves every connection fit for the next user: on PostgreSQL its changes stream
+/// through a `COPY`, which an abandoned load leaves midway on the wire.
+async fn an_abandoned_grouped_load_leaves_the_store_usable(store: Store) {
+    let services = flowmap_store::SERVICES_PER_GROUP * 8;
+    let batch = Batch {
+        changes: (0..services * 40)
+            .map(|n| {
+                let service = service_name(n % services);
+                Change::new(format!("c-{n}"), service, at(n as i64 % 5_000))
+            })
+            .collect(),
+        ..Batch::default()
+    };
+    store.write("import", &batch).await.unwrap();
+    let options = flowmap_core::dora::DoraOptions::new(at(0), at(10_000));
+    let query = flowmap_store::LoadQuery::for_dora(&options);
+    for _ in 0..3 {
+        let mut groups = store.load_grouped(&query);
+        assert!(!groups.next().await.unwrap().unwrap().changes.is_empty());
+    }
+    // More uses than the pool has connections, so the abandoned ones' turn comes.
+    for _ in 0..12 {
+        assert_eq!(
+            store.load(&query).await.unwrap().changes.len(),
+            batch.changes.len()
+        );
+        let mut groups = store.load_grouped(&query);
+        let mut total = 0;
+        while let Some(group) = groups.next().await {
+            total += group.unwrap().changes.len();
+        }
+        assert_eq!(total, batch.changes.len());
+    }
+}
+
 on_both_backends!(
+    an_abandoned_grouped_load_leaves_the_store_usable,
     dora_loads_read_only_what_dora_reads,
     grouped_loads_hold_every_record_once_by_service,
     a_grouped_load_of_nothing_has_no_group,
