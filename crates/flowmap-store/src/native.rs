@@ -1007,6 +1007,13 @@ fn decode_milestone<R: Cells>(row: &R) -> Result<Milestone, String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_literal_is_the_value_itself() {
+        assert_eq!(Param::Int(-1_764_633_600_000).literal(), "-1764633600000");
+        assert_eq!(Param::Text("it's".into()).literal(), "'it''s'");
+        assert_eq!(Param::Text("a\\'; --".into()).literal(), "'a\\''; --'");
+    }
+
     /// The SQLite plan of a DORA load of one group's changes: an index range per service,
     /// answered from the index alone.
     #[tokio::test]

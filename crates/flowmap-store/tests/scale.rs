@@ -393,6 +393,40 @@ async fn a_grouped_load_of_nothing_has_no_group(store: Store) {
     assert!(store.load_grouped(&query).next().await.is_none());
 }
 
+/// A grouped load honours a window on the changes (on PostgreSQL the `COPY`'s bounds are
+/// spelled as literals): it holds exactly the changes a whole load of the window holds.
+async fn a_grouped_load_keeps_to_the_changes_window(store: Store) {
+    let services = flowmap_store::SERVICES_PER_GROUP * 3;
+    let batch = Batch {
+        changes: (0..services * 4)
+            .map(|n| Change::new(format!("c-{n}"), service_name(n % services), at(n as i64)))
+            .collect(),
+        ..Batch::default()
+    };
+    store.write("import", &batch).await.unwrap();
+    let options = flowmap_core::dora::DoraOptions::new(at(0), at(10_000));
+    let query = flowmap_store::LoadQuery {
+        changes: flowmap_store::TimeRange {
+            from: Some(at(10)),
+            to: Some(at(services as i64 * 3)),
+        },
+        ..flowmap_store::LoadQuery::for_dora(&options)
+    };
+    let ids = |changes: &[Change]| {
+        let mut ids: Vec<String> = changes.iter().map(|c| c.id.clone()).collect();
+        ids.sort();
+        ids
+    };
+    let whole = ids(&store.load(&query).await.unwrap().changes);
+    assert_eq!(whole.len(), services * 3 - 10);
+    let mut groups = store.load_grouped(&query);
+    let mut grouped = Vec::new();
+    while let Some(group) = groups.next().await {
+        grouped.extend(group.unwrap().changes);
+    }
+    assert_eq!(ids(&grouped), whole);
+}
+
 /// A grouped load whose reader stops after the first group (a report's request dropped)
 /// leaves every connection fit for the next user: on PostgreSQL its changes stream
 /// through a `COPY`, which an abandoned load leaves midway on the wire.
@@ -430,6 +464,7 @@ async fn an_abandoned_grouped_load_leaves_the_store_usable(store: Store) {
 }
 
 on_both_backends!(
+    a_grouped_load_keeps_to_the_changes_window,
     an_abandoned_grouped_load_leaves_the_store_usable,
     dora_loads_read_only_what_dora_reads,
     grouped_loads_hold_every_record_once_by_service,
