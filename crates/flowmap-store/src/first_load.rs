@@ -19,6 +19,7 @@ use rusqlite::types::ToSql;
 use sqlx::postgres::Postgres;
 use sqlx::{AssertSqlSafe, Transaction};
 
+use crate::counts::CountChanges;
 use crate::schema::{CHANGES, DEPLOYMENTS, Table};
 use crate::write::{check_records, kind_str, status_str};
 use crate::{Native, Store, StoreError};
@@ -46,6 +47,8 @@ pub struct FirstLoad {
     tx: NativeTx,
     source: String,
     inserted: u64,
+    /// What the load did to the tables' totals, applied at commit.
+    counts: CountChanges,
 }
 
 #[derive(Debug)]
@@ -139,6 +142,7 @@ impl Store {
             tx,
             source: source.to_owned(),
             inserted: 0,
+            counts: CountChanges::default(),
         }))
     }
 }
@@ -159,6 +163,10 @@ impl FirstLoad {
     ) -> Result<u64, StoreError> {
         check_records(&deployments, &changes)?;
         let count = (changes.len() + deployments.len()) as u64;
+        let (changes_inserted, deployments_inserted) = (
+            i64::try_from(changes.len()).unwrap_or(i64::MAX),
+            i64::try_from(deployments.len()).unwrap_or(i64::MAX),
+        );
         match &mut self.tx {
             NativeTx::Sqlite(slot) => {
                 let source = self.source.clone();
@@ -178,6 +186,8 @@ impl FirstLoad {
             }
         }
         self.inserted += count;
+        self.counts.add("changes", changes_inserted);
+        self.counts.add("deployments", deployments_inserted);
         Ok(count)
     }
 
@@ -209,10 +219,14 @@ impl FirstLoad {
         let now = jiff::Timestamp::now().as_millisecond().to_string();
         let key = crate::sources::updated_key(&self.source);
         self.set_meta(&key, &now).await?;
-        // Last, so that on PostgreSQL the counter's row lock is held only while committing.
+        // Last, so that on PostgreSQL these rows' locks are held only while committing.
+        let counts = self.counts.statements();
         match self.tx {
             NativeTx::Sqlite(mut slot) => {
-                on_sqlite(&mut slot, |conn| {
+                on_sqlite(&mut slot, move |conn| {
+                    for statement in &counts {
+                        conn.execute(statement, [])?;
+                    }
                     conn.execute(crate::version::BUMP_SQL, [])?;
                     conn.execute_batch("COMMIT")?;
                     Ok(())
@@ -220,6 +234,11 @@ impl FirstLoad {
                 .await?;
             }
             NativeTx::Postgres(mut tx) => {
+                for statement in counts {
+                    sqlx::query(AssertSqlSafe(statement))
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 sqlx::query(crate::version::BUMP_SQL)
                     .execute(&mut *tx)
                     .await?;

@@ -65,6 +65,7 @@
 
 mod access;
 mod copy_out;
+mod counts;
 mod first_load;
 mod lists;
 mod load;

@@ -144,6 +144,9 @@ impl Store {
                 });
             }
         };
+        if service.is_none() && range == TimeRange::ALL {
+            return self.total_records(table.name).await;
+        }
         let mut binds = Binds::default();
         let filter = binds.filter(time_column, service, range, None, self.backend);
         let sql = format!("SELECT COUNT(*) FROM {} WHERE {filter}", table.name);

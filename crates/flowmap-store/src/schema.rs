@@ -74,6 +74,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "covering_changes",
                 include_str!("../migrations/sqlite/0090_covering_changes.sql"),
             ),
+            (
+                100,
+                "record_counts",
+                include_str!("../migrations/sqlite/0100_record_counts.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -130,6 +135,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 90,
                 "covering_changes",
                 include_str!("../migrations/postgres/0090_covering_changes.sql"),
+            ),
+            (
+                100,
+                "record_counts",
+                include_str!("../migrations/postgres/0100_record_counts.sql"),
             ),
         ],
     };

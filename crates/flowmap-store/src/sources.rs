@@ -166,10 +166,12 @@ impl Writer {
 
     async fn delete_all(&mut self, table: &'static str) -> Result<u64, StoreError> {
         let sql = format!("DELETE FROM {table} WHERE source = $1");
-        Ok(sqlx::query(AssertSqlSafe(sql))
+        let deleted = sqlx::query(AssertSqlSafe(sql))
             .bind(self.source.clone())
             .execute(&mut *self.tx)
             .await?
-            .rows_affected())
+            .rows_affected();
+        self.note_deleted(table, deleted);
+        Ok(deleted)
     }
 }

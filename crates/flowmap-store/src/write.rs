@@ -13,6 +13,7 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AssertSqlSafe, Executor, Row as _, Transaction};
 
+use crate::counts::CountChanges;
 use crate::schema::{self, BUILDS, CHANGES, DEPLOYMENTS, INCIDENTS, MILESTONES, Table};
 use crate::{Backend, Store, StoreError};
 
@@ -200,6 +201,8 @@ pub struct Writer {
     backend: Backend,
     pub(crate) source: String,
     total: WriteSummary,
+    /// What the writes did to the tables' totals, applied at commit.
+    counts: CountChanges,
     /// Whether committing records the source's last update time.
     pub(crate) record_update: bool,
 }
@@ -226,6 +229,7 @@ impl Store {
             backend: self.backend,
             source: source.to_owned(),
             total: WriteSummary::default(),
+            counts: CountChanges::default(),
             record_update: true,
         })
     }
@@ -365,13 +369,24 @@ impl Writer {
             let key = crate::sources::updated_key(&self.source);
             set_meta(&mut *self.tx, &key, &now).await?;
         }
-        // Last, so that on PostgreSQL the counter's row lock is held only while committing.
+        // Last, so that on PostgreSQL these rows' locks are held only while committing.
+        for statement in self.counts.statements() {
+            sqlx::query(AssertSqlSafe(statement))
+                .execute(&mut *self.tx)
+                .await?;
+        }
         crate::version::bump(&mut *self.tx).await?;
         self.tx.commit().await?;
         if self.backend == Backend::Postgres {
             settle(&self.pool, &self.total).await;
         }
         Ok(self.total)
+    }
+
+    /// Notes that `deleted` records of `table` were deleted in this transaction.
+    pub(crate) fn note_deleted(&mut self, table: &str, deleted: u64) {
+        self.counts
+            .add(table, -i64::try_from(deleted).unwrap_or(i64::MAX));
     }
 
     /// Discards everything written through this writer.
@@ -438,6 +453,14 @@ impl Writer {
             counts.updated += rows.len() as u64 - inserted;
             counts.unchanged += (chunk.len() - rows.len()) as u64;
             start = end;
+        }
+        if counted {
+            self.counts.add(
+                table.name,
+                i64::try_from(counts.inserted).unwrap_or(i64::MAX),
+            );
+        } else if counts.inserted > 0 {
+            self.counts.forget(table.name);
         }
         Ok(counts)
     }

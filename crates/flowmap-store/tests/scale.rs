@@ -393,6 +393,109 @@ async fn a_grouped_load_of_nothing_has_no_group(store: Store) {
     assert!(store.load_grouped(&query).next().await.is_none());
 }
 
+/// The totals of the lists over every service and all time are kept by the writes
+/// (`record_counts`) rather than counted: after every kind of write, committed or not,
+/// and after writers running at once, each equals a count of the table.
+async fn kept_totals_equal_counts_after_every_kind_of_write(store: Store) {
+    const TABLES: [&str; 3] = ["deployments", "changes", "incidents"];
+    async fn check(store: &Store, step: &str) {
+        for table in TABLES {
+            let kept = store
+                .count_records(table, None, TimeRange::ALL)
+                .await
+                .unwrap();
+            // A range from the beginning of time is counted, not kept.
+            let from_the_start = TimeRange {
+                from: Some(Timestamp::MIN),
+                to: None,
+            };
+            let counted = store
+                .count_records(table, None, from_the_start)
+                .await
+                .unwrap();
+            assert_eq!(kept, counted, "{table} after {step}");
+        }
+    }
+    let batch = |prefix: &str, n: usize| Batch {
+        deployments: (0..n)
+            .map(|k| Deployment::new(format!("{prefix}d{k}"), "shop", at(k as i64)))
+            .collect(),
+        changes: (0..n * 2)
+            .map(|k| Change::new(format!("{prefix}c{k}"), "shop", at(k as i64)))
+            .collect(),
+        incidents: (0..n / 2)
+            .map(|k| {
+                flowmap_core::events::Incident::new(format!("{prefix}i{k}"), "shop", at(k as i64))
+            })
+            .collect(),
+        ..Batch::default()
+    };
+    check(&store, "nothing").await;
+    store.write("a", &batch("", 6)).await.unwrap();
+    check(&store, "inserts").await;
+    // The same records again, then some of them changed and some new.
+    store.write("a", &batch("", 6)).await.unwrap();
+    let mut changed = batch("", 8);
+    for change in &mut changed.changes {
+        change.title = Some("edited".into());
+    }
+    store.write("a", &changed).await.unwrap();
+    check(&store, "unchanged, updated and new records").await;
+    // A bulk write cannot tell inserts from updates: the next read counts.
+    let mut writer = store.begin("a").await.unwrap();
+    writer.write_bulk(&batch("", 10)).await.unwrap();
+    writer.commit().await.unwrap();
+    check(&store, "a bulk write").await;
+    let mut writer = store.begin("a").await.unwrap();
+    writer.delete_deployments().await.unwrap();
+    writer.commit().await.unwrap();
+    check(&store, "deleting a source's deployments").await;
+    // Written and rolled back: nothing changes.
+    let mut writer = store.begin("a").await.unwrap();
+    writer.write(&batch("gone-", 5)).await.unwrap();
+    writer.rollback().await.unwrap();
+    check(&store, "a rolled-back write").await;
+    let mut load = store.begin_first_load("git:b").await.unwrap().unwrap();
+    let first = batch("b-", 7);
+    load.insert(first.changes, first.deployments).await.unwrap();
+    load.commit().await.unwrap();
+    check(&store, "a first load").await;
+    let mut abandoned = store.begin_first_load("git:c").await.unwrap().unwrap();
+    let never = batch("c-", 3);
+    abandoned
+        .insert(never.changes, never.deployments)
+        .await
+        .unwrap();
+    drop(abandoned);
+    check(&store, "an abandoned first load").await;
+    store.delete_source("a").await.unwrap();
+    check(&store, "deleting a source").await;
+    // Writers at once, each asking for the totals between its writes.
+    let writers = (0..4).map(|w| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for round in 0..5 {
+                let prefix = format!("w{w}-{round}-");
+                store
+                    .write(&format!("w{w}"), &batch(&prefix, 3))
+                    .await
+                    .unwrap();
+                store
+                    .count_records("changes", None, TimeRange::ALL)
+                    .await
+                    .unwrap();
+                if round == 2 {
+                    store.delete_source(&format!("w{w}")).await.unwrap();
+                }
+            }
+        })
+    });
+    for writer in writers.collect::<Vec<_>>() {
+        writer.await.unwrap();
+    }
+    check(&store, "writers at once").await;
+}
+
 /// A grouped load honours a window on the changes (on PostgreSQL the `COPY`'s bounds are
 /// spelled as literals): it holds exactly the changes a whole load of the window holds.
 async fn a_grouped_load_keeps_to_the_changes_window(store: Store) {
@@ -464,6 +567,7 @@ async fn an_abandoned_grouped_load_leaves_the_store_usable(store: Store) {
 }
 
 on_both_backends!(
+    kept_totals_equal_counts_after_every_kind_of_write,
     a_grouped_load_keeps_to_the_changes_window,
     an_abandoned_grouped_load_leaves_the_store_usable,
     dora_loads_read_only_what_dora_reads,
