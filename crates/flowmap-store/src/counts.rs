@@ -14,6 +14,9 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::{Backend, Store, StoreError};
 
+/// PostgreSQL's SQLSTATE for a write refused by a read-only server or transaction.
+const READ_ONLY_TRANSACTION: &str = "25006";
+
 /// The tables whose totals are kept, in the order writers lock their rows.
 const COUNTED: [&str; 3] = ["deployments", "changes", "incidents"];
 
@@ -84,11 +87,24 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        sqlx::query("UPDATE record_counts SET known = 0 WHERE name = $1")
+        let locked = sqlx::query("UPDATE record_counts SET known = 0 WHERE name = $1")
             .bind(table)
             .execute(&mut *tx)
-            .await?;
-        let count: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .await;
+        let count_sql = format!("SELECT COUNT(*) FROM {table}");
+        if let Err(sqlx::Error::Database(err)) = &locked
+            && err.code().as_deref() == Some(READ_ONLY_TRANSACTION)
+        {
+            // A read-only server (a standby): count, and leave keeping the total to the
+            // primary's next read.
+            drop(tx);
+            let count: i64 = sqlx::query_scalar(AssertSqlSafe(count_sql))
+                .fetch_one(&self.pool)
+                .await?;
+            return Ok(u64::try_from(count).unwrap_or(0));
+        }
+        locked?;
+        let count: i64 = sqlx::query_scalar(AssertSqlSafe(count_sql))
             .fetch_one(&mut *tx)
             .await?;
         sqlx::query("UPDATE record_counts SET records = $1, known = 1 WHERE name = $2")

@@ -227,15 +227,79 @@ pub fn redact_password(location: &str) -> String {
 /// `BEGIN IMMEDIATE` transaction: it takes SQLite's write lock up front, a second process
 /// waits for it (busy timeout) and then finds every migration applied. Each migration
 /// runs in a savepoint of that transaction.
+///
+/// A read-only PostgreSQL (a hot standby serving the pages) cannot be migrated: there the
+/// schema is only checked to be exactly this version's ([`check_migrated`]).
 async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
     let migrator = schema::migrator(backend);
     match backend {
-        Backend::Postgres => migrator.run(pool).await?,
+        Backend::Postgres => {
+            let read_only: String = sqlx::query_scalar("SHOW transaction_read_only")
+                .fetch_one(pool)
+                .await?;
+            if read_only == "on" {
+                return check_migrated(pool, &migrator).await;
+            }
+            migrator.run(pool).await?
+        }
         Backend::Sqlite => {
             let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
             migrator.run(&mut tx).await?;
             tx.commit().await?;
         }
+    }
+    Ok(())
+}
+
+/// Checks, without writing, that a read-only database has every migration of `migrator`
+/// applied, with the same checksums, and none other.
+async fn check_migrated(
+    pool: &AnyPool,
+    migrator: &sqlx::migrate::Migrator,
+) -> Result<(), StoreError> {
+    let behind = |problem: String| StoreError::Invalid {
+        what: "read-only database".into(),
+        problem: format!(
+            "{problem}; a read-only server (a standby) cannot be migrated: start this \
+             version of flowmap on the primary first"
+        ),
+    };
+    let applied: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(|err| behind(format!("its schema cannot be read ({err})")))?;
+    for migration in migrator.iter() {
+        match applied
+            .iter()
+            .find(|(version, _)| *version == migration.version)
+        {
+            Some((_, checksum)) if *checksum == *migration.checksum => {}
+            Some(_) => {
+                return Err(behind(format!(
+                    "its migration {} ({}) differs from this version's",
+                    migration.version, migration.description
+                )));
+            }
+            None => {
+                return Err(behind(format!(
+                    "its schema lacks migration {} ({})",
+                    migration.version, migration.description
+                )));
+            }
+        }
+    }
+    if let Some((version, _)) = applied
+        .iter()
+        .find(|(version, _)| !migrator.iter().any(|m| m.version == *version))
+    {
+        return Err(StoreError::Invalid {
+            what: "read-only database".into(),
+            problem: format!(
+                "its schema has migration {version}, newer than this version of flowmap knows"
+            ),
+        });
     }
     Ok(())
 }

@@ -882,3 +882,77 @@ async fn first_time_migrations_run_one_at_a_time_on_postgres() {
         open_twice_at_once(&db.location()).await;
     }
 }
+
+/// A read-only PostgreSQL — a standby serving the pages; here a database whose
+/// transactions are read-only by default — opens without migrating when its schema is
+/// this version's. It serves lists, totals and reports over every service, refuses writes,
+/// and refuses to open when its schema is behind, naming the missing migration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_postgres_serves_reads_and_refuses_writes() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let primary = Store::open(&db.location()).await.unwrap();
+    let at = |second: i64| Timestamp::from_second(1_764_000_000 + second).unwrap();
+    let batch = Batch {
+        deployments: (0..6)
+            .map(|n| Deployment::new(format!("d{n}"), ["shop", "search"][n % 2], at(n as i64)))
+            .collect(),
+        changes: (0..10)
+            .map(|n| Change::new(format!("c{n}"), ["shop", "search"][n % 2], at(n as i64)))
+            .collect(),
+        ..Batch::default()
+    };
+    // A bulk write leaves the totals for the next read to count.
+    let mut writer = primary.begin("import").await.unwrap();
+    writer.write_bulk(&batch).await.unwrap();
+    writer.commit().await.unwrap();
+    let separator = if db.location().contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let read_only = format!(
+        "{}{separator}options=-c%20default_transaction_read_only%3Don",
+        db.location()
+    );
+    let replica = Store::open(&read_only).await.unwrap();
+    // The primary has not counted the tables since: the replica counts without keeping.
+    for (table, total) in [("deployments", 6), ("changes", 10)] {
+        assert_eq!(
+            replica
+                .count_records(table, None, TimeRange::ALL)
+                .await
+                .unwrap(),
+            total
+        );
+    }
+    let options = flowmap_core::dora::DoraOptions::new(at(-10), at(100));
+    let mut groups = replica.load_grouped(&flowmap_store::LoadQuery::for_dora(&options));
+    let mut changes = 0;
+    while let Some(group) = groups.next().await {
+        changes += group.unwrap().changes.len();
+    }
+    assert_eq!(changes, 10);
+    let error = replica
+        .write("import", &batch)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("read-only transaction"), "{error}");
+    replica.close().await;
+
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&db.location())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 100")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let error = Store::open(&read_only).await.err().unwrap().to_string();
+    assert!(
+        error.contains("lacks migration 100 (record_counts)")
+            && error.contains("start this version of flowmap on the primary first"),
+        "{error}"
+    );
+}
