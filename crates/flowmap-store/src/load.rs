@@ -186,8 +186,8 @@ impl Kind {
 
 /// The `SELECT` of one kind under `query`, restricted to `services` (empty: all), and its
 /// parameters; `placeholder(n, value)` spells the n-th parameter (from 1) in the
-/// backend's syntax, or as a literal. The columns come in [`Table::select_list`] order, which the decoders in
-/// [`native`] read by position.
+/// backend's syntax, or as a literal. The columns come in [`Table::select_list`] order,
+/// which the decoders in [`native`] read by position.
 pub(crate) fn select(
     kind: &Kind,
     query: &LoadQuery,

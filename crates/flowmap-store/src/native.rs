@@ -498,13 +498,17 @@ impl<T> Cutter<T> {
         if self.ahead.is_empty() && self.exhausted {
             return Ok(());
         }
-        Err(StoreError::Invalid {
+        Err(self.out_of_order())
+    }
+
+    fn out_of_order(&self) -> StoreError {
+        StoreError::Invalid {
             what: "load".into(),
             problem: format!(
                 "PostgreSQL returned the {} in an order other than the service list's",
                 self.kind.table.name
             ),
-        })
+        }
     }
 }
 
@@ -645,7 +649,7 @@ where
                 .await?;
         }
         if left_over {
-            cut.exhausted = false;
+            return Err(cut.out_of_order());
         }
         cut.finish()
     }
