@@ -29,6 +29,11 @@
 //! deployments are processed oldest first and each marks its not-yet-marked ancestors
 //! (`flowmap_core::ancestry::link_earliest`). There are no per-commit or per-tag ancestry queries.
 //!
+//! A full run under the tag rule or no rule, without `--path`, does that marking while it
+//! reads: the walk goes deployment by deployment, oldest first, so a commit's deployment
+//! is known the moment the commit is read, and its change goes to the sink while the walk
+//! goes on (see `stream.rs`). Other runs walk first and link after.
+//!
 //! # `--path`
 //!
 //! With [`GitOptions::path`], only commits that touch that directory become changes: a
@@ -55,6 +60,7 @@ mod decode;
 mod emit;
 mod refs;
 mod state;
+mod stream;
 mod tags;
 mod walk;
 
@@ -239,6 +245,7 @@ pub fn ingest(
     };
     let history = match incremental {
         Some(history) => history,
+        None if run.streams()? => return run.stream(fingerprint, sink),
         None => run.full()?,
     };
     run.finish(history, fingerprint, sink)
@@ -766,15 +773,7 @@ impl Run<'_> {
         let shared = self.repo.clone().into_sync();
         let threads = threads(inner.div_ceil(BATCH));
         let (sender, receiver) = mpsc::sync_channel::<Result<Vec<Change>, GitError>>(threads);
-        let mut outcome = Outcome {
-            source: format!("git:{}", self.service),
-            service: self.service.clone(),
-            full,
-            changes: 0,
-            deployments: 0,
-            unreleased: 0,
-            state: GitState::default(),
-        };
+        let mut outcome = self.outcome(full);
         let (sent, tallies) = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..threads)
                 .map(|_| {
@@ -811,11 +810,40 @@ impl Run<'_> {
                 *ships |= shipped;
             }
         }
-        let records = deployments
+        let shipping = deployments
             .iter()
             .zip(&ships)
             .filter(|(_, ships)| **ships)
-            .map(|(candidate, _)| self.deployment(candidate))
+            .map(|(candidate, _)| candidate);
+        self.close(outcome, shipping, known, unreleased_ids, fingerprint, sink)
+    }
+
+    /// An outcome with nothing sent yet.
+    fn outcome(&self, full: bool) -> Outcome {
+        Outcome {
+            source: format!("git:{}", self.service),
+            service: self.service.clone(),
+            full,
+            changes: 0,
+            deployments: 0,
+            unreleased: 0,
+            state: GitState::default(),
+        }
+    }
+
+    /// Hands the run's deployments to `sink` (in its last batch) and completes the
+    /// outcome with them and with the state for the next run.
+    fn close<'c>(
+        &self,
+        mut outcome: Outcome,
+        shipping: impl Iterator<Item = &'c Candidate>,
+        known: Vec<Candidate>,
+        unreleased_ids: Vec<ObjectId>,
+        fingerprint: String,
+        sink: &mut dyn FnMut(Batch) -> Result<(), SinkError>,
+    ) -> Result<Outcome, GitError> {
+        let records = shipping
+            .map(|candidate| self.deployment(candidate))
             .collect::<Result<Vec<_>, _>>()?;
         outcome.deployments = records.len() as u64;
         sink(Batch {
