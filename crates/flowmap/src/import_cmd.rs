@@ -4,7 +4,7 @@
 //! the rows already read are written), so either all of it is imported or (on any bad
 //! row, unless `--skip-invalid`) none of it. This module reads flags and prints.
 
-use crate::output::outln;
+use crate::output::{outln, plural};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -194,8 +194,4 @@ fn report(name: &str, kind: FileKind, summary: &WriteSummary) -> std::io::Result
         outln!("{name}: no events")?;
     }
     Ok(())
-}
-
-fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 { one } else { many }
 }

@@ -5,7 +5,7 @@
 //! and draws its progress; `ingest github|gitlab|pagerduty` run its API backfill with the
 //! token from the environment. This module reads flags and prints.
 
-use crate::output::outln;
+use crate::output::{outln, plural};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -220,11 +220,14 @@ fn ingest_git(args: GitArgs, db: &str, actor: &Actor) -> anyhow::Result<ExitCode
     }
     let outcome = &ingested.outcome;
     outln!(
-        "{}: {} commits, {} deployments, {} unreleased commits ({} read) in {:.1}s",
+        "{}: {} {}, {} {}, {} unreleased {} ({} read) in {:.1}s",
         outcome.source,
         outcome.changes,
+        plural(outcome.changes, "commit", "commits"),
         outcome.deployments,
+        plural(outcome.deployments, "deployment", "deployments"),
         outcome.unreleased,
+        plural(outcome.unreleased, "commit", "commits"),
         if outcome.full { "full" } else { "incremental" },
         started.elapsed().as_secs_f64()
     )?;

@@ -42,3 +42,8 @@ macro_rules! outln {
 }
 
 pub(crate) use {out, outln};
+
+/// `one` or `many`, whichever fits a count of `n` ("1 commit", "2 commits").
+pub(crate) fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}

@@ -78,7 +78,7 @@ fn ingest_twice_stores_each_commit_once_and_links_new_releases() {
     assert!(first.status.success(), "{first:?}");
     let summary = String::from_utf8(first.stdout).expect("utf-8");
     assert!(
-        summary.starts_with("git:shop: 2 commits, 1 deployments, 1 unreleased commits (full read)"),
+        summary.starts_with("git:shop: 2 commits, 1 deployment, 1 unreleased commit (full read)"),
         "{summary}"
     );
     // Piped, the progress bar stays silent.
@@ -91,7 +91,7 @@ fn ingest_twice_stores_each_commit_once_and_links_new_releases() {
     let summary = String::from_utf8(second.stdout).expect("utf-8");
     assert!(
         summary.starts_with(
-            "git:shop: 2 commits, 1 deployments, 0 unreleased commits (incremental read)"
+            "git:shop: 2 commits, 1 deployment, 0 unreleased commits (incremental read)"
         ),
         "{summary}"
     );
