@@ -4,8 +4,10 @@
 //! and only the few fields flowmap keeps are copied out, so a commit costs one buffer
 //! reuse and three small strings.
 
+use std::sync::LazyLock;
+
 use gix::ObjectId;
-use gix::bstr::ByteSlice;
+use gix::bstr::{ByteSlice, Finder};
 use gix::objs::{CommitRef, Find, Kind, TagRef};
 
 use super::GitError;
@@ -170,7 +172,9 @@ fn find<'b>(
 /// revert writes it; the sha is returned in lower case and must be 7 to 64 hex digits.
 pub(crate) fn reverted_commit(body: &[u8]) -> Option<String> {
     const MARKER: &[u8] = b"This reverts commit ";
-    let start = body.find(MARKER)? + MARKER.len();
+    // Built once: building the searcher cost more than searching a typical message.
+    static FINDER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(MARKER));
+    let start = FINDER.find(body)? + MARKER.len();
     let hex: Vec<u8> = body[start..]
         .iter()
         .take_while(|byte| byte.is_ascii_hexdigit())
