@@ -5,7 +5,7 @@
 //! `/api/v1/maps/{id}/analysis` exactly what `flowmap map analyze --format json` prints, and
 //! `/api/v1/maps/{id}/measure` exactly what `flowmap map measure --format json` prints.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::pages::url_segment;
-use crate::query::{PageParams, Paging, WindowParams};
+use crate::query::{PageParams, Paging, Query, WindowParams, parse_time};
 
 /// The OpenAPI 3.1 description of this API, the webhooks and `/metrics`.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -61,28 +61,46 @@ pub async fn dora(
 }
 
 /// `?service=&since=&until=` for the record lists: each kind filtered on its own time.
+/// A bound is a date (midnight UTC) or an RFC 3339 time, as for the DORA window.
 #[derive(Debug, Default, Deserialize)]
 pub struct RecordParams {
     service: Option<String>,
-    since: Option<Timestamp>,
-    until: Option<Timestamp>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+/// [`RecordParams`] with its bounds read.
+struct RecordFilter {
+    service: Option<String>,
+    range: TimeRange,
 }
 
 impl RecordParams {
-    fn range(&self) -> TimeRange {
-        TimeRange {
-            from: self.since,
-            to: self.until,
-        }
+    fn filter(&self) -> Result<RecordFilter, ApiError> {
+        let bound = |name: &str, text: &Option<String>| {
+            text.as_deref()
+                .filter(|text| !text.is_empty())
+                .map(|text| parse_time(name, text))
+                .transpose()
+        };
+        Ok(RecordFilter {
+            service: self.service.clone().filter(|service| !service.is_empty()),
+            range: TimeRange {
+                from: bound("since", &self.since)?,
+                to: bound("until", &self.until)?,
+            },
+        })
     }
+}
 
+impl RecordFilter {
     /// The filter as query parameters for a `next` URL, each followed by `&`.
     fn url_params(&self) -> String {
         let mut out = String::new();
         if let Some(service) = &self.service {
             out += &format!("service={}&", url_segment(service));
         }
-        for (name, bound) in [("since", self.since), ("until", self.until)] {
+        for (name, bound) in [("since", self.range.from), ("until", self.range.to)] {
             if let Some(bound) = bound {
                 out += &format!("{name}={}&", url_segment(&bound.to_string()));
             }
@@ -131,6 +149,7 @@ async fn list(
     filter: &RecordParams,
     paging: &PageParams,
 ) -> Result<Response, ApiError> {
+    let filter = filter.filter()?;
     let paging = paging.paging()?;
     let (limit, start) = match &paging {
         Paging::Cursor { limit, cursor } => (
@@ -144,7 +163,7 @@ async fn list(
     };
     let query = ListQuery {
         service: filter.service.clone(),
-        range: filter.range(),
+        range: filter.range,
         limit,
         start,
     };
@@ -165,7 +184,7 @@ async fn list(
             Paging::Numbered { .. } => state
                 .app()
                 .reports()
-                .count(listed.table(), filter.service.as_deref(), filter.range())
+                .count(listed.table(), filter.service.as_deref(), filter.range)
                 .await
                 .map(Some)
                 .map_err(ApiError::from),

@@ -2,7 +2,7 @@
 //! `GET /api/v1/outcomes/{id}/status`, exactly what `flowmap outcome status --format json`
 //! prints for the stored outcome.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::query::Query;
 
 /// A stored outcome as the API shows it.
 fn outcome_json(stored: &StoredOutcome, with_text: bool) -> Value {

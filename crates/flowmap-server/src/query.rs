@@ -1,10 +1,14 @@
-//! Query parameters shared by the API and the pages: the DORA window and paging.
+//! Query parameters shared by the API and the pages: the DORA window and paging, and the
+//! extractor that reads them.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use flowmap_app::Window;
 use flowmap_core::dora::{DoraOptions, parse_window_bound};
 use flowmap_store::Cursor;
 use jiff::Timestamp;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
@@ -21,7 +25,9 @@ pub struct WindowParams {
     pub until: Option<String>,
 }
 
-fn parse_time(name: &str, text: &str) -> Result<Timestamp, ApiError> {
+/// Reads the window bound `text` of parameter `name`: a date (midnight UTC) or an RFC 3339
+/// time.
+pub fn parse_time(name: &str, text: &str) -> Result<Timestamp, ApiError> {
     parse_window_bound(text).map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
 }
 
@@ -156,6 +162,28 @@ impl PageParams {
             limit: size("limit", self.limit)?,
             cursor,
         })
+    }
+}
+
+/// Query parameters, read like axum's `Query`, except that a malformed query string is
+/// answered as every other API error is: `400` with `{"error": "…"}` naming the parameter
+/// (`page: invalid digit found in string`), not a plain-text body.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(params)) => Ok(Query(params)),
+            Err(rejection) => {
+                let text = rejection.body_text();
+                let problem = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                Err(ApiError::bad_request(format!("query parameter {problem}")))
+            }
+        }
     }
 }
 

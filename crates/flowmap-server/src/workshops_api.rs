@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::auth::bearer_token;
 use crate::error::ApiError;
+use crate::query::Query;
 
 /// The origin join links start with: the public URL, else the host the request came to.
 fn base_url(state: &AppState, headers: &HeaderMap) -> String {

@@ -131,6 +131,38 @@ async fn health_services_and_paged_records() {
 }
 
 #[tokio::test]
+async fn list_bounds_take_dates_and_bad_parameters_get_json_errors() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    seed(&store).await;
+    // A bare date is midnight UTC, as for the DORA window; `next` carries it as a time.
+    let by_date = get_json(&app, "/api/v1/changes?since=2026-03-03&limit=1").await;
+    let by_time = get_json(&app, "/api/v1/changes?since=2026-03-03T00:00:00Z&limit=1").await;
+    assert_eq!(by_date, by_time);
+    let next = by_date["next"].as_str().unwrap();
+    assert!(
+        next.starts_with("/api/v1/changes?since=2026-03-03T00%3A00%3A00Z&limit=1&cursor="),
+        "{next}"
+    );
+    for (url, names) in [
+        (
+            "/api/v1/changes?since=last-tuesday",
+            "since: expected a date",
+        ),
+        ("/api/v1/deployments?until=2026-13-01", "until:"),
+        ("/api/v1/changes?page=abc", "query parameter page:"),
+        ("/api/v1/incidents?limit=-1", "query parameter limit:"),
+        ("/api/v1/maps/none?version=x", "query parameter version:"),
+    ] {
+        let (status, body) = get(&app, url).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{url}");
+        let body: serde_json::Value = serde_json::from_str(&body).expect("a JSON error");
+        let error = body["error"].as_str().unwrap();
+        assert!(error.starts_with(names), "{url}: {error}");
+    }
+}
+
+#[tokio::test]
 async fn dora_is_the_core_report_of_the_same_window() {
     let db = TestDb::sqlite();
     let (app, store) = app(&db).await;
