@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::pages::url_segment;
-use crate::query::{PageParams, Paging, Query, WindowParams, parse_time};
+use crate::query::{PageParams, Paging, Query, VersionParams, WindowParams, parse_time};
 
 /// The OpenAPI 3.1 description of this API, the webhooks and `/metrics`.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -373,11 +373,6 @@ pub async fn update_map(
     let expected = body.base_version.map_or(Expected::Any, Expected::Version);
     let stored = save(&state, &actor, &id, &body, expected).await?;
     Ok(Json(map_json(&stored, true)))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct VersionParams {
-    version: Option<u32>,
 }
 
 pub async fn map(

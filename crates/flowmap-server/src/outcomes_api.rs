@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::query::Query;
+use crate::query::{Query, VersionParams};
 
 /// A stored outcome as the API shows it.
 fn outcome_json(stored: &StoredOutcome, with_text: bool) -> Value {
@@ -123,11 +123,6 @@ pub async fn update_outcome(
     let expected = body.base_version.map_or(Expected::Any, Expected::Version);
     let stored = save(&state, &actor, &id, &body, expected).await?;
     Ok(Json(outcome_json(&stored, true)))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct VersionParams {
-    version: Option<u32>,
 }
 
 pub async fn outcome(

@@ -165,6 +165,12 @@ impl PageParams {
     }
 }
 
+/// `?version=N`: one saved version of a map or an outcome; absent means the latest.
+#[derive(Debug, Deserialize)]
+pub struct VersionParams {
+    pub version: Option<u32>,
+}
+
 /// Query parameters, read like axum's `Query`, except that a malformed query string is
 /// answered as every other API error is: `400` with `{"error": "…"}` naming the parameter
 /// (`page: invalid digit found in string`), not a plain-text body.

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use super::{PageError, PageResult, Stat, page, percent_text, time_text, with_status};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::query::VersionParams;
 
 struct MapRow {
     id: String,
@@ -259,11 +260,6 @@ fn map_stats(map: &Map, a: &Analysis) -> Vec<Stat> {
         ));
     }
     stats
-}
-
-#[derive(Debug, Deserialize)]
-pub struct VersionParams {
-    version: Option<u32>,
 }
 
 /// What `/maps/{id}/export` writes: the map file as saved (the default), its picture
