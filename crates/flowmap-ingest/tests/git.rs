@@ -5,6 +5,7 @@
 //! history, ask git what the answer is, and compare.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -808,5 +809,113 @@ fn random_histories_link_every_commit_to_the_earliest_tag_containing_it() {
         assert!(!again.full, "seed {seed}");
         assert_eq!(again.unreleased, unreleased as u64, "seed {seed}");
         assert_eq!(resent.changes.len(), unreleased, "seed {seed}");
+    }
+}
+
+/// A history of `commits` commits on eight branches that fork and merge at random, with
+/// annotated tags (tagger times in random order) and lightweight tags, written in one go
+/// with `git fast-import`: large enough that the walk's workers meet at every turn.
+fn large_random_history(seed: u64, commits: usize) -> Repo {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = |below: usize| -> usize {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % below as u64) as usize
+    };
+    let repo = Repo::new();
+    let mut stream = String::new();
+    let mut heads: Vec<Option<usize>> = vec![None; 8];
+    let mut tags = 0;
+    for mark in 1..=commits {
+        let branch = next(heads.len());
+        // Commit times mostly rise, with some skew, as in real histories.
+        let time = EPOCH + (mark as i64) * 600 - next(3000) as i64;
+        stream += &format!(
+            "commit refs/heads/b{branch}\nmark :{mark}\ncommitter Ada <ada@example.com> {time} +0000\ndata 9\nchange {:02}\n",
+            mark % 100
+        );
+        match heads[branch] {
+            Some(parent) => stream += &format!("from :{parent}\n"),
+            None if mark > 1 => stream += &format!("from :{}\n", next(mark - 1) + 1),
+            None => {}
+        }
+        let other = heads[next(heads.len())];
+        if let Some(other) = other.filter(|other| Some(*other) != heads[branch] && next(4) == 0) {
+            stream += &format!("merge :{other}\n");
+        }
+        stream += &format!("M 644 inline f{mark}\ndata 1\nx\n\n");
+        heads[branch] = Some(mark);
+        if next(15) == 0 {
+            tags += 1;
+            let target = next(mark) + 1;
+            if next(2) == 0 {
+                let tagged = EPOCH + next(commits * 600) as i64;
+                stream += &format!(
+                    "tag v{tags}\nfrom :{target}\ntagger Ada <ada@example.com> {tagged} +0000\ndata 0\n\n"
+                );
+            } else {
+                stream += &format!("reset refs/tags/v{tags}\nfrom :{target}\n\n");
+            }
+        }
+    }
+    let mut child = Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(repo.path())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("git fast-import runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stream.as_bytes())
+        .expect("stream written");
+    assert!(child.wait().expect("fast-import ends").success());
+    repo
+}
+
+/// Per commit, the earliest tag matching `v*` that contains it, found with git alone: the
+/// tags in (time, name) order, each claiming the commits `git rev-list` lists for it that
+/// no earlier tag claimed.
+fn tag_links_by_rev_list(repo: &Repo) -> BTreeMap<String, Option<String>> {
+    let mut links: BTreeMap<String, Option<String>> = repo
+        .all_commits()
+        .into_iter()
+        .map(|id| (id, None))
+        .collect();
+    let mut tags: Vec<(i64, String)> = repo
+        .tag_times()
+        .into_iter()
+        .filter(|(name, _)| name.starts_with('v'))
+        .map(|(name, time)| (time, format!("tag:{name}")))
+        .collect();
+    tags.sort();
+    for (_, tag) in tags {
+        let name = tag.trim_start_matches("tag:");
+        for id in repo.lines(&["rev-list", &format!("refs/tags/{name}")]) {
+            let slot = links.get_mut(&id).expect("a tagged commit is reachable");
+            if slot.is_none() {
+                *slot = Some(tag.clone());
+            }
+        }
+    }
+    links
+}
+
+#[test]
+fn large_random_histories_link_like_git_with_and_without_a_commit_graph() {
+    for seed in [11, 12] {
+        let repo = large_random_history(seed, 3000);
+        let expected = tag_links_by_rev_list(&repo);
+        assert_eq!(expected.len(), 3000, "seed {seed}");
+        let (outcome, sent) = run(repo.path(), &tags("v*"), None);
+        assert_eq!(links(&sent), expected, "seed {seed}");
+        let unreleased = expected.values().filter(|tag| tag.is_none()).count();
+        assert_eq!(outcome.unreleased, unreleased as u64, "seed {seed}");
+        repo.git(&["commit-graph", "write", "--reachable"]);
+        let (_, with_graph) = run(repo.path(), &tags("v*"), None);
+        assert_eq!(with_graph.changes, sent.changes, "seed {seed}");
+        assert_eq!(with_graph.deployments, sent.deployments, "seed {seed}");
     }
 }
