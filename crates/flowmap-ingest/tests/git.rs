@@ -813,9 +813,11 @@ fn random_histories_link_every_commit_to_the_earliest_tag_containing_it() {
 }
 
 /// A history of `commits` commits on eight branches that fork and merge at random, with
-/// annotated tags (tagger times in random order) and lightweight tags, written in one go
-/// with `git fast-import`: large enough that the walk's workers meet at every turn.
-fn large_random_history(seed: u64, commits: usize) -> Repo {
+/// a tag on about every `tag_every`-th commit made (annotated ones with tagger times in
+/// random order, and lightweight ones), written in one go with `git fast-import`: large
+/// enough that the walk's workers meet in every turn. Dense tags make the ingest walk
+/// first and link after; sparse ones make it link while it walks.
+fn large_random_history(seed: u64, commits: usize, tag_every: usize) -> Repo {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut next = |below: usize| -> usize {
         state ^= state << 13;
@@ -846,7 +848,7 @@ fn large_random_history(seed: u64, commits: usize) -> Repo {
         }
         stream += &format!("M 644 inline f{mark}\ndata 1\nx\n\n");
         heads[branch] = Some(mark);
-        if next(15) == 0 {
+        if next(tag_every) == 0 {
             tags += 1;
             let target = next(mark) + 1;
             if next(2) == 0 {
@@ -875,47 +877,94 @@ fn large_random_history(seed: u64, commits: usize) -> Repo {
     repo
 }
 
-/// Per commit, the earliest tag matching `v*` that contains it, found with git alone: the
-/// tags in (time, name) order, each claiming the commits `git rev-list` lists for it that
-/// no earlier tag claimed.
-fn tag_links_by_rev_list(repo: &Repo) -> BTreeMap<String, Option<String>> {
+/// Per commit, the earliest of `deploys` (time, record id, revision) containing it, found
+/// with git alone: in (time, id) order, each deployment claims the commits `git rev-list`
+/// lists for its revision that no earlier one claimed.
+fn links_by_rev_list(
+    repo: &Repo,
+    mut deploys: Vec<(i64, String, String)>,
+) -> BTreeMap<String, Option<String>> {
     let mut links: BTreeMap<String, Option<String>> = repo
         .all_commits()
         .into_iter()
         .map(|id| (id, None))
         .collect();
-    let mut tags: Vec<(i64, String)> = repo
-        .tag_times()
-        .into_iter()
-        .filter(|(name, _)| name.starts_with('v'))
-        .map(|(name, time)| (time, format!("tag:{name}")))
-        .collect();
-    tags.sort();
-    for (_, tag) in tags {
-        let name = tag.trim_start_matches("tag:");
-        for id in repo.lines(&["rev-list", &format!("refs/tags/{name}")]) {
-            let slot = links.get_mut(&id).expect("a tagged commit is reachable");
+    deploys.sort();
+    for (_, id, revision) in deploys {
+        for commit in repo.lines(&["rev-list", &revision]) {
+            let slot = links
+                .get_mut(&commit)
+                .expect("a deployed commit is reachable");
             if slot.is_none() {
-                *slot = Some(tag.clone());
+                *slot = Some(id.clone());
             }
         }
     }
     links
 }
 
+/// The tags matching `v*` as deployments for [`links_by_rev_list`].
+fn tag_deploys(repo: &Repo) -> Vec<(i64, String, String)> {
+    repo.tag_times()
+        .into_iter()
+        .filter(|(name, _)| name.starts_with('v'))
+        .map(|(name, time)| (time, format!("tag:{name}"), format!("refs/tags/{name}")))
+        .collect()
+}
+
+/// The commits on `branch`'s first-parent chain (merges only, unless `all_commits`) as
+/// deployments for [`links_by_rev_list`].
+fn chain_deploys(repo: &Repo, branch: &str, all_commits: bool) -> Vec<(i64, String, String)> {
+    repo.lines(&["log", "--first-parent", "--format=%H %ct %P", branch])
+        .into_iter()
+        .filter_map(|line| {
+            let mut fields = line.split(' ');
+            let sha = fields.next()?.to_owned();
+            let time = fields.next()?.parse().ok()?;
+            let merge = fields.count() > 1;
+            let kind = if merge { "merge" } else { "commit" };
+            (merge || all_commits).then(|| (time, format!("{kind}:{sha}"), sha))
+        })
+        .collect()
+}
+
 #[test]
 fn large_random_histories_link_like_git_with_and_without_a_commit_graph() {
-    for seed in [11, 12] {
-        let repo = large_random_history(seed, 3000);
-        let expected = tag_links_by_rev_list(&repo);
-        assert_eq!(expected.len(), 3000, "seed {seed}");
-        let (outcome, sent) = run(repo.path(), &tags("v*"), None);
-        assert_eq!(links(&sent), expected, "seed {seed}");
-        let unreleased = expected.values().filter(|tag| tag.is_none()).count();
-        assert_eq!(outcome.unreleased, unreleased as u64, "seed {seed}");
+    for (seed, tag_every) in [(11, 15), (12, 150)] {
+        let repo = large_random_history(seed, 2000, tag_every);
+        let merges = DeployRule::Merges {
+            branch: "b0".to_owned(),
+            all_commits: false,
+        };
+        let every = DeployRule::Merges {
+            branch: "b0".to_owned(),
+            all_commits: true,
+        };
+        let mut rules = vec![
+            (tags("v*"), tag_deploys(&repo)),
+            (options(merges), chain_deploys(&repo, "b0", false)),
+        ];
+        // One seed is enough for a deployment per chain commit (a `rev-list` each).
+        if seed == 11 {
+            rules.push((options(every), chain_deploys(&repo, "b0", true)));
+        }
+        for (rule, deploys) in &rules {
+            let expected = links_by_rev_list(&repo, deploys.clone());
+            assert_eq!(expected.len(), 2000, "seed {seed}");
+            let (outcome, sent) = run(repo.path(), rule, None);
+            assert_eq!(links(&sent), expected, "seed {seed}, {:?}", rule.rule);
+            let unreleased = expected.values().filter(|link| link.is_none()).count();
+            assert_eq!(outcome.unreleased, unreleased as u64, "seed {seed}");
+            assert_eq!(outcome.deployments, deploys.len() as u64, "seed {seed}");
+            assert!(
+                deploys.len() > 5 && unreleased > 0,
+                "seed {seed}: a history worth testing"
+            );
+        }
+        let (_, plain) = run(repo.path(), &rules[0].0, None);
         repo.git(&["commit-graph", "write", "--reachable"]);
-        let (_, with_graph) = run(repo.path(), &tags("v*"), None);
-        assert_eq!(with_graph.changes, sent.changes, "seed {seed}");
-        assert_eq!(with_graph.deployments, sent.deployments, "seed {seed}");
+        let (_, with_graph) = run(repo.path(), &rules[0].0, None);
+        assert_eq!(with_graph.changes, plain.changes, "seed {seed}");
+        assert_eq!(with_graph.deployments, plain.deployments, "seed {seed}");
     }
 }

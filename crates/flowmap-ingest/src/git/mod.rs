@@ -29,10 +29,11 @@
 //! deployments are processed oldest first and each marks its not-yet-marked ancestors
 //! (`flowmap_core::ancestry::link_earliest`). There are no per-commit or per-tag ancestry queries.
 //!
-//! A full run under the tag rule or no rule, without `--path`, does that marking while it
-//! reads: the walk goes deployment by deployment, oldest first, so a commit's deployment
-//! is known the moment the commit is read, and its change goes to the sink while the walk
-//! goes on (see `stream.rs`). Other runs walk first and link after.
+//! A full run under the tag rule (or no rule), without `--path`, whose tags are not too
+//! dense does that marking while it reads: the walk goes deployment by deployment, oldest
+//! first, so a commit's deployment is known the moment the commit is read, and its change
+//! goes to the sink while the walk goes on (see `stream.rs`). Other runs walk first and
+//! link after.
 //!
 //! # `--path`
 //!
@@ -636,12 +637,7 @@ impl Run<'_> {
             DeployRule::Tags(glob) => {
                 let mut decoder = Decoder::new(self.repo, self.mailmap);
                 for (name, commit, tagged) in &self.refs.tags {
-                    let matches = gix::glob::wildmatch(
-                        glob.as_bytes().as_bstr(),
-                        name.as_bytes().as_bstr(),
-                        gix::glob::wildmatch::Mode::empty(),
-                    );
-                    if !matches {
+                    if !tags::matches(glob, name) {
                         continue;
                     }
                     let node = (view.node_of)(commit);

@@ -29,6 +29,16 @@ pub fn tag_names(path: &Path) -> Result<Vec<String>, GitError> {
     Ok(names)
 }
 
+/// Whether tag `name` (without `refs/tags/`) matches the `--deploy-tags` glob; `*`
+/// matches any characters, including `/`.
+pub(crate) fn matches(glob: &str, name: &str) -> bool {
+    gix::glob::wildmatch(
+        glob.as_bytes().as_bstr(),
+        name.as_bytes().as_bstr(),
+        gix::glob::wildmatch::Mode::empty(),
+    )
+}
+
 /// The glob a tag name is an instance of, for summarising many tags: the text before the
 /// first digit followed by `*` (`v1.2.0` → `v*`, `release-7` → `release-*`), or for a
 /// name that starts with a number, that number and the character after it (`14.1.0` →
