@@ -723,17 +723,23 @@ fn a_sink_error_stops_the_run() {
     assert_eq!(err.to_string(), "storing records: disk full");
 }
 
-/// A history of branches, merges, deleted branches and tags made in random order (tags
-/// on old commits made late, so deployment order is not history order), built by a
-/// seeded generator so that a failure repeats.
-fn random_history(seed: u64) -> Repo {
+/// A generator of numbers below a bound (xorshift), the same for the same seed, so that
+/// a failing random history repeats.
+fn seeded(seed: u64) -> impl FnMut(usize) -> usize {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = |below: usize| -> usize {
+    move |below| {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         (state % below as u64) as usize
-    };
+    }
+}
+
+/// A history of branches, merges, deleted branches and tags made in random order (tags
+/// on old commits made late, so deployment order is not history order), built by a
+/// seeded generator so that a failure repeats.
+fn random_history(seed: u64) -> Repo {
+    let mut next = seeded(seed);
     let mut repo = Repo::new();
     let mut commits = vec![repo.commit("0.txt", "Root")];
     let mut branches = vec!["main".to_owned()];
@@ -818,13 +824,7 @@ fn random_histories_link_every_commit_to_the_earliest_tag_containing_it() {
 /// enough that the walk's workers meet in every turn. Dense tags make the ingest walk
 /// first and link after; sparse ones make it link while it walks.
 fn large_random_history(seed: u64, commits: usize, tag_every: usize) -> Repo {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = |below: usize| -> usize {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % below as u64) as usize
-    };
+    let mut next = seeded(seed);
     let repo = Repo::new();
     let mut stream = String::new();
     let mut heads: Vec<Option<usize>> = vec![None; 8];

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::pages::url_segment;
-use crate::query::{PageParams, Paging, Query, VersionParams, WindowParams, parse_time};
+use crate::query::{PageParams, Paging, Query, VersionParams, WindowParams, optional_time};
 
 /// The OpenAPI 3.1 description of this API, the webhooks and `/metrics`.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -77,17 +77,11 @@ struct RecordFilter {
 
 impl RecordParams {
     fn filter(&self) -> Result<RecordFilter, ApiError> {
-        let bound = |name: &str, text: &Option<String>| {
-            text.as_deref()
-                .filter(|text| !text.is_empty())
-                .map(|text| parse_time(name, text))
-                .transpose()
-        };
         Ok(RecordFilter {
             service: self.service.clone().filter(|service| !service.is_empty()),
             range: TimeRange {
-                from: bound("since", &self.since)?,
-                to: bound("until", &self.until)?,
+                from: optional_time("since", self.since.as_deref())?,
+                to: optional_time("until", self.until.as_deref())?,
             },
         })
     }

@@ -27,22 +27,23 @@ pub struct WindowParams {
 
 /// Reads the window bound `text` of parameter `name`: a date (midnight UTC) or an RFC 3339
 /// time.
-pub fn parse_time(name: &str, text: &str) -> Result<Timestamp, ApiError> {
+fn parse_time(name: &str, text: &str) -> Result<Timestamp, ApiError> {
     parse_window_bound(text).map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
+}
+
+/// Reads the optional window bound of parameter `name`; absent or empty means none.
+pub fn optional_time(name: &str, text: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
+    text.filter(|text| !text.is_empty())
+        .map(|text| parse_time(name, text))
+        .transpose()
 }
 
 impl WindowParams {
     /// The window these parameters ask for: the one default window (the 90 days before
     /// now) unless `since` or `until` is given.
     pub fn window(&self, now: Timestamp) -> Result<Window, ApiError> {
-        let until = match self.until.as_deref().filter(|s| !s.is_empty()) {
-            Some(text) => Some(parse_time("until", text)?),
-            None => None,
-        };
-        let since = match self.since.as_deref().filter(|s| !s.is_empty()) {
-            Some(text) => Some(parse_time("since", text)?),
-            None => None,
-        };
+        let until = optional_time("until", self.until.as_deref())?;
+        let since = optional_time("since", self.since.as_deref())?;
         Ok(Window::choose(since, until, now))
     }
 

@@ -1,7 +1,8 @@
-//! The full run of a repository without a commit-graph file, in one pass.
+//! A full run in one pass: walk, link and store together.
 //!
-//! There, finding a commit's parents means reading the commit, so the walk reads every
-//! commit anyway. With the deployments known before the walk (the tag rule, or no rule),
+//! Every commit has to be read for its record anyway, and reading it gives its parents,
+//! so this walk reads every commit (it does not need the commit-graph file). With the
+//! deployments known before the walk (the tag rule, or no rule),
 //! the walk goes in turns, one per deployment oldest first (see [`super::walk`]), and each
 //! commit is linked the moment it is read: its change is built and stored while the walk
 //! goes on, instead of after the whole history is in memory. The merge rule names its

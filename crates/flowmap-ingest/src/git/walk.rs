@@ -95,7 +95,7 @@ impl Shared {
 /// A finished walk: every commit reached, its mark, and (with [`Reading::Keep`]) what was
 /// read of it.
 pub(super) struct Reached {
-    pub(super) nodes: gix::hashtable::HashMap<ObjectId, u32>,
+    nodes: gix::hashtable::HashMap<ObjectId, u32>,
     pub(super) ids: Vec<ObjectId>,
     pub(super) marks: Vec<u32>,
     read: Vec<Option<(CommitData, Vec<u32>)>>,
@@ -252,7 +252,8 @@ impl Worker<'_> {
                     self.wake.notify_all();
                     drop(shared);
                     self.progress.advance(expanded % 4096);
-                    return self.send(&mut batch);
+                    self.send(&mut batch);
+                    return Ok(());
                 }
                 shared = self
                     .wake
@@ -269,7 +270,6 @@ impl Worker<'_> {
                     Reading::Emit {
                         service,
                         deployments,
-                        ..
                     } => {
                         let deployment =
                             (mark != UNLINKED).then(|| deployments[mark as usize].id.clone());
@@ -288,13 +288,21 @@ impl Worker<'_> {
                     return Err(err);
                 }
             };
-            let parent_nodes: Vec<u32> = parents.iter().map(|id| shared.node(id)).collect();
-            if let Some(commit) = kept {
-                let slot = node as usize;
-                if shared.read.len() <= slot {
-                    shared.read.resize_with(slot + 1, || None);
+            match kept {
+                Some(commit) => {
+                    let parent_nodes: Vec<u32> = parents.iter().map(|id| shared.node(id)).collect();
+                    let slot = node as usize;
+                    if shared.read.len() <= slot {
+                        shared.read.resize_with(slot + 1, || None);
+                    }
+                    shared.read[slot] = Some((commit, parent_nodes));
                 }
-                shared.read[slot] = Some((commit, parent_nodes));
+                // An emitted commit's parents are only queued, not remembered.
+                None => {
+                    for id in &parents {
+                        shared.node(id);
+                    }
+                }
             }
             shared.done += 1;
             // This worker goes on with one queued commit; the rest is for the others.
@@ -307,16 +315,16 @@ impl Worker<'_> {
             }
             if batch.len() >= BATCH {
                 drop(shared);
-                self.send(&mut batch)?;
+                self.send(&mut batch);
                 shared = self.lock();
             }
         }
     }
 
     /// Sends the emitted changes on, oldest first; a receiver that is gone stops the walk.
-    fn send(&self, batch: &mut Vec<Change>) -> Result<(), GitError> {
+    fn send(&self, batch: &mut Vec<Change>) {
         if batch.is_empty() {
-            return Ok(());
+            return;
         }
         let mut changes = std::mem::take(batch);
         changes.sort_unstable_by(|a, b| (a.committed_at, &a.id).cmp(&(b.committed_at, &b.id)));
@@ -325,6 +333,5 @@ impl Worker<'_> {
             shared.failed = true;
             self.wake.notify_all();
         }
-        Ok(())
     }
 }
