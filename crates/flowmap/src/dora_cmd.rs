@@ -6,7 +6,6 @@ use crate::output::{out, outln};
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use flowmap_app::scope::is_empty;
 use flowmap_app::sources::open_for_reading;
@@ -98,10 +97,7 @@ pub fn run(args: DoraArgs, db: &str) -> anyhow::Result<ExitCode> {
         },
     };
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = crate::database::runtime()?;
     let (report, data_range) = runtime.block_on(async {
         let store = open_for_reading(db).await?;
         let app = App::new(store.clone());

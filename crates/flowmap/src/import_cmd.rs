@@ -14,7 +14,7 @@ use clap::{Args, ValueEnum};
 use flowmap_app::import::{ImportFile, Imported};
 use flowmap_app::{Actor, App};
 use flowmap_ingest::import::{FileKind, Format, Options};
-use flowmap_store::{Counts, Store, WriteSummary};
+use flowmap_store::{Counts, WriteSummary};
 
 #[derive(Args)]
 pub struct ImportArgs {
@@ -64,14 +64,9 @@ impl From<KindArg> for FileKind {
 
 /// Imports every file; exit status 1 when any file was rejected.
 pub fn run(args: ImportArgs, db: &str, actor: &Actor) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = crate::database::runtime()?;
     runtime.block_on(async {
-        let store = Store::open(db)
-            .await
-            .with_context(|| format!("opening database {}", flowmap_store::redact_password(db)))?;
+        let store = crate::database::open(db).await?;
         let app = App::new(store.clone());
         let mut all_imported = true;
         for file in &args.files {

@@ -12,7 +12,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 use flowmap_app::backfill::BackfillRequest;
 use flowmap_app::ingest::TagSummary;
@@ -23,7 +22,6 @@ use flowmap_backfill::pagerduty::PagerDutyOptions;
 use flowmap_backfill::{Client, ClientOptions, Progress, Service, StatsSnapshot, Token};
 use flowmap_core::dora::parse_window_bound;
 use flowmap_ingest::git::{self, DeployRule, GitOptions, Phase};
-use flowmap_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
 
@@ -190,13 +188,8 @@ fn ingest_git(args: GitArgs, db: &str, actor: &Actor) -> anyhow::Result<ExitCode
         path: args.path_filter,
     };
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let store = runtime
-        .block_on(Store::open(db))
-        .with_context(|| format!("opening {db}"))?;
+    let runtime = crate::database::runtime()?;
+    let store = runtime.block_on(crate::database::open(db))?;
     let app = App::new(store.clone());
     let bar = Arc::new(Bar::new());
     let result = runtime.block_on(app.ingest_git(actor, args.path.clone(), options, bar.clone()));
@@ -250,13 +243,8 @@ fn backfill(
     let token = Token::from_env(service)?;
     let progress = Arc::new(BackfillProgress::new());
     let client = Client::new(service, token, ClientOptions::default(), progress.clone())?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let store = runtime
-        .block_on(Store::open(db))
-        .with_context(|| format!("opening {db}"))?;
+    let runtime = crate::database::runtime()?;
+    let store = runtime.block_on(crate::database::open(db))?;
     let app = App::new(store.clone());
     let result = runtime.block_on(app.backfill(actor, request, &client));
     progress.finish();

@@ -2,6 +2,7 @@
 //! together. Each subcommand lives in its own module and stays thin; metric logic belongs
 //! in `flowmap-core`.
 
+mod database;
 mod dora_cmd;
 mod import_cmd;
 mod ingest_cmd;

@@ -189,8 +189,8 @@ fn measured(map: &Map, args: &ConstraintsArgs, db: &str) -> anyhow::Result<Map> 
         analysis: AnalysisOptions::default(),
         explain: false,
     };
-    let report = crate::measure_cmd::runtime()?.block_on(async {
-        let store = crate::measure_cmd::open(db).await?;
+    let report = crate::database::runtime()?.block_on(async {
+        let store = crate::database::open(db).await?;
         let report = flowmap_app::App::new(store.clone())
             .reports()
             .measure(map.clone(), request)

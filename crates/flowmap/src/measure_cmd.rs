@@ -14,7 +14,6 @@ use flowmap_core::dora::{DEFAULT_ENVIRONMENT, DEFAULT_WINDOW, parse_window_bound
 use flowmap_core::format::{duration, or_missing};
 use flowmap_core::map::{Format, Stream, parse_duration, parse_map};
 use flowmap_core::measure::{FromDataOptions, MeasureReport, SegmentStats, StepMeasurement};
-use flowmap_store::Store;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::map_cmd::{OutputFormat, SimulationArgs, load};
@@ -88,19 +87,6 @@ pub struct FromDataArgs {
     output: PathBuf,
 }
 
-pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-}
-
-pub(crate) async fn open(db: &str) -> anyhow::Result<Store> {
-    Store::open(db)
-        .await
-        .with_context(|| format!("opening database {db}"))
-}
-
 pub(crate) fn app_error(err: AppError) -> anyhow::Error {
     match err {
         AppError::Store(err) => anyhow::Error::new(err).context("loading events"),
@@ -120,8 +106,8 @@ pub fn measure(args: MeasureArgs, db: &str) -> anyhow::Result<ExitCode> {
         analysis: args.simulation.options(),
         explain: args.explain,
     };
-    let report = runtime()?.block_on(async {
-        let store = open(db).await?;
+    let report = crate::database::runtime()?.block_on(async {
+        let store = crate::database::open(db).await?;
         let report = App::new(store.clone())
             .reports()
             .measure(map.clone(), request)
@@ -166,8 +152,8 @@ pub fn from_data(args: FromDataArgs, db: &str) -> anyhow::Result<ExitCode> {
         until,
         attribution_window: args.window.attribution_window,
     };
-    let yaml = runtime()?.block_on(async {
-        let store = open(db).await?;
+    let yaml = crate::database::runtime()?.block_on(async {
+        let store = crate::database::open(db).await?;
         let yaml = App::new(store.clone())
             .reports()
             .map_from_data(stream, options)

@@ -15,7 +15,6 @@ use flowmap_core::dora::parse_window_bound;
 use flowmap_core::map::{self, Format, Map};
 use flowmap_core::outcome::{Outcome, check_step, parse_outcome};
 use flowmap_render::outcome::{MapMarker, OutcomeView, format_value, outcome_report};
-use flowmap_store::Store;
 use jiff::Timestamp;
 
 use crate::map_cmd::OutputFormat;
@@ -202,14 +201,9 @@ fn measure(
         let map = read_map(path, &step.map).map_err(|e| anyhow::anyhow!("{e}"))?;
         step_maps.insert(step.map.clone(), map);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = crate::database::runtime()?;
     runtime.block_on(async {
-        let store = Store::open(db)
-            .await
-            .with_context(|| format!("opening database {db}"))?;
+        let store = crate::database::open(db).await?;
         let report = App::new(store.clone())
             .outcome_report(outcome, at, None, step_maps)
             .await;

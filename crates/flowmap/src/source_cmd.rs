@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use flowmap_app::sources::open_for_reading;
 use flowmap_app::{Actor, App};
@@ -31,10 +30,7 @@ pub struct DeleteArgs {
 }
 
 pub fn run(command: SourceCommand, db: &str, actor: &Actor) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = crate::database::runtime()?;
     runtime.block_on(async {
         let store = open_for_reading(db).await?;
         let app = App::new(store.clone());

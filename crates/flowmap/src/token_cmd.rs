@@ -3,12 +3,10 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use flowmap_app::access::parse_role;
 use flowmap_app::{Actor, App};
 use flowmap_core::map::parse_duration;
-use flowmap_store::Store;
 use jiff::{SignedDuration, Timestamp};
 
 #[derive(Subcommand)]
@@ -50,14 +48,9 @@ fn parse_lifetime(text: &str) -> Result<SignedDuration, String> {
 }
 
 pub fn run(command: TokenCommand, db: &str, actor: &Actor) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = crate::database::runtime()?;
     runtime.block_on(async {
-        let store = Store::open(db)
-            .await
-            .with_context(|| format!("opening database {}", flowmap_store::redact_password(db)))?;
+        let store = crate::database::open(db).await?;
         let app = App::new(store.clone());
         let result = match command {
             TokenCommand::Create(args) => app

@@ -559,3 +559,38 @@ fn serve_closes_a_stalled_connection_after_the_header_timeout() {
         assert_eq!(out.status.code(), Some(2), "{flag} {value}");
     }
 }
+
+#[test]
+fn a_database_that_cannot_be_opened_is_named_once_without_its_password() {
+    let work = Workspace::new();
+    work.write(
+        "deployments.csv",
+        "id,service,status,finished_at\nd1,shop,success,2026-03-01T12:00:00Z\n",
+    );
+    let missing_dir = work.path("no-such-dir/flowmap.db").display().to_string();
+    for (db, named) in [
+        (missing_dir.as_str(), missing_dir.as_str()),
+        (
+            "postgres://flowmap:hunter2@127.0.0.1:1/flowmap",
+            "postgres://flowmap:***@127.0.0.1:1/flowmap",
+        ),
+    ] {
+        for args in [&["import", "deployments.csv"][..], &["token", "list"][..]] {
+            let out = Command::new(env!("CARGO_BIN_EXE_flowmap"))
+                .args(["--db", db])
+                .args(args)
+                .current_dir(work.dir.path())
+                .env_remove("FLOWMAP_DB")
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{args:?} {stderr}");
+            assert!(
+                stderr.starts_with(&format!("error: cannot open the database at {named}: ")),
+                "{args:?} {stderr}"
+            );
+            assert_eq!(stderr.matches(named).count(), 1, "{args:?} {stderr}");
+            assert!(!stderr.contains("hunter2"), "{args:?} {stderr}");
+        }
+    }
+}
