@@ -136,7 +136,8 @@ impl Listed {
 }
 
 /// A page of `listed`, paged in SQL: by cursor in constant time at any depth, or by
-/// number (with the total, counted once per data version and kept with the reports).
+/// number (with the total, counted once per data version and kept with the reports),
+/// starting at the cursor its `next` link carried, or else by skipping records.
 async fn list(
     state: &AppState,
     listed: Listed,
@@ -150,9 +151,16 @@ async fn list(
             *limit,
             cursor.clone().map_or(ListStart::First, ListStart::After),
         ),
-        Paging::Numbered { page, per_page } => (
+        Paging::Numbered {
+            page,
+            per_page,
+            after,
+        } => (
             *per_page,
-            ListStart::Offset(u64::from(*page - 1) * u64::from(*per_page)),
+            after.clone().map_or_else(
+                || ListStart::Offset(u64::from(*page - 1) * u64::from(*per_page)),
+                ListStart::After,
+            ),
         ),
     };
     let query = ListQuery {
@@ -194,9 +202,15 @@ async fn list(
             per_page: None,
             total: None,
         },
-        Paging::Numbered { page, per_page } => PageOf {
+        Paging::Numbered { page, per_page, .. } => PageOf {
             items,
-            next: next.map(|_| format!("{base}page={}&per_page={per_page}", page + 1)),
+            next: next.map(|cursor| {
+                format!(
+                    "{base}page={}&per_page={per_page}&cursor={}",
+                    page + 1,
+                    cursor.encode()
+                )
+            }),
             page: Some(page),
             per_page: Some(per_page),
             total,

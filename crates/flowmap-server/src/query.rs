@@ -120,8 +120,14 @@ const MAX_LIMIT: u32 = 500;
 pub enum Paging {
     /// `limit` records after `cursor` (from the first when `None`).
     Cursor { limit: u32, cursor: Option<Cursor> },
-    /// The 1-based page `page` of `per_page` records.
-    Numbered { page: u32, per_page: u32 },
+    /// The 1-based page `page` of `per_page` records. `after` is where it starts when the
+    /// page came from the previous page's `next` link: following the links then costs the
+    /// same at any depth, where a page number alone is found by skipping records.
+    Numbered {
+        page: u32,
+        per_page: u32,
+        after: Option<Cursor>,
+    },
 }
 
 impl PageParams {
@@ -136,21 +142,10 @@ impl PageParams {
             ))),
         };
         let numbered = self.page.is_some() || self.per_page.is_some();
-        let cursored = self.limit.is_some() || self.cursor.is_some();
-        if numbered && cursored {
+        if numbered && self.limit.is_some() {
             return Err(ApiError::bad_request(
-                "page, per_page: use either page and per_page or limit and cursor",
+                "page, per_page: use either page and per_page or limit",
             ));
-        }
-        if numbered {
-            let page = self.page.unwrap_or(1);
-            if page == 0 {
-                return Err(ApiError::bad_request("page: pages start at 1"));
-            }
-            return Ok(Paging::Numbered {
-                page,
-                per_page: size("per_page", self.per_page)?,
-            });
         }
         let cursor =
             match &self.cursor {
@@ -159,6 +154,17 @@ impl PageParams {
                     ApiError::bad_request("cursor: not a cursor this list gave out")
                 })?),
             };
+        if numbered {
+            let page = self.page.unwrap_or(1);
+            if page == 0 {
+                return Err(ApiError::bad_request("page: pages start at 1"));
+            }
+            return Ok(Paging::Numbered {
+                page,
+                per_page: size("per_page", self.per_page)?,
+                after: cursor,
+            });
+        }
         Ok(Paging::Cursor {
             limit: size("limit", self.limit)?,
             cursor,
@@ -268,14 +274,15 @@ mod tests {
                 .unwrap(),
             Paging::Cursor {
                 limit: 2,
-                cursor: Some(cursor)
+                cursor: Some(cursor.clone())
             }
         );
         assert_eq!(
             params(None, None, None, Some(2)).paging().unwrap(),
             Paging::Numbered {
                 page: 1,
-                per_page: 2
+                per_page: 2,
+                after: None
             }
         );
         let message = |p: PageParams| p.paging().unwrap_err().message;
@@ -284,5 +291,16 @@ mod tests {
         assert!(message(params(Some(0), None, None, None)).starts_with("limit:"));
         assert!(message(params(None, Some("nope"), None, None)).starts_with("cursor:"));
         assert!(message(params(Some(2), None, Some(1), None)).starts_with("page, per_page:"));
+        assert!(message(params(None, Some("nope"), Some(2), None)).starts_with("cursor:"));
+        assert_eq!(
+            params(None, Some(&cursor.encode()), Some(4), Some(2))
+                .paging()
+                .unwrap(),
+            Paging::Numbered {
+                page: 4,
+                per_page: 2,
+                after: Some(cursor)
+            }
+        );
     }
 }

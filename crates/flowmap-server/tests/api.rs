@@ -119,10 +119,61 @@ async fn health_services_and_paged_records() {
         get(&app, "/api/v1/deployments?limit=2&page=2").await.0,
         StatusCode::BAD_REQUEST
     );
+    // A numbered page's `next` carries the page's end as a cursor too, so following the
+    // links costs the same at any depth; the pages are the ones the numbers give.
     let numbered = get_json(&app, "/api/v1/deployments?service=shop&per_page=2").await;
+    let next = numbered["next"].as_str().unwrap();
+    assert!(
+        next.starts_with("/api/v1/deployments?service=shop&page=2&per_page=2&cursor="),
+        "{next}"
+    );
+    let by_link = get_json(&app, next).await;
     assert_eq!(
-        numbered["next"],
-        "/api/v1/deployments?service=shop&page=2&per_page=2"
+        by_link,
+        json!({"items": [page["items"][0]], "next": null, "page": 2, "per_page": 2, "total": 3})
+    );
+    // A newer record arriving while a client pages through shifts the numbers, not the
+    // pages reached by links: nothing is seen twice.
+    let newer = Batch {
+        deployments: vec![deployment(
+            "d9",
+            "shop",
+            "2026-03-04T12:00:00Z",
+            DeploymentKind::Normal,
+        )],
+        ..Batch::default()
+    };
+    store.write("import", &newer).await.unwrap();
+    let after_write = get_json(&app, next).await;
+    assert_eq!(after_write["items"], json!([page["items"][0]]));
+    assert_eq!(after_write["total"], 4);
+    let shifted = get_json(&app, "/api/v1/deployments?service=shop&per_page=2&page=2").await;
+    assert_eq!(
+        shifted["items"][0]["id"], "d2",
+        "by number, page 2 moved down by one"
+    );
+    let mut linked = Vec::new();
+    let mut url = Some("/api/v1/changes?per_page=1".to_owned());
+    while let Some(at) = url {
+        let page = get_json(&app, &at).await;
+        linked.push(page["items"].clone());
+        assert_eq!(page["page"], linked.len());
+        url = page["next"].as_str().map(str::to_owned);
+    }
+    assert!(linked.len() >= 3, "{linked:?}");
+    for (number, items) in linked.iter().enumerate() {
+        let page = get_json(
+            &app,
+            &format!("/api/v1/changes?per_page=1&page={}", number + 1),
+        )
+        .await;
+        assert_eq!(&page["items"], items, "page {}", number + 1);
+    }
+    assert_eq!(
+        get(&app, "/api/v1/changes?per_page=1&page=2&cursor=garbage")
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
     );
     assert_eq!(
         get(&app, "/api/v1/changes?page=0").await.0,
