@@ -170,30 +170,46 @@ impl Store {
             Backend::Postgres => format!("{column} COLLATE \"C\""),
             Backend::Sqlite => column.to_owned(),
         };
+        let order = format!(
+            "ORDER BY {time_column} DESC, {} DESC, {} DESC",
+            text("source"),
+            text("id")
+        );
+        // A numbered page starts after the record just before it, found through the index
+        // alone: an `OFFSET` over the whole rows also read every skipped row from the
+        // table (53–67 ms against 31–33 ms a million changes deep on SQLite).
         let after = match &query.start {
-            ListStart::After(cursor) => Some(cursor),
-            _ => None,
+            ListStart::First | ListStart::Offset(0) => None,
+            ListStart::After(cursor) => Some(cursor.clone()),
+            ListStart::Offset(skip) => {
+                match self
+                    .key_at(table, time_column, query, &order, skip - 1)
+                    .await?
+                {
+                    Some(cursor) => Some(cursor),
+                    None => {
+                        return Ok(ListPage {
+                            items: Vec::new(),
+                            next: None,
+                        });
+                    }
+                }
+            }
         };
         let mut binds = Binds::default();
         let filter = binds.filter(
             time_column,
             query.service.as_deref(),
             query.range,
-            after,
+            after.as_ref(),
             self.backend,
         );
-        let mut sql = format!(
-            "SELECT {}, source FROM {} WHERE {filter} \
-             ORDER BY {time_column} DESC, {} DESC, {} DESC LIMIT {}",
+        let sql = format!(
+            "SELECT {}, source FROM {} WHERE {filter} {order} LIMIT {}",
             table.select_list(),
             table.name,
-            text("source"),
-            text("id"),
             u64::from(query.limit) + 1,
         );
-        if let ListStart::Offset(skip) = query.start {
-            sql += &format!(" OFFSET {skip}");
-        }
         let mut rows = binds
             .apply(sqlx::query(AssertSqlSafe(sql)))
             .fetch(&self.pool);
@@ -226,9 +242,43 @@ impl Store {
         };
         Ok(ListPage { items, next })
     }
+
+    /// The key of the record at `position` (0 is the newest) of the list `query`
+    /// describes, in `order`; `None` past its end.
+    async fn key_at(
+        &self,
+        table: &Table,
+        time_column: &str,
+        query: &ListQuery,
+        order: &str,
+        position: u64,
+    ) -> Result<Option<Cursor>, StoreError> {
+        let mut binds = Binds::default();
+        let filter = binds.filter(
+            time_column,
+            query.service.as_deref(),
+            query.range,
+            None,
+            self.backend,
+        );
+        let sql = format!(
+            "SELECT {time_column}, source, id FROM {} WHERE {filter} {order} \
+             LIMIT 1 OFFSET {position}",
+            table.name
+        );
+        let row = binds
+            .apply(sqlx::query(AssertSqlSafe(sql)))
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Cursor {
+            time: row.try_get(0)?,
+            source: row.try_get(1)?,
+            id: row.try_get(2)?,
+        }))
+    }
 }
 
-/// The values bound to a list's `WHERE`, in placeholder order.
 /// A value bound to a placeholder.
 enum Value {
     Text(String),
@@ -269,11 +319,20 @@ impl Binds {
                 self.number(from.as_millisecond())
             ));
         }
-        if let Some(to) = range.to {
-            conditions.push(format!(
-                "{time_column} < {}",
-                self.number(to.as_millisecond())
-            ));
+        // After a cursor the scan starts at the cursor's time: SQLite takes a range of the
+        // index from plain bounds on the time but not from the row value below, so with a
+        // window it would scan from the window's end down to the cursor (15 ms instead
+        // of 0.5 ms a hundred thousand changes deep).
+        let to = range.to.map(|to| to.as_millisecond());
+        match (to, after) {
+            (Some(to), Some(cursor)) if cursor.time < to => {
+                conditions.push(format!("{time_column} <= {}", self.number(cursor.time)));
+            }
+            (Some(to), _) => conditions.push(format!("{time_column} < {}", self.number(to))),
+            (None, Some(cursor)) => {
+                conditions.push(format!("{time_column} <= {}", self.number(cursor.time)));
+            }
+            (None, None) => {}
         }
         if let Some(cursor) = after {
             let collate = match backend {

@@ -98,18 +98,23 @@ async fn cursor_pages_walk_every_record_once_newest_first(store: Store) {
         assert_eq!(seen, want, "service {service:?}");
         assert_eq!(pages, want.len().div_ceil(7), "no empty last page");
 
-        // Numbered pages see the same order, and the count agrees.
-        let third = store
-            .list_deployments(&ListQuery {
-                service: service.map(str::to_owned),
-                range: TimeRange::ALL,
-                limit: 7,
-                start: ListStart::Offset(14),
-            })
-            .await
-            .unwrap();
-        let ids: Vec<String> = third.items.iter().map(|d| d.id.clone()).collect();
-        assert_eq!(ids, want[14.min(want.len())..21.min(want.len())]);
+        // Numbered pages see the same order at every offset, past the end too, and the
+        // count agrees.
+        for skip in 0..=want.len() + 1 {
+            let page = store
+                .list_deployments(&ListQuery {
+                    service: service.map(str::to_owned),
+                    range: TimeRange::ALL,
+                    limit: 7,
+                    start: ListStart::Offset(skip as u64),
+                })
+                .await
+                .unwrap();
+            let ids: Vec<String> = page.items.iter().map(|d| d.id.clone()).collect();
+            let end = (skip + 7).min(want.len());
+            assert_eq!(ids, want[skip.min(want.len())..end], "offset {skip}");
+            assert_eq!(page.next.is_some(), end < want.len(), "offset {skip}");
+        }
         let total = store
             .count_records("deployments", service, TimeRange::ALL)
             .await
@@ -137,6 +142,42 @@ async fn cursor_pages_walk_every_record_once_newest_first(store: Store) {
         .count();
     assert_eq!(page.items.len(), want);
     assert!(page.next.is_none());
+
+    // Small pages inside the window, by cursor and by number, with and without a
+    // service: every record of the window once, in order.
+    for service in [None, Some("shop")] {
+        let want: Vec<String> = expected
+            .iter()
+            .filter(|e| e.0 >= at(60) && e.0 < at(180) && service.is_none_or(|s| e.3 == s))
+            .map(|e| e.2.clone())
+            .collect();
+        let query = |start| ListQuery {
+            service: service.map(str::to_owned),
+            range: window,
+            limit: 3,
+            start,
+        };
+        let mut seen = Vec::new();
+        let mut start = ListStart::First;
+        loop {
+            let page = store.list_deployments(&query(start)).await.unwrap();
+            seen.extend(page.items.iter().map(|d| d.id.clone()));
+            match page.next {
+                Some(cursor) => start = ListStart::After(cursor),
+                None => break,
+            }
+        }
+        assert_eq!(seen, want, "service {service:?}");
+        let mut numbered = Vec::new();
+        for skip in (0..want.len() + 3).step_by(3) {
+            let page = store
+                .list_deployments(&query(ListStart::Offset(skip as u64)))
+                .await
+                .unwrap();
+            numbered.extend(page.items.iter().map(|d| d.id.clone()));
+        }
+        assert_eq!(numbered, want, "service {service:?}");
+    }
 }
 
 async fn changes_and_incidents_page_like_deployments(store: Store) {
