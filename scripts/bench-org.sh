@@ -95,6 +95,8 @@ PATHS=(
   "/api/v1/deployments?limit=100&cursor=$DEEP_CURSOR"
   "/api/v1/changes?limit=100&cursor=$DEEP_CURSOR"
   "/api/v1/deployments?page=3"
+  "/api/v1/changes?page=9999&per_page=100"
+  "/api/v1/changes?since=2026-06-01&until=2026-09-01&page=1000&per_page=100"
   "/metrics"
 )
 
