@@ -324,14 +324,12 @@ impl Binds {
         // window it would scan from the window's end down to the cursor (15 ms instead
         // of 0.5 ms a hundred thousand changes deep).
         let to = range.to.map(|to| to.as_millisecond());
-        match (to, after) {
-            (Some(to), Some(cursor)) if cursor.time < to => {
-                conditions.push(format!("{time_column} <= {}", self.number(cursor.time)));
-            }
-            (Some(to), _) => conditions.push(format!("{time_column} < {}", self.number(to))),
-            (None, Some(cursor)) => {
-                conditions.push(format!("{time_column} <= {}", self.number(cursor.time)));
-            }
+        let cursor_time = after
+            .map(|cursor| cursor.time)
+            .filter(|time| to.is_none_or(|to| *time < to));
+        match (cursor_time, to) {
+            (Some(time), _) => conditions.push(format!("{time_column} <= {}", self.number(time))),
+            (None, Some(to)) => conditions.push(format!("{time_column} < {}", self.number(to))),
             (None, None) => {}
         }
         if let Some(cursor) = after {
