@@ -11,8 +11,8 @@
 # and drops the database flowmap_bench_org there).
 #
 # For each backend and each binary (this tree's, and the baseline's, built from
-# $BASELINE_REV, default the merge base with `main`; BASELINE_REV=none skips it), in the
-# same run:
+# $BASELINE_REV, default the merge base with `main`, or the binary $BASELINE_BIN if set;
+# BASELINE_REV=none skips it), in the same run:
 #   1. `flowmap import` of the generated NDJSON into a fresh database;
 #   2. `flowmap dora --format json` for all services (wall time and peak memory);
 #   3. `flowmap serve`, then every request of the table: the first request after the
@@ -44,7 +44,10 @@ NEW="$TARGET/release/flowmap"
 
 BASELINE_REV="${BASELINE_REV:-$(git merge-base HEAD main)}"
 OLD=""
-if [ "$BASELINE_REV" != "none" ]; then
+if [ -n "${BASELINE_BIN:-}" ]; then
+  cp "$BASELINE_BIN" "$WORK/flowmap-baseline"
+  OLD="$WORK/flowmap-baseline"
+elif [ "$BASELINE_REV" != "none" ]; then
   # The baseline is built in its own checkout and target directory, so neither build
   # can run the other's binary.
   BASE_SRC="$WORK/baseline-src"
@@ -153,7 +156,7 @@ for backend in $BACKENDS; do
     psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS flowmap_bench_org" >/dev/null
 
   echo
-  echo "### $backend (scale $SCALE; baseline: $BASELINE_REV)"
+  echo "### $backend (scale $SCALE; baseline: ${BASELINE_BIN:-$BASELINE_REV})"
   echo
   echo "| what | this tree | baseline | baseline ÷ this tree |"
   echo "| --- | ---: | ---: | ---: |"

@@ -48,6 +48,7 @@ pub mod ingest;
 pub mod maps;
 pub mod measure;
 pub mod outcomes;
+pub mod pages;
 pub mod reports;
 pub mod scope;
 pub mod sources;

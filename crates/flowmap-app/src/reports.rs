@@ -20,12 +20,32 @@ use flowmap_core::dora::{DoraInput, DoraOptions, DoraReport, GroupedReport, comp
 use flowmap_store::{Extent, LoadQuery, Store, TimeRange};
 use jiff::{SignedDuration, Timestamp};
 
+use crate::pages::{PageStart, Places};
 use crate::{AppError, Window};
 
 /// How many answers the cache keeps. An overview, `/metrics`, the API's report and a few
 /// dozen service pages in a handful of windows fit; a report over every service without
 /// evidence is well under a megabyte even for a thousand services.
 const CAPACITY: usize = 64;
+
+/// The cache's key for `what` (`count`, `places`) of a list.
+fn list_key(
+    what: &str,
+    table: &str,
+    service: Option<&str>,
+    range: TimeRange,
+) -> Result<String, AppError> {
+    Ok(format!(
+        "{what}:{}",
+        serde_json::to_string(&(table, service, range.from, range.to))
+            .map_err(|err| AppError::Invalid(format!("{what}: {err}")))?
+    ))
+}
+
+/// A numbered page this many records or more from the start of its list and from every
+/// place known in it is counted from the end when that is nearer: over a million changes,
+/// skipping ten thousand records takes a millisecond or two.
+const FAR: u64 = 10_000;
 
 /// How long after a default window was last asked for it is kept warm.
 pub const WARM_FOR: SignedDuration = SignedDuration::from_mins(5);
@@ -76,6 +96,8 @@ enum Answer {
     Extent(Option<Extent>),
     /// How many records a list holds.
     Count(u64),
+    /// Where records of a list are known to sit.
+    Places(Places),
 }
 
 /// The answers computed under one data version, most recently used last.
@@ -274,17 +296,56 @@ impl Reports {
         range: TimeRange,
     ) -> Result<u64, AppError> {
         let version = self.store.data_version().await?;
-        let key = format!(
-            "count:{}",
-            serde_json::to_string(&(table, service, range.from, range.to))
-                .map_err(|err| AppError::Invalid(format!("count: {err}")))?
-        );
+        let key = list_key("count", table, service, range)?;
         if let Some(Answer::Count(count)) = self.lookup(version, &key) {
             return Ok(count);
         }
         let count = self.store.count_records(table, service, range).await?;
         self.keep(version, key, Answer::Count(count));
         Ok(count)
+    }
+
+    /// Where a numbered page of a list (as for [`Reports::count`]) that skips `skip`
+    /// records starts: counted from the nearest record whose place the pages served under
+    /// the current data version made known ([`crate::pages`]). Call [`PageStart::read`]
+    /// with the page.
+    ///
+    /// A write that commits between this call and the page's read is in the page but not
+    /// in the places counted from; such a page is off by that write, as it would be had
+    /// the write come just after it.
+    pub async fn page_start(
+        &self,
+        table: &str,
+        service: Option<&str>,
+        range: TimeRange,
+        skip: u64,
+    ) -> Result<PageStart, AppError> {
+        let version = self.store.data_version().await?;
+        let key = list_key("places", table, service, range)?;
+        let places = match self.lookup(version, &key) {
+            Some(Answer::Places(places)) => places,
+            _ => {
+                let places = Places::default();
+                self.keep(version, key, Answer::Places(places.clone()));
+                places
+            }
+        };
+        // Far from any place known, the list's end may be nearer. Its total is asked for
+        // when it costs nothing: kept by the writes (a whole table) or already counted;
+        // a window's count through an index would cost as much as the skip it might save,
+        // so it is left to run beside the page.
+        let whole_table = service.is_none() && range == TimeRange::ALL;
+        let total = if places.distance(skip) <= FAR {
+            None
+        } else if whole_table {
+            Some(self.count(table, service, range).await?)
+        } else {
+            match self.lookup(version, &list_key("count", table, service, range)?) {
+                Some(Answer::Count(total)) => Some(total),
+                _ => None,
+            }
+        };
+        Ok(places.page(skip, total))
     }
 
     /// Computes a report. One over every service is computed group by group as the groups

@@ -146,22 +146,38 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let filter = filter.filter()?;
     let paging = paging.paging()?;
+    let reports = state.app().reports();
+    // A page by number alone starts from the nearest record whose place earlier pages made
+    // known, and makes the place of its own last record known.
+    let mut numbered_start = None;
     let (limit, start) = match &paging {
         Paging::Cursor { limit, cursor } => (
             *limit,
             cursor.clone().map_or(ListStart::First, ListStart::After),
         ),
         Paging::Numbered {
+            per_page,
+            after: Some(cursor),
+            ..
+        } => (*per_page, ListStart::After(cursor.clone())),
+        Paging::Numbered {
             page,
             per_page,
-            after,
-        } => (
-            *per_page,
-            after.clone().map_or_else(
-                || ListStart::Offset(u64::from(*page - 1) * u64::from(*per_page)),
-                ListStart::After,
-            ),
-        ),
+            after: None,
+        } => {
+            let skip = u64::from(*page - 1) * u64::from(*per_page);
+            let start = reports
+                .page_start(
+                    listed.table(),
+                    filter.service.as_deref(),
+                    filter.range,
+                    skip,
+                )
+                .await?;
+            let list_start = start.start.clone();
+            numbered_start = Some(start);
+            (*per_page, list_start)
+        }
     };
     let query = ListQuery {
         service: filter.service.clone(),
@@ -171,11 +187,15 @@ async fn list(
     };
     let store = state.store();
     let page = async {
-        match listed {
+        let (items, next) = match listed {
             Listed::Deployments => values(store.list_deployments(&query).await?),
             Listed::Changes => values(store.list_changes(&query).await?),
             Listed::Incidents => values(store.list_incidents(&query).await?),
+        }?;
+        if let Some(start) = &numbered_start {
+            start.read(items.len(), next.as_ref());
         }
+        Ok::<_, ApiError>((items, next))
     };
     // A numbered page's `total` is counted while the page is read: on its own connection,
     // so the count (tens of milliseconds over a million records, once per write) is not
@@ -183,9 +203,7 @@ async fn list(
     let total = async {
         match paging {
             Paging::Cursor { .. } => Ok(None),
-            Paging::Numbered { .. } => state
-                .app()
-                .reports()
+            Paging::Numbered { .. } => reports
                 .count(listed.table(), filter.service.as_deref(), filter.range)
                 .await
                 .map(Some)

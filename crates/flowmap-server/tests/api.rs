@@ -70,6 +70,78 @@ async fn seed(store: &Store) {
     store.write("import", &batch).await.unwrap();
 }
 
+/// Pages by number start from the places earlier pages made known, or far down a long
+/// list from its end; asked in any order, again, past the end, and after a write that
+/// moves every record down a place, each is the page its number gives.
+#[tokio::test]
+async fn pages_by_number_in_any_order_are_the_pages_their_numbers_give() {
+    let db = TestDb::sqlite();
+    let (app, store) = app(&db).await;
+    // More records than a page is skipped by before the list's end is considered.
+    const RECORDS: usize = 12_000;
+    let at = |n: usize| {
+        (t("2026-01-01T00:00:00Z") + jiff::SignedDuration::from_mins(n as i64)).to_string()
+    };
+    let batch = Batch {
+        deployments: (0..RECORDS)
+            .map(|n| deployment(&format!("d{n:05}"), "shop", &at(n), DeploymentKind::Normal))
+            .collect(),
+        ..Batch::default()
+    };
+    store.write("import", &batch).await.unwrap();
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut newest_first: Vec<String> = (0..RECORDS).rev().map(|n| format!("d{n:05}")).collect();
+    for round in 0..2 {
+        let pages = [
+            5, 6, 6, 2, 13, 3999, 4000, 4001, 3998, 14, 1, 9, 8, 13, 3, 2000, 12, 7, 5000,
+        ];
+        for page in pages {
+            let got = get_json(&app, &format!("/api/v1/deployments?per_page=3&page={page}")).await;
+            let start = ((page - 1) * 3).min(newest_first.len());
+            let want = &newest_first[start..(start + 3).min(newest_first.len())];
+            assert_eq!(ids(&got), want, "round {round}, page {page}");
+            assert_eq!(got["total"], newest_first.len());
+        }
+        // In a window, a far page counts from the end once the window's total is known.
+        let in_window: Vec<String> = newest_first
+            .iter()
+            .filter(|id| !id.starts_with("d0000"))
+            .cloned()
+            .collect();
+        for page in [1, 3995, 3995, 3996] {
+            let got = get_json(
+                &app,
+                &format!("/api/v1/deployments?since=2026-01-01T00:10:00Z&per_page=3&page={page}"),
+            )
+            .await;
+            let start = ((page - 1) * 3).min(in_window.len());
+            let want = &in_window[start..(start + 3).min(in_window.len())];
+            assert_eq!(ids(&got), want, "round {round}, window page {page}");
+            assert_eq!(got["total"], in_window.len());
+        }
+        // A newer record: every page by number moves down by one.
+        let id = format!("new{round}");
+        let newer = Batch {
+            deployments: vec![deployment(
+                &id,
+                "shop",
+                &format!("2026-03-02T00:0{round}:00Z"),
+                DeploymentKind::Normal,
+            )],
+            ..Batch::default()
+        };
+        store.write("import", &newer).await.unwrap();
+        newest_first.insert(0, id);
+    }
+}
+
 #[tokio::test]
 async fn health_services_and_paged_records() {
     let db = TestDb::sqlite();

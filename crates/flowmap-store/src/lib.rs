@@ -94,7 +94,7 @@ use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 
 pub use access::{AuditEntry, StoredSession, StoredToken};
 pub use first_load::FirstLoad;
-pub use lists::{Cursor, ListPage, ListQuery, ListStart};
+pub use lists::{Cursor, ListPage, ListQuery, ListStart, Position};
 pub use load::{Dataset, Group, GroupedLoad, LoadQuery, SERVICES_PER_GROUP, TimeRange};
 pub use maps::{Expected, MapFormat, StoredMap, valid_map_id};
 pub use outcomes::StoredOutcome;

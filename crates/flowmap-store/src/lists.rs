@@ -69,6 +69,21 @@ pub enum ListStart {
     /// After skipping this many records: numbered pages, whose cost grows with the
     /// offset. Prefer cursors.
     Offset(u64),
+    /// After skipping `skip` records, counted from a record whose place in the list is
+    /// known, forward or back: the cost grows with the distance between the two, not with
+    /// the offset. `known` must describe the list as it is now.
+    OffsetFrom { skip: u64, known: Position },
+    /// After skipping `skip` records, counted back from the end of a list that holds
+    /// `total` records: for pages nearer its end than its start.
+    OffsetFromEnd { skip: u64, total: u64 },
+}
+
+/// Where a record sits in a list: how many records come before it (0 for the newest) and
+/// its key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub index: u64,
+    pub key: Cursor,
 }
 
 /// Which page of a list [`Store::list_deployments`] and the others return.
@@ -166,48 +181,44 @@ impl Store {
         decode: fn(&AnyRow) -> Result<T, String>,
         key: fn(&T) -> (i64, &str),
     ) -> Result<ListPage<T>, StoreError> {
-        let text = |column: &str| match self.backend {
-            Backend::Postgres => format!("{column} COLLATE \"C\""),
-            Backend::Sqlite => column.to_owned(),
-        };
-        let order = format!(
-            "ORDER BY {time_column} DESC, {} DESC, {} DESC",
-            text("source"),
-            text("id")
-        );
         // A numbered page starts after the record just before it, found through the index
         // alone: an `OFFSET` over the whole rows also read every skipped row from the
         // table (53–67 ms against 31–33 ms a million changes deep on SQLite).
+        let (skip, counted_from) = match &query.start {
+            ListStart::First | ListStart::After(_) => (0, CountFrom::Start),
+            ListStart::Offset(skip) => (*skip, CountFrom::Start),
+            ListStart::OffsetFrom { skip, known } => (*skip, CountFrom::Record(known)),
+            ListStart::OffsetFromEnd { skip, total } => (*skip, CountFrom::End(*total)),
+        };
         let after = match &query.start {
-            ListStart::First | ListStart::Offset(0) => None,
             ListStart::After(cursor) => Some(cursor.clone()),
-            ListStart::Offset(skip) => {
-                match self
-                    .key_at(table, time_column, query, &order, skip - 1)
-                    .await?
-                {
-                    Some(cursor) => Some(cursor),
-                    None => {
-                        return Ok(ListPage {
-                            items: Vec::new(),
-                            next: None,
-                        });
-                    }
+            _ if skip == 0 => None,
+            _ => match self
+                .key_at(table, time_column, query, skip - 1, counted_from)
+                .await?
+            {
+                Some(cursor) => Some(cursor),
+                None => {
+                    return Ok(ListPage {
+                        items: Vec::new(),
+                        next: None,
+                    });
                 }
-            }
+            },
         };
         let mut binds = Binds::default();
         let filter = binds.filter(
             time_column,
             query.service.as_deref(),
             query.range,
-            after.as_ref(),
+            after.as_ref().map(Bound::Older),
             self.backend,
         );
         let sql = format!(
-            "SELECT {}, source FROM {} WHERE {filter} {order} LIMIT {}",
+            "SELECT {}, source FROM {} WHERE {filter} {} LIMIT {}",
             table.select_list(),
             table.name,
+            order(time_column, self.backend, Direction::NewestFirst),
             u64::from(query.limit) + 1,
         );
         let mut rows = binds
@@ -244,27 +255,47 @@ impl Store {
     }
 
     /// The key of the record at `position` (0 is the newest) of the list `query`
-    /// describes, in `order`; `None` past its end.
+    /// describes; `None` past its end. Counted from the start of the list, from a known
+    /// record towards the position (older or newer), or back from the end.
     async fn key_at(
         &self,
         table: &Table,
         time_column: &str,
         query: &ListQuery,
-        order: &str,
         position: u64,
+        counted_from: CountFrom<'_>,
     ) -> Result<Option<Cursor>, StoreError> {
+        let (bound, direction, offset) = match counted_from {
+            CountFrom::Start => (None, Direction::NewestFirst, position),
+            CountFrom::End(total) if position >= total => return Ok(None),
+            CountFrom::End(total) => (None, Direction::OldestFirst, total - 1 - position),
+            CountFrom::Record(known) if known.index == position => {
+                return Ok(Some(known.key.clone()));
+            }
+            CountFrom::Record(known) if known.index < position => (
+                Some(Bound::Older(&known.key)),
+                Direction::NewestFirst,
+                position - known.index - 1,
+            ),
+            CountFrom::Record(known) => (
+                Some(Bound::Newer(&known.key)),
+                Direction::OldestFirst,
+                known.index - position - 1,
+            ),
+        };
         let mut binds = Binds::default();
         let filter = binds.filter(
             time_column,
             query.service.as_deref(),
             query.range,
-            None,
+            bound,
             self.backend,
         );
         let sql = format!(
-            "SELECT {time_column}, source, id FROM {} WHERE {filter} {order} \
-             LIMIT 1 OFFSET {position}",
-            table.name
+            "SELECT {time_column}, source, id FROM {} WHERE {filter} {} \
+             LIMIT 1 OFFSET {offset}",
+            table.name,
+            order(time_column, self.backend, direction),
         );
         let row = binds
             .apply(sqlx::query(AssertSqlSafe(sql)))
@@ -277,6 +308,50 @@ impl Store {
             id: row.try_get(2)?,
         }))
     }
+}
+
+/// Where [`Store::key_at`] counts from.
+#[derive(Clone, Copy)]
+enum CountFrom<'p> {
+    Start,
+    Record(&'p Position),
+    /// The end of a list of this many records.
+    End(u64),
+}
+
+/// Which way a query walks a list's index.
+#[derive(Clone, Copy)]
+enum Direction {
+    /// The list's own order.
+    NewestFirst,
+    /// Back towards its start, from a known record or the end.
+    OldestFirst,
+}
+
+/// The `ORDER BY` of a list's queries: time, source and id, compared byte-wise.
+fn order(time_column: &str, backend: Backend, direction: Direction) -> String {
+    let text = |column: &str| match backend {
+        Backend::Postgres => format!("{column} COLLATE \"C\""),
+        Backend::Sqlite => column.to_owned(),
+    };
+    let way = match direction {
+        Direction::NewestFirst => "DESC",
+        Direction::OldestFirst => "ASC",
+    };
+    format!(
+        "ORDER BY {time_column} {way}, {} {way}, {} {way}",
+        text("source"),
+        text("id")
+    )
+}
+
+/// The records of a list on one side of a record.
+#[derive(Clone, Copy)]
+enum Bound<'c> {
+    /// After it in the list: older, or as old and lower in `(source, id)`.
+    Older(&'c Cursor),
+    /// Before it in the list.
+    Newer(&'c Cursor),
 }
 
 /// A value bound to a placeholder.
@@ -300,39 +375,42 @@ impl Binds {
         format!("${}", self.0.len())
     }
 
-    /// The `WHERE` condition of a list.
+    /// The `WHERE` condition of a list, on one side of `bound` when there is one.
     fn filter(
         &mut self,
         time_column: &str,
         service: Option<&str>,
         range: TimeRange,
-        after: Option<&Cursor>,
+        bound: Option<Bound<'_>>,
         backend: Backend,
     ) -> String {
         let mut conditions = vec!["1 = 1".to_owned()];
         if let Some(service) = service {
             conditions.push(format!("service = {}", self.text(service)));
         }
-        if let Some(from) = range.from {
-            conditions.push(format!(
-                "{time_column} >= {}",
-                self.number(from.as_millisecond())
-            ));
-        }
-        // After a cursor the scan starts at the cursor's time: SQLite takes a range of the
-        // index from plain bounds on the time but not from the row value below, so with a
-        // window it would scan from the window's end down to the cursor (15 ms instead
-        // of 0.5 ms a hundred thousand changes deep).
+        // The scan starts at the bounding record's time when it lies inside the window:
+        // SQLite takes a range of the index from plain bounds on the time but not from the
+        // row value below, so with a window it would scan from the window's end down to
+        // the cursor (15 ms instead of 0.5 ms a hundred thousand changes deep).
+        let from = range.from.map(|from| from.as_millisecond());
         let to = range.to.map(|to| to.as_millisecond());
-        let cursor_time = after
-            .map(|cursor| cursor.time)
-            .filter(|time| to.is_none_or(|to| *time < to));
-        match (cursor_time, to) {
-            (Some(time), _) => conditions.push(format!("{time_column} <= {}", self.number(time))),
-            (None, Some(to)) => conditions.push(format!("{time_column} < {}", self.number(to))),
-            (None, None) => {}
+        let (from, to) = match bound {
+            Some(Bound::Older(cursor)) if to.is_none_or(|to| cursor.time < to) => {
+                (from.map(|from| (">=", from)), Some(("<=", cursor.time)))
+            }
+            Some(Bound::Newer(cursor)) if from.is_none_or(|from| cursor.time >= from) => {
+                (Some((">=", cursor.time)), to.map(|to| ("<", to)))
+            }
+            _ => (from.map(|from| (">=", from)), to.map(|to| ("<", to))),
+        };
+        for (comparison, time) in from.into_iter().chain(to) {
+            conditions.push(format!("{time_column} {comparison} {}", self.number(time)));
         }
-        if let Some(cursor) = after {
+        if let Some(bound) = bound {
+            let (comparison, cursor) = match bound {
+                Bound::Older(cursor) => ("<", cursor),
+                Bound::Newer(cursor) => (">", cursor),
+            };
             let collate = match backend {
                 Backend::Postgres => " COLLATE \"C\"",
                 Backend::Sqlite => "",
@@ -341,7 +419,7 @@ impl Binds {
             let source = self.text(&cursor.source);
             let id = self.text(&cursor.id);
             conditions.push(format!(
-                "({time_column}, source{collate}, id{collate}) < ({time}, {source}, {id})"
+                "({time_column}, source{collate}, id{collate}) {comparison} ({time}, {source}, {id})"
             ));
         }
         conditions.join(" AND ")

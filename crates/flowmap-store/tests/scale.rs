@@ -2,7 +2,7 @@
 //! lists paged in SQL by cursor, alike on SQLite and PostgreSQL.
 
 use flowmap_core::events::{Change, Deployment};
-use flowmap_store::{Batch, ListQuery, ListStart, Store, TimeRange};
+use flowmap_store::{Batch, Cursor, ListQuery, ListStart, Position, Store, TimeRange};
 use jiff::Timestamp;
 
 fn at(second: i64) -> Timestamp {
@@ -71,11 +71,11 @@ async fn cursor_pages_walk_every_record_once_newest_first(store: Store) {
     expected.reverse();
 
     for service in [None, Some("shop")] {
-        let want: Vec<String> = expected
+        let listed: Vec<_> = expected
             .iter()
             .filter(|e| service.is_none_or(|s| e.3 == s))
-            .map(|e| e.2.clone())
             .collect();
+        let want: Vec<String> = listed.iter().map(|e| e.2.clone()).collect();
         let mut seen = Vec::new();
         let mut start = ListStart::First;
         let mut pages = 0;
@@ -114,6 +114,41 @@ async fn cursor_pages_walk_every_record_once_newest_first(store: Store) {
             let end = (skip + 7).min(want.len());
             assert_eq!(ids, want[skip.min(want.len())..end], "offset {skip}");
             assert_eq!(page.next.is_some(), end < want.len(), "offset {skip}");
+        }
+        // Counted from a record whose place is known, forward or back, every offset
+        // gives the same page.
+        let len = listed.len() as u64;
+        for index in [0, 1, len / 2, len - 2, len - 1] {
+            let e = listed[index as usize];
+            let known = Position {
+                index,
+                key: Cursor {
+                    time: e.0.as_millisecond(),
+                    source: e.1.clone(),
+                    id: e.2.clone(),
+                },
+            };
+            for skip in 0..=len + 1 {
+                let query = |start| ListQuery {
+                    service: service.map(str::to_owned),
+                    range: TimeRange::ALL,
+                    limit: 7,
+                    start,
+                };
+                let from_known = ListStart::OffsetFrom {
+                    skip,
+                    known: known.clone(),
+                };
+                let page = store.list_deployments(&query(from_known)).await.unwrap();
+                let plain = store
+                    .list_deployments(&query(ListStart::Offset(skip)))
+                    .await
+                    .unwrap();
+                assert_eq!(page, plain, "offset {skip} from {index}");
+                let from_end = ListStart::OffsetFromEnd { skip, total: len };
+                let page = store.list_deployments(&query(from_end)).await.unwrap();
+                assert_eq!(page, plain, "offset {skip} from the end");
+            }
         }
         let total = store
             .count_records("deployments", service, TimeRange::ALL)
@@ -177,6 +212,53 @@ async fn cursor_pages_walk_every_record_once_newest_first(store: Store) {
             numbered.extend(page.items.iter().map(|d| d.id.clone()));
         }
         assert_eq!(numbered, want, "service {service:?}");
+        // Counted back from the window's oldest record or its end, and on from each
+        // page's last.
+        let oldest = expected
+            .iter()
+            .rfind(|e| e.0 >= at(60) && e.0 < at(180) && service.is_none_or(|s| e.3 == s))
+            .expect("records in the window");
+        let oldest = Position {
+            index: want.len() as u64 - 1,
+            key: Cursor {
+                time: oldest.0.as_millisecond(),
+                source: oldest.1.clone(),
+                id: oldest.2.clone(),
+            },
+        };
+        let mut backwards = Vec::new();
+        let mut from_end = Vec::new();
+        let mut onwards = Vec::new();
+        let mut previous: Option<Position> = None;
+        for skip in (0..want.len() as u64 + 3).step_by(3) {
+            let page = store
+                .list_deployments(&query(ListStart::OffsetFrom {
+                    skip,
+                    known: oldest.clone(),
+                }))
+                .await
+                .unwrap();
+            backwards.extend(page.items.iter().map(|d| d.id.clone()));
+            let total = want.len() as u64;
+            let page = store
+                .list_deployments(&query(ListStart::OffsetFromEnd { skip, total }))
+                .await
+                .unwrap();
+            from_end.extend(page.items.iter().map(|d| d.id.clone()));
+            let start = match previous.take() {
+                Some(known) => ListStart::OffsetFrom { skip, known },
+                None => ListStart::Offset(skip),
+            };
+            let page = store.list_deployments(&query(start)).await.unwrap();
+            onwards.extend(page.items.iter().map(|d| d.id.clone()));
+            previous = page.next.map(|key| Position {
+                index: skip + 2,
+                key,
+            });
+        }
+        assert_eq!(backwards, want, "service {service:?}");
+        assert_eq!(from_end, want, "service {service:?}");
+        assert_eq!(onwards, want, "service {service:?}");
     }
 }
 
