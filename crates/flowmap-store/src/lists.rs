@@ -3,6 +3,9 @@
 //! A page after a cursor is one index range scan from the cursor's position
 //! (`(time, source, id) < cursor`, on the `(time, source, id)` and
 //! `(service, time, source, id)` indexes), so it costs the same at any depth of the list.
+//! A page by number first finds the record just before it through the same index,
+//! counting from the start of the list, from a record whose place the caller knows, or
+//! back from the end ([`ListStart`]): its cost is the distance from the nearest of those.
 //! Text is compared byte-wise on both backends (`COLLATE "C"` on PostgreSQL, SQLite's
 //! default), so both page the same records in the same order.
 
