@@ -11,7 +11,7 @@
 //!
 //! Places are only ever learned from pages this process counted itself, never from a
 //! client's cursor (a client could pair any cursor with any page number), and they are
-//! kept per data version with the reports ([`crate::reports::Reports::page_start`]), so a
+//! kept per data version beside the reports ([`crate::reports::Reports::page_start`]), so a
 //! write makes them all unreachable at once.
 
 use std::collections::BTreeMap;

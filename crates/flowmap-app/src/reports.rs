@@ -12,6 +12,9 @@
 //! and [`Reports::warm`] computes them for the new minute as it begins (the server calls it
 //! a few milliseconds after each whole minute), so the first request of the minute finds
 //! its report in the cache.
+//!
+//! The totals of lists and the places their numbered pages made known ([`crate::pages`])
+//! are kept the same way, in a cache of their own.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -59,6 +62,9 @@ const WARM_SETS: usize = 8;
 pub struct Reports {
     pub(crate) store: Store,
     cache: Arc<Mutex<Cache>>,
+    /// The totals and known places of lists, apart from the reports: paging through many
+    /// filtered lists must not push an expensive report out of the cache.
+    lists: Arc<Mutex<Cache>>,
     /// The default option sets asked for, each with its window cleared, and when each was
     /// last asked for, least recent first.
     asked: Arc<Mutex<Vec<(DoraOptions, Timestamp)>>>,
@@ -140,6 +146,7 @@ impl Reports {
         Reports {
             store,
             cache: Arc::new(Mutex::new(Cache::default())),
+            lists: Arc::new(Mutex::new(Cache::default())),
             asked: Arc::new(Mutex::new(Vec::new())),
             computed: Arc::new(AtomicU64::new(0)),
             computing: Arc::new(Mutex::new(Vec::new())),
@@ -153,6 +160,16 @@ impl Reports {
     fn keep(&self, version: i64, key: String, answer: Answer) {
         if let Ok(mut cache) = self.cache.lock() {
             cache.put(version, key, answer);
+        }
+    }
+
+    fn lookup_list(&self, version: i64, key: &str) -> Option<Answer> {
+        self.lists.lock().ok()?.get(version, key)
+    }
+
+    fn keep_list(&self, version: i64, key: String, answer: Answer) {
+        if let Ok(mut lists) = self.lists.lock() {
+            lists.put(version, key, answer);
         }
     }
 
@@ -297,11 +314,11 @@ impl Reports {
     ) -> Result<u64, AppError> {
         let version = self.store.data_version().await?;
         let key = list_key("count", table, service, range)?;
-        if let Some(Answer::Count(count)) = self.lookup(version, &key) {
+        if let Some(Answer::Count(count)) = self.lookup_list(version, &key) {
             return Ok(count);
         }
         let count = self.store.count_records(table, service, range).await?;
-        self.keep(version, key, Answer::Count(count));
+        self.keep_list(version, key, Answer::Count(count));
         Ok(count)
     }
 
@@ -322,11 +339,11 @@ impl Reports {
     ) -> Result<PageStart, AppError> {
         let version = self.store.data_version().await?;
         let key = list_key("places", table, service, range)?;
-        let places = match self.lookup(version, &key) {
+        let places = match self.lookup_list(version, &key) {
             Some(Answer::Places(places)) => places,
             _ => {
                 let places = Places::default();
-                self.keep(version, key, Answer::Places(places.clone()));
+                self.keep_list(version, key, Answer::Places(places.clone()));
                 places
             }
         };
@@ -340,7 +357,7 @@ impl Reports {
         } else if whole_table {
             Some(self.count(table, service, range).await?)
         } else {
-            match self.lookup(version, &list_key("count", table, service, range)?) {
+            match self.lookup_list(version, &list_key("count", table, service, range)?) {
                 Some(Answer::Count(total)) => Some(total),
                 _ => None,
             }
@@ -623,10 +640,7 @@ mod tests {
             from: Some(at(0)),
             to: Some(at(4)),
         };
-        let key = format!(
-            "count:{}",
-            serde_json::to_string(&("deployments", Some("shop"), range.from, range.to)).unwrap()
-        );
+        let key = list_key("count", "deployments", Some("shop"), range).unwrap();
         assert_eq!(
             reports
                 .count("deployments", Some("shop"), range)
@@ -651,7 +665,7 @@ mod tests {
         );
         let version = writer.data_version().await.unwrap();
         assert!(matches!(
-            reports.lookup(version, &key),
+            reports.lookup_list(version, &key),
             Some(Answer::Count(1))
         ));
         assert_eq!(
@@ -665,7 +679,7 @@ mod tests {
         write("d4", "shop", 3).await;
         let version = writer.data_version().await.unwrap();
         assert!(
-            reports.lookup(version, &key).is_none(),
+            reports.lookup_list(version, &key).is_none(),
             "a write invalidates the count"
         );
         assert_eq!(
@@ -722,6 +736,36 @@ mod tests {
             options.environments = environments.iter().map(|e| e.to_string()).collect();
         }
         (options, window)
+    }
+
+    /// Lists keep their totals and places apart from the reports: paging through more
+    /// lists than the cache holds leaves a report in it.
+    #[tokio::test]
+    async fn paging_through_many_lists_keeps_the_reports() {
+        let db = TestDb::sqlite();
+        let store = Store::open(&db.location()).await.unwrap();
+        let batch = Batch {
+            deployments: vec![Deployment::new("d1", "shop", at(1))],
+            ..Batch::default()
+        };
+        store.write("import", &batch).await.unwrap();
+        let reports = Reports::new(store);
+        let options = DoraOptions::new(at(0), at(48));
+        reports.dora(&options).await.unwrap();
+        for hour in 0..2 * CAPACITY as u64 {
+            let range = TimeRange {
+                from: Some(at(hour)),
+                to: None,
+            };
+            reports.count("deployments", None, range).await.unwrap();
+            let start = reports
+                .page_start("deployments", None, range, 40_000)
+                .await
+                .unwrap();
+            start.read(0, None);
+        }
+        reports.dora(&options).await.unwrap();
+        assert_eq!(reports.computations(), 1, "the report stayed in the cache");
     }
 
     #[tokio::test]

@@ -136,7 +136,7 @@ impl Listed {
 }
 
 /// A page of `listed`, paged in SQL: by cursor in constant time at any depth, or by
-/// number (with the total, counted once per data version and kept with the reports),
+/// number (with the total, counted once per data version and kept beside the reports),
 /// starting at the cursor its `next` link carried, or else by skipping records from the
 /// nearest place known ([`flowmap_app::reports::Reports::page_start`]).
 async fn list(
