@@ -12,8 +12,9 @@
 //!   `COPY` ([`crate::copy_out`]), with no row object per row.
 //!
 //! Both read by position, the columns in [`Table::select_list`] order, and decode with one
-//! set of decoders over [`Cells`]. Every load runs in one read transaction (a repeatable
-//! read on PostgreSQL), so it sees one snapshot however many queries it takes.
+//! set of decoders over [`Cells`]. Every load sees one snapshot however many queries it
+//! takes: it runs in one read transaction (a repeatable read on PostgreSQL), or in
+//! several begun at one snapshot (a grouped load: its second connection).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -33,6 +34,7 @@ use crate::load::{
     SERVICES_PER_GROUP, select,
 };
 use crate::schema::{BUILDS, CHANGES, DEPLOYMENTS, INCIDENTS, MILESTONES, Table};
+use crate::version::VERSION_SQL;
 use crate::{Dataset, LoadQuery, Native, Store, StoreError, TimeRange};
 
 /// A bound parameter of a load's `SELECT`.
@@ -125,29 +127,95 @@ pub(crate) fn load_grouped(
         Native::Sqlite(file) => {
             let file = file.clone();
             tokio::task::spawn_blocking(move || {
-                let read = || {
-                    let mut conn = sqlite_open(file)?;
-                    let tx = conn.transaction()?;
-                    let mut statement = tx.prepare(SERVICES_SQL)?;
-                    let names = statement
-                        .query_map([], |row| row.get::<_, String>(0))?
-                        .collect::<Result<Vec<String>, _>>()?;
-                    let names = sorted_names(names);
-                    for group in names.chunks(SERVICES_PER_GROUP) {
-                        let mut data = reuse(&mut recycled);
-                        sqlite_fill(&tx, &query, group, Reading::Group, &mut data)?;
-                        if sender.blocking_send(Ok(data)).is_err() {
-                            break;
-                        }
-                    }
-                    Ok::<(), StoreError>(())
-                };
-                if let Err(err) = read() {
+                if let Err(err) = sqlite_grouped(file, &query, &sender, recycled) {
                     let _ = sender.blocking_send(Err(err));
                 }
             });
         }
     }
+}
+
+/// Readers of a grouped SQLite load, each on a thread and connection of its own.
+const SQLITE_READERS: usize = 2;
+
+/// [`load_grouped`] on SQLite: the groups are read by [`SQLITE_READERS`] threads in turn
+/// (reader `i` reads groups `i`, `i + SQLITE_READERS`, …) and sent on in order.
+///
+/// Reading is most of a report over every service (1.4 s of 1.75 s of CPU for a million
+/// changes), and one SQLite connection reads on one core. The readers' connections must
+/// see one snapshot: each begins its read transaction by reading the data version, which
+/// every write of records raises in its own transaction, so equal versions mean that no
+/// write committed between the snapshots; otherwise they begin again.
+fn sqlite_grouped(
+    file: PathBuf,
+    query: &LoadQuery,
+    sender: &mpsc::Sender<Group>,
+    recycled: mpsc::Receiver<Dataset>,
+) -> Result<(), StoreError> {
+    let mut conns = (0..SQLITE_READERS)
+        .map(|_| sqlite_open(file.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut attempts = 0;
+    loop {
+        let mut versions = Vec::with_capacity(conns.len());
+        for conn in &conns {
+            conn.execute_batch("BEGIN")?;
+            versions.push(conn.query_row(VERSION_SQL, [], |row| row.get::<_, i64>(0))?);
+        }
+        if versions.windows(2).all(|pair| pair[0] == pair[1]) {
+            break;
+        }
+        for conn in &conns {
+            conn.execute_batch("ROLLBACK")?;
+        }
+        attempts += 1;
+        if attempts == 100 {
+            // Writes commit faster than two reads begin: read on one connection.
+            conns.truncate(1);
+        }
+    }
+    let names = {
+        let mut statement = conns[0].prepare(SERVICES_SQL)?;
+        let names = statement
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        sorted_names(names)
+    };
+    let groups: Vec<&[String]> = names.chunks(SERVICES_PER_GROUP).collect();
+    let readers = conns.len();
+    let recycled = std::sync::Mutex::new(recycled);
+    std::thread::scope(|scope| {
+        let mut parts = Vec::with_capacity(readers);
+        for (first, conn) in conns.into_iter().enumerate() {
+            let (part, receiver) = std::sync::mpsc::sync_channel::<Group>(0);
+            parts.push(receiver);
+            let (groups, recycled) = (&groups, &recycled);
+            scope.spawn(move || {
+                for group in groups.iter().skip(first).step_by(readers) {
+                    let mut data = match recycled.lock() {
+                        Ok(mut recycled) => reuse(&mut recycled),
+                        Err(_) => Dataset::default(),
+                    };
+                    let read = sqlite_fill(&conn, query, group, Reading::Group, &mut data);
+                    let failed = read.is_err();
+                    // A receiver that is gone has stopped reading: so does this reader.
+                    if part.send(read.map(|()| data)).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+        }
+        for turn in 0..groups.len() {
+            let Ok(group) = parts[turn % readers].recv() else {
+                return Ok(());
+            };
+            let failed = group.is_err();
+            if sender.blocking_send(group).is_err() || failed {
+                return Ok(());
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Runs `work` on the blocking pool.

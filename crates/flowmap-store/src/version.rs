@@ -8,6 +8,9 @@ use sqlx::{Any, Executor};
 
 use crate::{Store, StoreError};
 
+/// Reads the counter.
+pub(crate) const VERSION_SQL: &str = "SELECT version FROM data_version WHERE id = 1";
+
 /// Raises the counter; run inside the write transaction it counts.
 pub(crate) const BUMP_SQL: &str = "UPDATE data_version SET version = version + 1 WHERE id = 1";
 
@@ -29,9 +32,7 @@ impl Store {
     /// least version `v`, so keeping it under `v` is safe: it can only be newer than its
     /// key, never staler.
     pub async fn data_version(&self) -> Result<i64, StoreError> {
-        let (version,): (i64,) = sqlx::query_as("SELECT version FROM data_version WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await?;
+        let (version,): (i64,) = sqlx::query_as(VERSION_SQL).fetch_one(&self.pool).await?;
         Ok(version)
     }
 }

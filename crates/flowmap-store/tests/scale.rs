@@ -501,6 +501,44 @@ async fn a_grouped_load_reads_one_snapshot(store: Store) {
     assert_eq!(total, services);
 }
 
+/// Grouped loads while writes keep committing: every load sees whole writes only, in
+/// every group alike (SQLite reads the groups on several connections, which must begin
+/// at one snapshot).
+async fn grouped_loads_amid_writes_see_whole_writes(store: Store) {
+    let services = flowmap_store::SERVICES_PER_GROUP * 4;
+    let writes = 40;
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for round in 0..writes {
+                let batch = Batch {
+                    changes: (0..services)
+                        .map(|n| {
+                            let id = format!("c{round}-{n}");
+                            Change::new(id, service_name(n), at(n as i64))
+                        })
+                        .collect(),
+                    ..Batch::default()
+                };
+                store.write("import", &batch).await.unwrap();
+            }
+        })
+    };
+    let options = flowmap_core::dora::DoraOptions::new(at(0), at(10_000));
+    let query = flowmap_store::LoadQuery::for_dora(&options);
+    let mut loads = 0;
+    while !writer.is_finished() || loads == 0 {
+        let mut groups = store.load_grouped(&query);
+        let mut total = 0;
+        while let Some(group) = groups.next().await {
+            total += group.unwrap().changes.len();
+        }
+        assert_eq!(total % services, 0, "load {loads}: {total} changes");
+        loads += 1;
+    }
+    writer.await.unwrap();
+}
+
 /// A grouped load of a database without records (or whose records were all deleted) ends
 /// at once, without an error.
 async fn a_grouped_load_of_nothing_has_no_group(store: Store) {
@@ -697,6 +735,7 @@ on_both_backends!(
     grouped_loads_hold_every_record_once_by_service,
     a_grouped_load_of_nothing_has_no_group,
     a_grouped_load_reads_one_snapshot,
+    grouped_loads_amid_writes_see_whole_writes,
     every_write_raises_the_data_version,
     cursor_pages_walk_every_record_once_newest_first,
     changes_and_incidents_page_like_deployments,
