@@ -14,7 +14,7 @@
 //! Both read by position, the columns in [`Table::select_list`] order, and decode with one
 //! set of decoders over [`Cells`]. Every load sees one snapshot however many queries it
 //! takes: it runs in one read transaction (a repeatable read on PostgreSQL), or in
-//! several begun at one snapshot (a grouped load: its second connection).
+//! several begun at one snapshot (a grouped load on SQLite, read on two connections).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
