@@ -28,11 +28,17 @@ const MOST_PLACES: usize = 4096;
 pub struct PageStart {
     /// Hand this to the store's list query.
     pub start: ListStart,
+    version: i64,
     skip: u64,
     places: Places,
 }
 
 impl PageStart {
+    /// The data version the start was chosen under.
+    pub fn version(&self) -> i64 {
+        self.version
+    }
+
     /// Remembers where the page read from [`PageStart::start`] ended: after `items` records
     /// at the cursor `next` (the page's `next`), so the next page by number starts there.
     pub fn read(&self, items: usize, next: Option<&Cursor>) {
@@ -47,11 +53,13 @@ impl PageStart {
 pub(crate) struct Places(Arc<Mutex<BTreeMap<u64, Cursor>>>);
 
 impl Places {
-    /// The start of a page that skips `skip` records, able to remember where it ends; with
-    /// the list's `total`, pages nearer its end are counted back from there.
-    pub(crate) fn page(&self, skip: u64, total: Option<u64>) -> PageStart {
+    /// The start of a page that skips `skip` records under data `version`, able to
+    /// remember where it ends; with the list's `total`, pages nearer its end are counted
+    /// back from there.
+    pub(crate) fn page(&self, version: i64, skip: u64, total: Option<u64>) -> PageStart {
         PageStart {
             start: self.start(skip, total).1,
+            version,
             skip,
             places: self.clone(),
         }

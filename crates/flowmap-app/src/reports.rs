@@ -61,10 +61,10 @@ const WARM_SETS: usize = 8;
 #[derive(Clone, Debug)]
 pub struct Reports {
     pub(crate) store: Store,
-    cache: Arc<Mutex<Cache>>,
+    cache: Shared,
     /// The totals and known places of lists, apart from the reports: paging through many
     /// filtered lists must not push an expensive report out of the cache.
-    lists: Arc<Mutex<Cache>>,
+    lists: Shared,
     /// The default option sets asked for, each with its window cleared, and when each was
     /// last asked for, least recent first.
     asked: Arc<Mutex<Vec<(DoraOptions, Timestamp)>>>,
@@ -106,6 +106,22 @@ enum Answer {
     Places(Places),
 }
 
+/// A [`Cache`] shared by the clones of one [`Reports`].
+#[derive(Clone, Debug, Default)]
+struct Shared(Arc<Mutex<Cache>>);
+
+impl Shared {
+    fn get(&self, version: i64, key: &str) -> Option<Answer> {
+        self.0.lock().ok()?.get(version, key)
+    }
+
+    fn put(&self, version: i64, key: String, answer: Answer) {
+        if let Ok(mut cache) = self.0.lock() {
+            cache.put(version, key, answer);
+        }
+    }
+}
+
 /// The answers computed under one data version, most recently used last.
 #[derive(Debug, Default)]
 struct Cache {
@@ -145,31 +161,11 @@ impl Reports {
     pub(crate) fn new(store: Store) -> Reports {
         Reports {
             store,
-            cache: Arc::new(Mutex::new(Cache::default())),
-            lists: Arc::new(Mutex::new(Cache::default())),
+            cache: Shared::default(),
+            lists: Shared::default(),
             asked: Arc::new(Mutex::new(Vec::new())),
             computed: Arc::new(AtomicU64::new(0)),
             computing: Arc::new(Mutex::new(Vec::new())),
-        }
-    }
-
-    fn lookup(&self, version: i64, key: &str) -> Option<Answer> {
-        self.cache.lock().ok()?.get(version, key)
-    }
-
-    fn keep(&self, version: i64, key: String, answer: Answer) {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.put(version, key, answer);
-        }
-    }
-
-    fn lookup_list(&self, version: i64, key: &str) -> Option<Answer> {
-        self.lists.lock().ok()?.get(version, key)
-    }
-
-    fn keep_list(&self, version: i64, key: String, answer: Answer) {
-        if let Ok(mut lists) = self.lists.lock() {
-            lists.put(version, key, answer);
         }
     }
 
@@ -186,7 +182,7 @@ impl Reports {
             serde_json::to_string(options)
                 .map_err(|err| AppError::Invalid(format!("report options: {err}")))?
         );
-        if let Some(Answer::Report(report)) = self.lookup(version, &key) {
+        if let Some(Answer::Report(report)) = self.cache.get(version, &key) {
             return Ok((*report).clone());
         }
         let kept = !options.explain || options.services.len() == 1;
@@ -198,7 +194,7 @@ impl Reports {
             None => None,
         };
         if gate.is_some()
-            && let Some(Answer::Report(report)) = self.lookup(version, &key)
+            && let Some(Answer::Report(report)) = self.cache.get(version, &key)
         {
             return Ok((*report).clone());
         }
@@ -207,7 +203,7 @@ impl Reports {
         if let Ok(report) = &report
             && kept
         {
-            self.keep(
+            self.cache.put(
                 version,
                 key.clone(),
                 Answer::Report(Arc::new(report.clone())),
@@ -313,12 +309,24 @@ impl Reports {
         range: TimeRange,
     ) -> Result<u64, AppError> {
         let version = self.store.data_version().await?;
+        self.count_at(version, table, service, range).await
+    }
+
+    /// [`Reports::count`] with the data version read already (as by
+    /// [`Reports::page_start`], [`PageStart::version`]).
+    pub async fn count_at(
+        &self,
+        version: i64,
+        table: &str,
+        service: Option<&str>,
+        range: TimeRange,
+    ) -> Result<u64, AppError> {
         let key = list_key("count", table, service, range)?;
-        if let Some(Answer::Count(count)) = self.lookup_list(version, &key) {
+        if let Some(Answer::Count(count)) = self.lists.get(version, &key) {
             return Ok(count);
         }
         let count = self.store.count_records(table, service, range).await?;
-        self.keep_list(version, key, Answer::Count(count));
+        self.lists.put(version, key, Answer::Count(count));
         Ok(count)
     }
 
@@ -339,11 +347,11 @@ impl Reports {
     ) -> Result<PageStart, AppError> {
         let version = self.store.data_version().await?;
         let key = list_key("places", table, service, range)?;
-        let places = match self.lookup_list(version, &key) {
+        let places = match self.lists.get(version, &key) {
             Some(Answer::Places(places)) => places,
             _ => {
                 let places = Places::default();
-                self.keep_list(version, key, Answer::Places(places.clone()));
+                self.lists.put(version, key, Answer::Places(places.clone()));
                 places
             }
         };
@@ -355,14 +363,17 @@ impl Reports {
         let total = if places.distance(skip) <= FAR {
             None
         } else if whole_table {
-            Some(self.count(table, service, range).await?)
+            Some(self.count_at(version, table, service, range).await?)
         } else {
-            match self.lookup_list(version, &list_key("count", table, service, range)?) {
+            match self
+                .lists
+                .get(version, &list_key("count", table, service, range)?)
+            {
                 Some(Answer::Count(total)) => Some(total),
                 _ => None,
             }
         };
-        Ok(places.page(skip, total))
+        Ok(places.page(version, skip, total))
     }
 
     /// Computes a report. One over every service is computed group by group as the groups
@@ -406,11 +417,12 @@ impl Reports {
     pub async fn services(&self) -> Result<Arc<Vec<String>>, AppError> {
         let version = self.store.data_version().await?;
         let key = "services".to_owned();
-        if let Some(Answer::Names(services)) = self.lookup(version, &key) {
+        if let Some(Answer::Names(services)) = self.cache.get(version, &key) {
             return Ok(services);
         }
         let services = Arc::new(self.store.services().await?);
-        self.keep(version, key, Answer::Names(services.clone()));
+        self.cache
+            .put(version, key, Answer::Names(services.clone()));
         Ok(services)
     }
 
@@ -419,11 +431,11 @@ impl Reports {
     pub async fn environments(&self) -> Result<Arc<Vec<String>>, AppError> {
         let version = self.store.data_version().await?;
         let key = "environments".to_owned();
-        if let Some(Answer::Names(names)) = self.lookup(version, &key) {
+        if let Some(Answer::Names(names)) = self.cache.get(version, &key) {
             return Ok(names);
         }
         let names = Arc::new(self.store.environments().await?);
-        self.keep(version, key, Answer::Names(names.clone()));
+        self.cache.put(version, key, Answer::Names(names.clone()));
         Ok(names)
     }
 
@@ -439,11 +451,11 @@ impl Reports {
             serde_json::to_string(&(services, environments))
                 .map_err(|err| AppError::Invalid(format!("scope: {err}")))?
         );
-        if let Some(Answer::Extent(extent)) = self.lookup(version, &key) {
+        if let Some(Answer::Extent(extent)) = self.cache.get(version, &key) {
             return Ok(extent);
         }
         let extent = self.store.extent(services, environments).await?;
-        self.keep(version, key, Answer::Extent(extent));
+        self.cache.put(version, key, Answer::Extent(extent));
         Ok(extent)
     }
 }
@@ -569,9 +581,9 @@ mod tests {
                 _ => {
                     let replica = &replicas[rng.below(2) as usize];
                     let options = &choices[rng.below(3) as usize];
-                    let before = replica.cache.lock().unwrap().entries.len();
+                    let before = replica.cache.0.lock().unwrap().entries.len();
                     let version = writer.data_version().await.unwrap();
-                    let hit = replica.lookup(
+                    let hit = replica.cache.get(
                         version,
                         &format!("dora:{}", serde_json::to_string(options).unwrap()),
                     );
@@ -665,7 +677,7 @@ mod tests {
         );
         let version = writer.data_version().await.unwrap();
         assert!(matches!(
-            reports.lookup_list(version, &key),
+            reports.lists.get(version, &key),
             Some(Answer::Count(1))
         ));
         assert_eq!(
@@ -679,7 +691,7 @@ mod tests {
         write("d4", "shop", 3).await;
         let version = writer.data_version().await.unwrap();
         assert!(
-            reports.lookup_list(version, &key).is_none(),
+            reports.lists.get(version, &key).is_none(),
             "a write invalidates the count"
         );
         assert_eq!(

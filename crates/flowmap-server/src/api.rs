@@ -204,11 +204,20 @@ async fn list(
     let total = async {
         match paging {
             Paging::Cursor { .. } => Ok(None),
-            Paging::Numbered { .. } => reports
-                .count(listed.table(), filter.service.as_deref(), filter.range)
-                .await
-                .map(Some)
-                .map_err(ApiError::from),
+            Paging::Numbered { .. } => {
+                let (table, service, range) =
+                    (listed.table(), filter.service.as_deref(), filter.range);
+                let counted = match &numbered_start {
+                    // The data version was read once, as the page's start was chosen.
+                    Some(start) => {
+                        reports
+                            .count_at(start.version(), table, service, range)
+                            .await
+                    }
+                    None => reports.count(table, service, range).await,
+                };
+                counted.map(Some).map_err(ApiError::from)
+            }
         }
     };
     let ((items, next), total) = tokio::try_join!(page, total)?;
