@@ -42,6 +42,7 @@ pub mod access;
 pub mod actor;
 pub mod analysis;
 pub mod backfill;
+pub mod documents;
 mod error;
 pub mod import;
 pub mod ingest;

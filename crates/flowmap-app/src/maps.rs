@@ -6,35 +6,14 @@
 //! save is an [`AppError::Conflict`] and nothing is written.
 
 use flowmap_core::map::parse_map;
-use flowmap_store::{Expected, MapFormat, StoredMap};
+use flowmap_store::{DocumentKind, StoredMap};
 
+use crate::documents::SaveDocument;
+pub use crate::documents::{file_name, format_named};
 use crate::{Actor, App, AppError, Role};
 
-/// A map to save: the text as the user wrote it.
-#[derive(Clone, Copy, Debug)]
-pub struct SaveMap<'a> {
-    pub id: &'a str,
-    pub format: MapFormat,
-    pub text: &'a str,
-    /// The latest version the text was based on ([`Expected::New`] to create the map,
-    /// [`Expected::Any`] when the client does not say).
-    pub expected: Expected,
-}
-
-/// The file name a stored map's diagnostics are shown against: `checkout.yaml`.
-pub fn file_name(id: &str, format: MapFormat) -> String {
-    format!("{id}.{}", format.as_str())
-}
-
-/// The map format named `name` (`yaml`, `yml`, `toml`, `json`); absent means YAML.
-pub fn format_named(name: Option<&str>) -> Result<MapFormat, AppError> {
-    match name {
-        None => Ok(MapFormat::Yaml),
-        Some(name) => MapFormat::from_name(name).ok_or_else(|| {
-            AppError::Invalid(format!("format: expected yaml, toml or json, got {name:?}"))
-        }),
-    }
-}
+/// A map to save.
+pub type SaveMap<'a> = SaveDocument<'a>;
 
 impl App {
     /// Checks `save.text` as a map and saves it as the next version, recording `actor`
@@ -47,57 +26,24 @@ impl App {
                 diagnostics,
             });
         }
-        let saved = self
-            .store
-            .save_map_version(
-                save.id,
-                save.format,
-                save.text,
-                save.expected,
-                Some(&actor.name),
-            )
-            .await;
-        let outcome = match &saved {
-            Ok(map) => format!("saved version {}", map.version),
-            Err(err) => format!("refused: {err}"),
-        };
-        self.audit(actor, "save map", save.id, &outcome).await?;
-        Ok(saved?)
+        self.store_document(actor, DocumentKind::Map, save).await
     }
 
     /// Version `version` of map `id` (the latest when `None`).
     pub async fn map(&self, id: &str, version: Option<u32>) -> Result<StoredMap, AppError> {
-        self.store
-            .map(id, version)
-            .await?
-            .ok_or_else(|| match version {
-                Some(v) => AppError::NotFound(format!("map {id:?} has no version {v}")),
-                None => AppError::NotFound(format!("no map {id:?}")),
-            })
+        self.document(DocumentKind::Map, id, version).await
     }
 
     /// Deletes map `id` with its history.
     pub async fn delete_map(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
-        actor.require(Role::Editor, "delete maps")?;
-        let deleted = self.store.delete_map(id).await?;
-        self.audit(
-            actor,
-            "delete map",
-            id,
-            if deleted { "deleted" } else { "not found" },
-        )
-        .await?;
-        if deleted {
-            Ok(())
-        } else {
-            Err(AppError::NotFound(format!("no map {id:?}")))
-        }
+        self.delete_document(actor, DocumentKind::Map, id).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use flowmap_store::testing::TestDb;
+    use flowmap_store::{Expected, MapFormat};
 
     use super::*;
 

@@ -15,20 +15,14 @@ use flowmap_core::outcome::{
     Metric, Outcome, OutcomeData, OutcomeStatus, StepRef, WeekPoint, check_step, journey_start,
     parse_outcome, status, weekly_series,
 };
-use flowmap_store::{Expected, LoadQuery, MapFormat, StoredOutcome, TimeRange};
+use flowmap_store::{DocumentKind, LoadQuery, StoredOutcome, TimeRange};
 use jiff::Timestamp;
 
+use crate::documents::{SaveDocument, file_name};
 use crate::{Actor, App, AppError, Role};
 
-/// An outcome to save: the text as the user wrote it.
-#[derive(Clone, Copy, Debug)]
-pub struct SaveOutcome<'a> {
-    pub id: &'a str,
-    pub format: MapFormat,
-    pub text: &'a str,
-    /// The latest version the text was based on.
-    pub expected: Expected,
-}
+/// An outcome to save.
+pub type SaveOutcome<'a> = SaveDocument<'a>;
 
 /// A saved map version on an outcome's journey.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,11 +62,6 @@ pub fn step_metrics(outcome: &Outcome) -> impl Iterator<Item = &StepRef> {
             Metric::Step(step) => Some(step),
             _ => None,
         })
-}
-
-/// The name a stored outcome's diagnostics are shown against: `faster-reviews.yaml`.
-fn file_name(id: &str, format: MapFormat) -> String {
-    format!("{id}.{}", format.as_str())
 }
 
 impl App {
@@ -119,51 +108,18 @@ impl App {
         actor.require(Role::Editor, "save outcomes")?;
         self.check_outcome(&file_name(save.id, save.format), save.text, save.format)
             .await?;
-        let saved = self
-            .store
-            .save_outcome_version(
-                save.id,
-                save.format,
-                save.text,
-                save.expected,
-                Some(&actor.name),
-            )
-            .await;
-        let outcome = match &saved {
-            Ok(stored) => format!("saved version {}", stored.version),
-            Err(err) => format!("refused: {err}"),
-        };
-        self.audit(actor, "save outcome", save.id, &outcome).await?;
-        Ok(saved?)
+        self.store_document(actor, DocumentKind::Outcome, save)
+            .await
     }
 
     /// Version `version` of outcome `id` (the latest when `None`).
     pub async fn outcome(&self, id: &str, version: Option<u32>) -> Result<StoredOutcome, AppError> {
-        self.store
-            .outcome(id, version)
-            .await?
-            .ok_or_else(|| match version {
-                Some(v) => AppError::NotFound(format!("outcome {id:?} has no version {v}")),
-                None => AppError::NotFound(format!("no outcome {id:?}")),
-            })
+        self.document(DocumentKind::Outcome, id, version).await
     }
 
     /// Deletes outcome `id` with its history.
     pub async fn delete_outcome(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
-        actor.require(Role::Editor, "delete outcomes")?;
-        let deleted = self.store.delete_outcome(id).await?;
-        self.audit(
-            actor,
-            "delete outcome",
-            id,
-            if deleted { "deleted" } else { "not found" },
-        )
-        .await?;
-        if deleted {
-            Ok(())
-        } else {
-            Err(AppError::NotFound(format!("no outcome {id:?}")))
-        }
+        self.delete_document(actor, DocumentKind::Outcome, id).await
     }
 
     /// A stored outcome measured at `at`; a value baseline without `started` ends on the
@@ -291,6 +247,7 @@ impl App {
 #[cfg(test)]
 mod tests {
     use flowmap_store::testing::TestDb;
+    use flowmap_store::{Expected, MapFormat};
 
     use super::*;
 

@@ -9,16 +9,18 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use flowmap_app::maps::{SaveMap, format_named};
 use flowmap_app::{Actor, analysis};
 use flowmap_core::dora::DoraReport;
 use flowmap_core::map::{self, AnalysisOptions};
-use flowmap_store::{Cursor, Expected, ListPage, ListQuery, ListStart, StoredMap, TimeRange};
+use flowmap_store::{
+    Cursor, DocumentKind, Expected, ListPage, ListQuery, ListStart, StoredMap, TimeRange,
+};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::documents_api::{DocumentBody, document_json, exists_on_create, versions_json};
 use crate::error::ApiError;
 use crate::pages::url_segment;
 use crate::query::{PageParams, Paging, Query, VersionParams, WindowParams, optional_time};
@@ -316,17 +318,8 @@ pub async fn deliveries(
 
 /// A stored map as the API shows it.
 fn map_json(stored: &StoredMap, with_text: bool) -> Value {
-    let name = map_name(stored);
-    let mut value = json!({
-        "id": stored.id,
-        "version": stored.version,
-        "saved_at": stored.saved_at,
-        "format": stored.format.as_str(),
-        "name": name,
-    });
-    if with_text {
-        value["text"] = json!(stored.text);
-    }
+    let mut value = document_json(stored, with_text);
+    value["name"] = json!(map_name(stored));
     value
 }
 
@@ -343,57 +336,17 @@ pub async fn maps(State(state): State<AppState>) -> Result<Json<Value>, ApiError
     Ok(Json(json!({ "items": items })))
 }
 
-/// A map to save: its file text and format (`yaml` by default), and the version the
-/// text was based on (`base_version`; without it, the save is made whatever the latest
-/// version is).
-#[derive(Debug, Deserialize)]
-pub struct MapBody {
-    id: Option<String>,
-    format: Option<String>,
-    text: String,
-    base_version: Option<u32>,
-}
-
-/// Checks `text` as a map file and saves it as the next version of `id`. A map with
-/// errors is refused (422) with every diagnostic, so a stored map always parses; a save
-/// based on an older version than the latest is refused (409).
-async fn save(
-    state: &AppState,
-    actor: &Actor,
-    id: &str,
-    body: &MapBody,
-    expected: Expected,
-) -> Result<StoredMap, ApiError> {
-    let save = SaveMap {
-        id,
-        format: format_named(body.format.as_deref())?,
-        text: &body.text,
-        expected,
-    };
-    Ok(state.app().save_map(actor, save).await?)
-}
-
 pub async fn create_map(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Json(body): Json<MapBody>,
+    Json(body): Json<DocumentBody>,
 ) -> Result<Response, ApiError> {
-    let id = body
-        .id
-        .as_deref()
-        .ok_or_else(|| ApiError::bad_request("id: missing"))?;
-    let stored = save(&state, &actor, id, &body, Expected::New)
+    let id = body.new_id()?;
+    let stored = state
+        .app()
+        .save_map(&actor, body.save(id, Expected::New)?)
         .await
-        .map_err(|err| {
-            if err.status == StatusCode::CONFLICT {
-                ApiError::new(
-                    StatusCode::CONFLICT,
-                    format!("map {id:?} exists; PUT /api/v1/maps/{id} saves a new version"),
-                )
-            } else {
-                err
-            }
-        })?;
+        .map_err(|err| exists_on_create(err.into(), DocumentKind::Map, id))?;
     Ok((StatusCode::CREATED, Json(map_json(&stored, true))).into_response())
 }
 
@@ -401,13 +354,13 @@ pub async fn update_map(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-    Json(body): Json<MapBody>,
+    Json(body): Json<DocumentBody>,
 ) -> Result<Json<Value>, ApiError> {
-    if body.id.as_deref().is_some_and(|body_id| body_id != id) {
-        return Err(ApiError::bad_request("id: differs from the id in the path"));
-    }
-    let expected = body.base_version.map_or(Expected::Any, Expected::Version);
-    let stored = save(&state, &actor, &id, &body, expected).await?;
+    let expected = body.expected_by_update(&id)?;
+    let stored = state
+        .app()
+        .save_map(&actor, body.save(&id, expected)?)
+        .await?;
     Ok(Json(map_json(&stored, true)))
 }
 
@@ -425,11 +378,8 @@ pub async fn map_versions(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let versions = state.store().map_versions(&id).await?;
-    if versions.is_empty() {
-        return Err(ApiError::not_found(format!("no map {id:?}")));
-    }
-    let items: Vec<Value> = versions.iter().map(|m| map_json(m, false)).collect();
-    Ok(Json(json!({ "items": items })))
+    let items = versions_json(DocumentKind::Map, &id, &versions, |m| map_json(m, false))?;
+    Ok(Json(items))
 }
 
 pub async fn delete_map(

@@ -11,7 +11,7 @@
 use flowmap_core::events::{
     Build, Change, Deployment, DeploymentKind, DeploymentStatus, Incident, Milestone,
 };
-use flowmap_store::{Batch, Expected, MapFormat, Store, StoreError, WriteMode};
+use flowmap_store::{Batch, DocumentKind, Expected, MapFormat, Store, StoreError, WriteMode};
 use jiff::{SignedDuration, Timestamp};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -387,7 +387,14 @@ pub async fn load(store: &Store, seed: u64, until: Timestamp) -> Result<(), Stor
     }
     for (id, text) in outcomes(until) {
         store
-            .save_outcome_version(&id, MapFormat::Yaml, &text, Expected::Any, Some("ada"))
+            .save_document(
+                DocumentKind::Outcome,
+                &id,
+                MapFormat::Yaml,
+                &text,
+                Expected::Any,
+                Some("ada"),
+            )
             .await?;
     }
     Ok(())

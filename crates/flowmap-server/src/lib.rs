@@ -27,6 +27,7 @@ mod api;
 pub mod auth;
 mod config;
 pub mod demo;
+mod documents_api;
 mod error;
 mod hooks;
 mod listen;

@@ -7,31 +7,22 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use flowmap_app::Actor;
-use flowmap_app::maps::format_named;
-use flowmap_app::outcomes::SaveOutcome;
 use flowmap_core::dora::parse_window_bound;
 use flowmap_core::outcome::OutcomeStatus;
-use flowmap_store::{Expected, StoredOutcome};
+use flowmap_store::{DocumentKind, Expected, StoredOutcome};
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::documents_api::{DocumentBody, document_json, exists_on_create, versions_json};
 use crate::error::ApiError;
 use crate::query::{Query, VersionParams};
 
-/// A stored outcome as the API shows it.
+/// A stored outcome as the API shows it: a document with its author.
 fn outcome_json(stored: &StoredOutcome, with_text: bool) -> Value {
-    let mut value = json!({
-        "id": stored.id,
-        "version": stored.version,
-        "saved_at": stored.saved_at,
-        "saved_by": stored.saved_by,
-        "format": stored.format.as_str(),
-    });
-    if with_text {
-        value["text"] = json!(stored.text);
-    }
+    let mut value = document_json(stored, with_text);
+    value["saved_by"] = json!(stored.saved_by);
     value
 }
 
@@ -61,53 +52,17 @@ pub async fn outcomes(State(state): State<AppState>) -> Result<Json<Value>, ApiE
     Ok(Json(json!({ "outcomes": items })))
 }
 
-/// An outcome to save: its file text and format (`yaml` by default), and the version the
-/// text was based on (`base_version`).
-#[derive(Debug, Deserialize)]
-pub struct OutcomeBody {
-    id: Option<String>,
-    format: Option<String>,
-    text: String,
-    base_version: Option<u32>,
-}
-
-async fn save(
-    state: &AppState,
-    actor: &Actor,
-    id: &str,
-    body: &OutcomeBody,
-    expected: Expected,
-) -> Result<StoredOutcome, ApiError> {
-    let save = SaveOutcome {
-        id,
-        format: format_named(body.format.as_deref())?,
-        text: &body.text,
-        expected,
-    };
-    Ok(state.app().save_outcome(actor, save).await?)
-}
-
 pub async fn create_outcome(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Json(body): Json<OutcomeBody>,
+    Json(body): Json<DocumentBody>,
 ) -> Result<Response, ApiError> {
-    let id = body
-        .id
-        .as_deref()
-        .ok_or_else(|| ApiError::bad_request("id: missing"))?;
-    let stored = save(&state, &actor, id, &body, Expected::New)
+    let id = body.new_id()?;
+    let stored = state
+        .app()
+        .save_outcome(&actor, body.save(id, Expected::New)?)
         .await
-        .map_err(|err| {
-            if err.status == StatusCode::CONFLICT {
-                ApiError::new(
-                    StatusCode::CONFLICT,
-                    format!("outcome {id:?} exists; PUT /api/v1/outcomes/{id} saves a new version"),
-                )
-            } else {
-                err
-            }
-        })?;
+        .map_err(|err| exists_on_create(err.into(), DocumentKind::Outcome, id))?;
     Ok((StatusCode::CREATED, Json(outcome_json(&stored, true))).into_response())
 }
 
@@ -115,13 +70,13 @@ pub async fn update_outcome(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-    Json(body): Json<OutcomeBody>,
+    Json(body): Json<DocumentBody>,
 ) -> Result<Json<Value>, ApiError> {
-    if body.id.as_deref().is_some_and(|body_id| body_id != id) {
-        return Err(ApiError::bad_request("id: differs from the id in the path"));
-    }
-    let expected = body.base_version.map_or(Expected::Any, Expected::Version);
-    let stored = save(&state, &actor, &id, &body, expected).await?;
+    let expected = body.expected_by_update(&id)?;
+    let stored = state
+        .app()
+        .save_outcome(&actor, body.save(&id, expected)?)
+        .await?;
     Ok(Json(outcome_json(&stored, true)))
 }
 
@@ -139,11 +94,10 @@ pub async fn outcome_versions(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let versions = state.store().outcome_versions(&id).await?;
-    if versions.is_empty() {
-        return Err(ApiError::not_found(format!("no outcome {id:?}")));
-    }
-    let items: Vec<Value> = versions.iter().map(|o| outcome_json(o, false)).collect();
-    Ok(Json(json!({ "items": items })))
+    let items = versions_json(DocumentKind::Outcome, &id, &versions, |o| {
+        outcome_json(o, false)
+    })?;
+    Ok(Json(items))
 }
 
 pub async fn delete_outcome(

@@ -6,8 +6,8 @@
 //! compute metrics: [`Store::load`] hands plain `flowmap_core::events` values to the engine,
 //! which does all the math.
 //!
-//! It also keeps what the server needs to remember: value stream maps as versioned text
-//! ([`Store::save_map`]) and webhook deliveries, applied exactly once
+//! It also keeps what the server needs to remember: value stream maps and outcomes as
+//! versioned text ([`Store::save_document`]) and webhook deliveries, applied exactly once
 //! ([`Store::begin_delivery`]), and live workshops with the log of their changes
 //! ([`Store::change_workshop`]).
 //!
@@ -66,12 +66,11 @@
 mod access;
 mod copy_out;
 mod counts;
+mod documents;
 mod first_load;
 mod lists;
 mod load;
-mod maps;
 mod native;
-mod outcomes;
 mod schema;
 mod scope;
 mod sources;
@@ -93,11 +92,12 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 
 pub use access::{AuditEntry, StoredSession, StoredToken};
+pub use documents::{
+    DocumentKind, Expected, MapFormat, StoredDocument, StoredMap, StoredOutcome, valid_map_id,
+};
 pub use first_load::FirstLoad;
 pub use lists::{Cursor, ListPage, ListQuery, ListStart, Position};
 pub use load::{Dataset, Group, GroupedLoad, LoadQuery, SERVICES_PER_GROUP, TimeRange};
-pub use maps::{Expected, MapFormat, StoredMap, valid_map_id};
-pub use outcomes::StoredOutcome;
 pub use sources::{Deleted, Extent, SourceSummary};
 pub use sync::{StoredEtag, SyncSnapshot};
 pub use webhooks::{Delivery, DeliveryWriter, StoredDelivery};
@@ -146,7 +146,7 @@ pub enum StoreError {
         /// What was saved: `map` or `outcome`.
         kind: &'static str,
         id: String,
-        expected: maps::Expected,
+        expected: documents::Expected,
         latest: u32,
     },
     /// A read-only command found no database where it looked (an SQLite file that
@@ -304,11 +304,11 @@ async fn check_migrated(
     Ok(())
 }
 
-fn expected_text(kind: &str, expected: maps::Expected) -> String {
+fn expected_text(kind: &str, expected: documents::Expected) -> String {
     match expected {
-        maps::Expected::Any => "any version".to_owned(),
-        maps::Expected::New => format!("no {kind} yet"),
-        maps::Expected::Version(version) => format!("version {version}"),
+        documents::Expected::Any => "any version".to_owned(),
+        documents::Expected::New => format!("no {kind} yet"),
+        documents::Expected::Version(version) => format!("version {version}"),
     }
 }
 

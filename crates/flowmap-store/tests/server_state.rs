@@ -3,7 +3,7 @@
 
 use flowmap_core::events::{Change, Deployment, DeploymentKind, DeploymentStatus};
 use flowmap_store::{
-    Batch, Delivery, Expected, LoadQuery, MapFormat, Store, StoreError, WriteMode,
+    Batch, Delivery, DocumentKind, Expected, LoadQuery, MapFormat, Store, StoreError, WriteMode,
 };
 use jiff::Timestamp;
 
@@ -229,7 +229,8 @@ async fn deployment_ships_unshipped_pushes_up_to_its_head(store: Store) {
 
 async fn outcomes_are_versioned_with_their_authors(store: Store) {
     let first = store
-        .save_outcome_version(
+        .save_document(
+            DocumentKind::Outcome,
             "faster",
             MapFormat::Yaml,
             "outcome: A\n",
@@ -240,7 +241,8 @@ async fn outcomes_are_versioned_with_their_authors(store: Store) {
         .unwrap();
     assert_eq!((first.version, first.saved_by.as_deref()), (1, Some("ana")));
     let second = store
-        .save_outcome_version(
+        .save_document(
+            DocumentKind::Outcome,
             "faster",
             MapFormat::Toml,
             "outcome = \"B\"\n",
@@ -252,7 +254,8 @@ async fn outcomes_are_versioned_with_their_authors(store: Store) {
     assert_eq!(second.version, 2);
     // A save based on version 1 after version 2 exists is refused and writes nothing.
     let stale = store
-        .save_outcome_version(
+        .save_document(
+            DocumentKind::Outcome,
             "faster",
             MapFormat::Yaml,
             "outcome: C\n",
@@ -266,7 +269,14 @@ async fn outcomes_are_versioned_with_their_authors(store: Store) {
         "{stale:?}"
     );
     store
-        .save_outcome_version("safer", MapFormat::Json, "{}", Expected::Any, None)
+        .save_document(
+            DocumentKind::Outcome,
+            "safer",
+            MapFormat::Json,
+            "{}",
+            Expected::Any,
+            None,
+        )
         .await
         .unwrap();
     let latest = store.outcomes().await.unwrap();
@@ -289,7 +299,14 @@ async fn outcomes_are_versioned_with_their_authors(store: Store) {
     assert!(!store.delete_outcome("faster").await.unwrap());
     assert!(
         store
-            .save_outcome_version("Not Valid", MapFormat::Yaml, "", Expected::Any, None)
+            .save_document(
+                DocumentKind::Outcome,
+                "Not Valid",
+                MapFormat::Yaml,
+                "",
+                Expected::Any,
+                None
+            )
             .await
             .is_err()
     );

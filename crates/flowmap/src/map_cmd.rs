@@ -249,10 +249,20 @@ fn constraints_text(map: &Map, result: &flowmap_core::constraints::Constraints) 
 }
 
 fn check(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    check_files(files, load, |map| format!("{} steps", map.steps.len()))
+}
+
+/// Checks every file with `load`, printing `FILE: ok (SUMMARY)` for each good one and the
+/// error of each bad one; fails (exit status 1) when any file did.
+pub(crate) fn check_files<T>(
+    files: &[PathBuf],
+    load: impl Fn(&Path) -> anyhow::Result<T>,
+    summary: impl Fn(&T) -> String,
+) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for file in files {
         match load(file) {
-            Ok(map) => outln!("{}: ok ({} steps)", file.display(), map.steps.len())?,
+            Ok(checked) => outln!("{}: ok ({})", file.display(), summary(&checked))?,
             Err(err) => {
                 eprintln!("error: {}", safe_report(&format!("{err:#}")));
                 failed += 1;

@@ -17,7 +17,7 @@ use flowmap_core::outcome::{Outcome, check_step, parse_outcome};
 use flowmap_render::outcome::{MapMarker, OutcomeView, format_value, outcome_report};
 use jiff::Timestamp;
 
-use crate::map_cmd::OutputFormat;
+use crate::map_cmd::{OutputFormat, check_files};
 use crate::output::{out, outln};
 use crate::terminal::safe_report;
 
@@ -55,33 +55,14 @@ pub struct StatusArgs {
 
 pub fn run(command: OutcomeCommand, db: &str) -> anyhow::Result<ExitCode> {
     match command {
-        OutcomeCommand::Check { files } => {
-            let mut failed = 0;
-            for file in &files {
-                match load(file) {
-                    Ok(outcome) => outln!(
-                        "{}: ok ({}, {} experiment{})",
-                        file.display(),
-                        outcome.metric.name(),
-                        outcome.experiments.len(),
-                        if outcome.experiments.len() == 1 {
-                            ""
-                        } else {
-                            "s"
-                        }
-                    )?,
-                    Err(err) => {
-                        eprintln!("error: {}", safe_report(&format!("{err:#}")));
-                        failed += 1;
-                    }
-                }
-            }
-            if failed > 0 {
-                eprintln!("{failed} of {} files failed the check", files.len());
-                return Ok(ExitCode::from(1));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        OutcomeCommand::Check { files } => check_files(&files, load, |outcome| {
+            let experiments = outcome.experiments.len();
+            let plural = if experiments == 1 { "" } else { "s" };
+            format!(
+                "{}, {experiments} experiment{plural}",
+                outcome.metric.name()
+            )
+        }),
         OutcomeCommand::Status(args) => {
             let outcome = load(&args.file)?;
             let report = measure(
