@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -245,6 +246,21 @@ impl Client {
     /// The client's options.
     pub fn options(&self) -> &ClientOptions {
         &self.options
+    }
+
+    /// Runs `read` on every item, at most `concurrency` of them at a time, and returns
+    /// the results in the items' order; the first error stops the rest.
+    pub async fn read_each<I, T, F, Fut>(&self, items: I, read: F) -> Result<Vec<T>, BackfillError>
+    where
+        I: IntoIterator,
+        F: FnMut(I::Item) -> Fut,
+        Fut: Future<Output = Result<T, BackfillError>>,
+    {
+        stream::iter(items)
+            .map(read)
+            .buffered(self.options.concurrency.max(1))
+            .try_collect()
+            .await
     }
 
     /// The running counters.

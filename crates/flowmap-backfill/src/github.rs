@@ -18,16 +18,16 @@
 //!   failure, other conclusions skipped), or deployments to the first environment when
 //!   their workflow is named in `deploy_workflows`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use flowmap_core::events::{Build, Change, Deployment, DeploymentKind, DeploymentStatus};
-use futures_util::stream::{self, StreamExt, TryStreamExt};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
-use crate::pages::{Paging, Shape, fetch, fetch_all};
-use crate::run::{Run, Window, encode};
+use crate::merged::{Request, read_merged};
+use crate::pages::{PageCache, Paging, Shape, fetch, fetch_all};
+use crate::run::{ListCursor, Run, encode};
 use crate::{BackfillError, Outcome, PageEtag, Records, SavedState, Sink};
 
 /// What to read from one repository.
@@ -143,6 +143,16 @@ struct PullItem {
     merge_commit_sha: Option<String>,
 }
 
+impl Request for PullItem {
+    fn updated_at(&self) -> Timestamp {
+        self.updated_at
+    }
+
+    fn merged(&self) -> bool {
+        self.merged_at.is_some()
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Review {
     user: Option<User>,
@@ -192,26 +202,6 @@ struct RunItem {
 }
 
 // --- Saved progress.
-
-/// Where paging of a list stopped in the run under way.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct ListCursor {
-    /// The run (its [`Window::key`]) this cursor belongs to.
-    run: i64,
-    /// The next page to read; `None` once the list is read.
-    next: Option<String>,
-}
-
-impl ListCursor {
-    /// The page to read next in `window`: where this run stopped, or `first` for a new run;
-    /// `None` when this run has read the whole list.
-    fn resume(cursor: Option<ListCursor>, window: &Window, first: String) -> Option<String> {
-        match cursor {
-            Some(cursor) if cursor.run == window.key() => cursor.next,
-            _ => Some(first),
-        }
-    }
-}
 
 /// A deployment that has finished (or a deploy workflow run), waiting for the shipping step.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -269,63 +259,21 @@ impl GitHub {
             "{}/pulls?state=closed&sort=updated&direction=desc&per_page=100",
             self.repo_url
         );
-        let mut next =
-            ListCursor::resume(run.cursor(&pulls_resource()), &run.window, first.clone());
-        while let Some(url) = next {
-            let page =
-                fetch::<PullItem>(run.client, &run.etags, &url, Shape::Array, Paging::Link).await?;
-            let reaches_back = page
-                .items
-                .iter()
-                .any(|pull| run.window.before(pull.updated_at));
-            // An unchanged page was written when it was first read; an unchanged first page
-            // means no pull request was updated since (unless this run reaches further back).
-            let stop = reaches_back || (page.unchanged && url == first && !run.window.extends);
-            let mut etags: Vec<PageEtag> = page.etag.into_iter().collect();
-            let mut changes = Vec::new();
-            // An unchanged page was written when first read, but only its items inside that
-            // run's window: a run reaching further back reads them all.
-            if !page.unchanged || run.window.extends {
-                let merged: Vec<&PullItem> = page
-                    .items
-                    .iter()
-                    .filter(|pull| pull.merged_at.is_some() && !run.window.before(pull.updated_at))
-                    .collect();
-                let client = run.client;
-                let cache = &run.etags;
-                let read: Vec<(Option<Change>, Vec<PageEtag>)> = stream::iter(merged)
-                    .map(|pull| self.change(client, cache, pull))
-                    .buffered(client.options().concurrency.max(1))
-                    .try_collect()
-                    .await?;
-                for (change, saved) in read {
-                    changes.extend(change);
-                    etags.extend(saved);
-                }
-            }
-            next = if stop { None } else { page.next };
-            let cursor = ListCursor {
-                run: run.window.key(),
-                next: next.clone(),
-            };
-            run.save(
-                Records {
-                    changes,
-                    ..Records::default()
-                },
-                vec![(pulls_resource(), Some(encode(&cursor)))],
-                etags,
-            )
-            .await?;
-        }
-        Ok(())
+        read_merged(
+            run,
+            &pulls_resource(),
+            &first,
+            Paging::Link,
+            async |client, cache, pull: &PullItem| self.change(client, cache, pull).await,
+        )
+        .await
     }
 
     /// One merged pull request as a change, from its reviews and commits.
     async fn change(
         &self,
         client: &Client,
-        cache: &HashMap<String, (String, String)>,
+        cache: &PageCache,
         pull: &PullItem,
     ) -> Result<(Option<Change>, Vec<PageEtag>), BackfillError> {
         let (Some(merged_at), Some(sha)) = (pull.merged_at, pull.merge_commit_sha.as_ref()) else {
@@ -386,14 +334,14 @@ impl GitHub {
         let mut cursor: EnvironmentCursor = run.cursor(&resource).unwrap_or_default();
         let key = run.window.key();
         if cursor.list.run != key {
-            cursor.list = ListCursor {
-                run: key,
-                next: Some(format!(
+            cursor.list = ListCursor::at(
+                &run.window,
+                Some(format!(
                     "{}/deployments?environment={}&per_page=100",
                     self.repo_url,
                     encode_query(environment)
                 )),
-            };
+            );
             if run.window.extends {
                 // Reaching further back: every deployment from `since` on is read and
                 // shipped again in order, so the older ones join the timeline correctly.
@@ -465,8 +413,8 @@ impl GitHub {
     ) -> Result<(Vec<PageEtag>, Vec<Running>), BackfillError> {
         let client = run.client;
         let cache = &run.etags;
-        let read: Vec<(Running, Vec<StatusItem>, Vec<PageEtag>)> = stream::iter(deployments)
-            .map(|deployment| async move {
+        let read = client
+            .read_each(deployments, |deployment| async move {
                 let url = format!(
                     "{}/deployments/{}/statuses?per_page=100",
                     self.repo_url, deployment.id
@@ -474,10 +422,8 @@ impl GitHub {
                 let (statuses, etags) =
                     fetch_all::<StatusItem>(client, cache, &url, Shape::Array, Paging::Link)
                         .await?;
-                Ok::<_, BackfillError>((deployment, statuses, etags))
+                Ok((deployment, statuses, etags))
             })
-            .buffered(client.options().concurrency.max(1))
-            .try_collect()
             .await?;
         let mut etags = Vec::new();
         let mut still = Vec::new();
@@ -503,7 +449,7 @@ impl GitHub {
             "{}/actions/runs?status=completed&per_page=100",
             self.repo_url
         );
-        let mut next = ListCursor::resume(run.cursor(&runs_resource()), &run.window, first.clone());
+        let mut next = run.resume_list(&runs_resource(), &first);
         let deploy_resource = environment_resource(&self.environments[0]);
         while let Some(url) = next {
             let page = fetch::<RunItem>(
@@ -572,10 +518,7 @@ impl GitHub {
                 }
             }
             next = if stop { None } else { page.next };
-            let cursor = ListCursor {
-                run: run.window.key(),
-                next: next.clone(),
-            };
+            let cursor = ListCursor::at(&run.window, next.clone());
             let mut cursors = vec![(runs_resource(), Some(encode(&cursor)))];
             if deploys_changed {
                 // Runs long before the window can no longer be met again.

@@ -21,16 +21,14 @@
 //! Pages follow `X-Next-Page`; `Retry-After` and `RateLimit-Reset` are honoured by the
 //! client.
 
-use std::collections::HashMap;
-
 use flowmap_core::events::{Build, Change, Deployment, DeploymentStatus};
-use futures_util::stream::{self, StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
-use crate::pages::{Paging, Shape, fetch, fetch_all, with_query};
-use crate::run::{Run, Window, encode};
+use crate::merged::{Request, read_merged};
+use crate::pages::{PageCache, Paging, Shape, fetch, fetch_all, with_query};
+use crate::run::{Run, Window};
 use crate::{BackfillError, Outcome, PageEtag, Records, SavedState, Sink};
 
 /// What to read from one project.
@@ -129,6 +127,16 @@ struct MergeRequestItem {
     sha: Option<String>,
 }
 
+impl Request for MergeRequestItem {
+    fn updated_at(&self) -> Timestamp {
+        self.updated_at
+    }
+
+    fn merged(&self) -> bool {
+        self.merged_at.is_some()
+    }
+}
+
 impl MergeRequestItem {
     /// The commit the merge put on the target branch: the change's id.
     fn landed(&self) -> Option<&String> {
@@ -181,21 +189,6 @@ struct DeploymentItem {
     deployable: Option<Deployable>,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct ListCursor {
-    run: i64,
-    next: Option<String>,
-}
-
-impl ListCursor {
-    fn resume(cursor: Option<ListCursor>, window: &Window, first: String) -> Option<String> {
-        match cursor {
-            Some(cursor) if cursor.run == window.key() => cursor.next,
-            _ => Some(first),
-        }
-    }
-}
-
 /// The first page of a list ordered by update, newest first, from the window on.
 fn updated_list(url: &str, window: &Window) -> Result<String, BackfillError> {
     let mut params = vec![
@@ -215,67 +208,25 @@ fn updated_list(url: &str, window: &Window) -> Result<String, BackfillError> {
 
 impl GitLab {
     async fn merge_requests<S: Sink>(&self, run: &mut Run<'_, S>) -> Result<(), BackfillError> {
-        let resource = "merge_requests".to_owned();
+        let resource = "merge_requests";
         let first = updated_list(
             &format!("{}/merge_requests?state=merged", self.project_url),
             &run.window,
         )?;
-        let mut next = ListCursor::resume(run.cursor(&resource), &run.window, first.clone());
-        while let Some(url) = next {
-            let page = fetch::<MergeRequestItem>(
-                run.client,
-                &run.etags,
-                &url,
-                Shape::Array,
-                Paging::NextPageHeader,
-            )
-            .await?;
-            let reaches_back = page.items.iter().any(|mr| run.window.before(mr.updated_at));
-            let stop = reaches_back || (page.unchanged && url == first && !run.window.extends);
-            let mut etags: Vec<PageEtag> = page.etag.into_iter().collect();
-            let mut changes = Vec::new();
-            // An unchanged page was written when first read, but only its items inside that
-            // run's window: a run reaching further back reads them all.
-            if !page.unchanged || run.window.extends {
-                let merged: Vec<&MergeRequestItem> = page
-                    .items
-                    .iter()
-                    .filter(|mr| mr.merged_at.is_some() && !run.window.before(mr.updated_at))
-                    .collect();
-                let client = run.client;
-                let cache = &run.etags;
-                let read: Vec<(Option<Change>, Vec<PageEtag>)> = stream::iter(merged)
-                    .map(|mr| self.change(client, cache, mr))
-                    .buffered(client.options().concurrency.max(1))
-                    .try_collect()
-                    .await?;
-                for (change, saved) in read {
-                    changes.extend(change);
-                    etags.extend(saved);
-                }
-            }
-            next = if stop { None } else { page.next };
-            let cursor = ListCursor {
-                run: run.window.key(),
-                next: next.clone(),
-            };
-            run.save(
-                Records {
-                    changes,
-                    ..Records::default()
-                },
-                vec![(resource.clone(), Some(encode(&cursor)))],
-                etags,
-            )
-            .await?;
-        }
-        Ok(())
+        read_merged(
+            run,
+            resource,
+            &first,
+            Paging::NextPageHeader,
+            async |client, cache, mr: &MergeRequestItem| self.change(client, cache, mr).await,
+        )
+        .await
     }
 
     async fn change(
         &self,
         client: &Client,
-        cache: &HashMap<String, (String, String)>,
+        cache: &PageCache,
         mr: &MergeRequestItem,
     ) -> Result<(Option<Change>, Vec<PageEtag>), BackfillError> {
         let (Some(merged_at), Some(sha)) = (mr.merged_at, mr.landed()) else {
@@ -324,7 +275,7 @@ impl GitLab {
     async fn pipelines<S: Sink>(&self, run: &mut Run<'_, S>) -> Result<(), BackfillError> {
         let resource = "pipelines".to_owned();
         let first = updated_list(&format!("{}/pipelines", self.project_url), &run.window)?;
-        let mut next = ListCursor::resume(run.cursor(&resource), &run.window, first.clone());
+        let mut next = run.resume_list(&resource, &first);
         while let Some(url) = next {
             let page = fetch::<PipelineItem>(
                 run.client,
@@ -361,17 +312,15 @@ impl GitLab {
                 builds.push(build);
             }
             next = if stop { None } else { page.next };
-            let cursor = ListCursor {
-                run: run.window.key(),
-                next: next.clone(),
+            let records = Records {
+                builds,
+                ..Records::default()
             };
-            run.save(
-                Records {
-                    builds,
-                    ..Records::default()
-                },
-                vec![(resource.clone(), Some(encode(&cursor)))],
+            run.save_list_page(
+                &resource,
+                records,
                 page.etag.into_iter().collect(),
+                next.clone(),
             )
             .await?;
         }
@@ -389,7 +338,7 @@ impl GitLab {
             &[("environment", environment)],
         )?;
         let first = updated_list(&listed, &run.window)?;
-        let mut next = ListCursor::resume(run.cursor(&resource), &run.window, first.clone());
+        let mut next = run.resume_list(&resource, &first);
         while let Some(url) = next {
             let page = fetch::<DeploymentItem>(
                 run.client,
@@ -419,10 +368,10 @@ impl GitLab {
                     .collect();
                 let client = run.client;
                 let cache = &run.etags;
-                let read: Vec<(Deployment, Vec<PageEtag>)> = stream::iter(finished)
-                    .map(|item| self.deployment(client, cache, item, environment))
-                    .buffered(client.options().concurrency.max(1))
-                    .try_collect()
+                let read = client
+                    .read_each(finished, |item| {
+                        self.deployment(client, cache, item, environment)
+                    })
                     .await?;
                 for (deployment, saved) in read {
                     deployments.push(deployment);
@@ -430,19 +379,12 @@ impl GitLab {
                 }
             }
             next = if stop { None } else { page.next };
-            let cursor = ListCursor {
-                run: run.window.key(),
-                next: next.clone(),
+            let records = Records {
+                deployments,
+                ..Records::default()
             };
-            run.save(
-                Records {
-                    deployments,
-                    ..Records::default()
-                },
-                vec![(resource.clone(), Some(encode(&cursor)))],
-                etags,
-            )
-            .await?;
+            run.save_list_page(&resource, records, etags, next.clone())
+                .await?;
         }
         Ok(())
     }
@@ -450,7 +392,7 @@ impl GitLab {
     async fn deployment(
         &self,
         client: &Client,
-        cache: &HashMap<String, (String, String)>,
+        cache: &PageCache,
         item: &DeploymentItem,
         environment: &str,
     ) -> Result<(Deployment, Vec<PageEtag>), BackfillError> {

@@ -25,6 +25,7 @@
 pub mod client;
 pub mod github;
 pub mod gitlab;
+mod merged;
 pub mod pagerduty;
 mod pages;
 mod run;

@@ -13,7 +13,6 @@
 //! again those that were still open.
 
 use flowmap_core::events::Incident;
-use futures_util::stream::{self, StreamExt, TryStreamExt};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -149,13 +148,11 @@ impl PagerDuty {
         if !cursor.rechecked {
             let open = std::mem::take(&mut cursor.open);
             let client = run.client;
-            let items: Vec<IncidentItem> = stream::iter(open)
-                .map(|id| async move {
+            let items = client
+                .read_each(open, |id| async move {
                     let url = format!("{}/incidents/{id}", self.api_url);
-                    Ok::<_, BackfillError>(get::<OneIncident>(client, &url).await?.incident)
+                    Ok(get::<OneIncident>(client, &url).await?.incident)
                 })
-                .buffered(client.options().concurrency.max(1))
-                .try_collect()
                 .await?;
             let incidents = self.with_log_entries(client, items).await?;
             cursor.open = still_open(&incidents);
@@ -218,8 +215,8 @@ impl PagerDuty {
         client: &Client,
         items: Vec<IncidentItem>,
     ) -> Result<Vec<Incident>, BackfillError> {
-        stream::iter(items)
-            .map(|item| async move {
+        client
+            .read_each(items, |item| async move {
                 let entries = self.log_entries(client, &item.id).await?;
                 let mut incident = Incident::new(item.id, self.service.clone(), item.created_at);
                 incident.acknowledged_at = entries
@@ -237,10 +234,8 @@ impl PagerDuty {
                     .and_then(|priority| priority.summary.or(priority.name))
                     .or(item.urgency);
                 incident.title = item.title;
-                Ok::<_, BackfillError>(incident)
+                Ok(incident)
             })
-            .buffered(client.options().concurrency.max(1))
-            .try_collect()
             .await
     }
 

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::client::{Answer, Client};
 use crate::{BackfillError, PageEtag};
 
+/// The saved pages a run reads through: URL → (ETag, extract).
+pub(crate) type PageCache = HashMap<String, (String, String)>;
+
 /// How a service names the next page.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Paging {
@@ -58,7 +61,7 @@ struct ExtractRef<'a, T> {
 /// on `304`, returns the saved extract.
 pub(crate) async fn fetch<T: DeserializeOwned + Serialize>(
     client: &Client,
-    etags: &HashMap<String, (String, String)>,
+    etags: &PageCache,
     url: &str,
     shape: Shape,
     paging: Paging,
@@ -119,7 +122,7 @@ pub(crate) async fn fetch<T: DeserializeOwned + Serialize>(
 /// Every page of a list from `url` on: the items in order, and the pages' ETags.
 pub(crate) async fn fetch_all<T: DeserializeOwned + Serialize>(
     client: &Client,
-    etags: &HashMap<String, (String, String)>,
+    etags: &PageCache,
     url: &str,
     shape: Shape,
     paging: Paging,

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, bump};
+use crate::pages::PageCache;
 use crate::{BackfillError, Checkpoint, Outcome, PageEtag, Records, SavedState, Sink};
 
 /// The cursor resource that records completed runs and the run under way.
@@ -50,12 +51,31 @@ impl Window {
     }
 }
 
+/// Where paging of a list stopped in the run under way.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct ListCursor {
+    /// The run (its [`Window::key`]) this cursor belongs to.
+    pub run: i64,
+    /// The next page to read; `None` once the list is read.
+    pub next: Option<String>,
+}
+
+impl ListCursor {
+    /// The cursor of the run reading `window`, at page `next`.
+    pub fn at(window: &Window, next: Option<String>) -> ListCursor {
+        ListCursor {
+            run: window.key(),
+            next,
+        }
+    }
+}
+
 /// One backfill run: the client, the sink, and the state both sides of a checkpoint see.
 pub(crate) struct Run<'a, S: Sink> {
     pub client: &'a Client,
     sink: &'a mut S,
     /// URL → (ETag, extract), as saved and as updated by this run.
-    pub etags: HashMap<String, (String, String)>,
+    pub etags: PageCache,
     cursors: HashMap<String, String>,
     meta: SyncMeta,
     pub window: Window,
@@ -129,6 +149,33 @@ impl<'a, S: Sink> Run<'a, S> {
                 None
             }
         }
+    }
+
+    /// The page of list `resource` to read next: where this run stopped, or `first` for
+    /// a new run; `None` when this run has read the whole list.
+    pub fn resume_list(&self, resource: &str, first: &str) -> Option<String> {
+        match self.cursor::<ListCursor>(resource) {
+            Some(cursor) if cursor.run == self.window.key() => cursor.next,
+            _ => Some(first.to_owned()),
+        }
+    }
+
+    /// Saves one page of list `resource` as a checkpoint: its records and ETags, and
+    /// `next`, the page to read after it (`None`: this run has read the whole list).
+    pub async fn save_list_page(
+        &mut self,
+        resource: &str,
+        records: Records,
+        etags: Vec<PageEtag>,
+        next: Option<String>,
+    ) -> Result<(), BackfillError> {
+        let cursor = ListCursor::at(&self.window, next);
+        self.save(
+            records,
+            vec![(resource.to_owned(), Some(encode(&cursor)))],
+            etags,
+        )
+        .await
     }
 
     /// Hands records, cursors and ETags to the sink as one checkpoint, and remembers them.
