@@ -8,7 +8,7 @@ use flowmap_core::map::{Analysis, AnalysisOptions, Diagnostic, Map, analyze, par
 use flowmap_store::StoredMap;
 
 use crate::AppError;
-use crate::maps::file_name;
+use crate::documents::file_name;
 
 /// A stored map, parsed and analysed.
 #[derive(Clone, Debug)]

@@ -335,8 +335,10 @@ pub async fn vote(
     ))
 }
 
+/// The workshop's outcome or map as the room is writing it: text and format (`yaml` by
+/// default); it becomes a saved version when the workshop closes.
 #[derive(Debug, Deserialize)]
-pub struct DocumentBody {
+pub struct DraftBody {
     format: Option<String>,
     text: String,
 }
@@ -345,10 +347,10 @@ pub async fn put_outcome(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Json(body): Json<DocumentBody>,
+    Json(body): Json<DraftBody>,
 ) -> Result<Json<Value>, ApiError> {
     holder(&state, &id, &headers).await?;
-    let format = flowmap_app::maps::format_named(body.format.as_deref())?;
+    let format = flowmap_app::documents::format_named(body.format.as_deref())?;
     let version = state
         .app()
         .put_workshop_outcome(&id, format, &body.text)
@@ -362,10 +364,10 @@ pub async fn put_map(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Json(body): Json<DocumentBody>,
+    Json(body): Json<DraftBody>,
 ) -> Result<Json<Value>, ApiError> {
     holder(&state, &id, &headers).await?;
-    let format = flowmap_app::maps::format_named(body.format.as_deref())?;
+    let format = flowmap_app::documents::format_named(body.format.as_deref())?;
     let version = state
         .app()
         .put_workshop_map(&id, format, &body.text)
