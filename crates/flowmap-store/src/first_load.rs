@@ -260,13 +260,22 @@ impl FirstLoad {
     }
 }
 
-/// A read-write connection to the SQLite file, with the store's settings.
+/// A read-write connection to the SQLite file, with the store's settings but a page cache
+/// of 64 MiB instead of 256.
+///
+/// Most pages a first load writes are never touched again once full (the table and the
+/// time indexes grow at their end), so a smaller cache hands them to the WAL while the
+/// records are still being read, on the core the readers share, instead of all at the
+/// commit, when one core does it and the other waits. A million commits: 6.35–6.52 s
+/// against 6.58–6.90 s with 256 MiB, peak memory 462–474 MiB against 700–718; 128 MiB
+/// fell in between, and 16 MiB took 8.7–9.1 s, reading evicted pages back.
 fn sqlite_connect(file: &std::path::Path) -> Result<rusqlite::Connection, StoreError> {
     let conn = rusqlite::Connection::open_with_flags(
         file,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.execute_batch(crate::SQLITE_PRAGMAS)?;
+    conn.execute_batch("PRAGMA cache_size = -65536;")?;
     Ok(conn)
 }
 
