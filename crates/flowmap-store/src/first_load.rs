@@ -47,6 +47,8 @@ pub struct FirstLoad {
     tx: NativeTx,
     source: String,
     inserted: u64,
+    /// The SQLite page cache set for the load so far, in KiB (see [`cache_kib`]).
+    cache_kib: u64,
     /// What the load did to the tables' totals, applied at commit.
     counts: CountChanges,
 }
@@ -142,6 +144,7 @@ impl Store {
             tx,
             source: source.to_owned(),
             inserted: 0,
+            cache_kib: cache_kib(0),
             counts: CountChanges::default(),
         }))
     }
@@ -170,7 +173,13 @@ impl FirstLoad {
         match &mut self.tx {
             NativeTx::Sqlite(slot) => {
                 let source = self.source.clone();
+                let cache = cache_kib(self.inserted + count);
+                let grow = (cache != self.cache_kib).then_some(cache);
+                self.cache_kib = cache;
                 on_sqlite(slot, move |conn| {
+                    if let Some(kib) = grow {
+                        conn.execute_batch(&format!("PRAGMA cache_size = -{kib};"))?;
+                    }
                     sqlite_insert(conn, &source, &CHANGES, &changes, bind_change)?;
                     sqlite_insert(conn, &source, &DEPLOYMENTS, &deployments, bind_deployment)
                 })
@@ -260,23 +269,33 @@ impl FirstLoad {
     }
 }
 
-/// A read-write connection to the SQLite file, with the store's settings but a page cache
-/// of 64 MiB instead of 256.
-///
-/// Most pages a first load writes are never touched again once full (the table and the
-/// time indexes grow at their end), so a smaller cache hands them to the WAL while the
-/// records are still being read, on the core the readers share, instead of all at the
-/// commit, when one core does it and the other waits. A million commits: 6.35–6.52 s
-/// against 6.58–6.90 s with 256 MiB, peak memory 462–474 MiB against 700–718; 128 MiB
-/// fell in between, and 16 MiB took 8.7–9.1 s, reading evicted pages back.
+/// A read-write connection to the SQLite file, with the store's settings and the page
+/// cache a first load starts with.
 fn sqlite_connect(file: &std::path::Path) -> Result<rusqlite::Connection, StoreError> {
     let conn = rusqlite::Connection::open_with_flags(
         file,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.execute_batch(crate::SQLITE_PRAGMAS)?;
-    conn.execute_batch("PRAGMA cache_size = -65536;")?;
+    conn.execute_batch(&format!("PRAGMA cache_size = -{};", cache_kib(0)))?;
     Ok(conn)
+}
+
+/// The SQLite page cache, in KiB, a first load keeps once it holds `records` records:
+/// room for the `(source, id)` key (some 70 bytes a record, with a quarter to spare),
+/// which is filled at random places and so must stay in memory, between 64 MiB and the
+/// store's usual 256 MiB.
+///
+/// Not more: the other pages a first load writes are never touched again once full (the
+/// table and the time indexes grow at their end), and a cache that keeps only what is
+/// still changing hands them to the WAL while the records are being read, on the core
+/// the readers share, instead of all at the commit, when one core works and the other
+/// waits. Not less: a key that no longer fits is read back from the file page by page. A
+/// million commits (measured before the cache grew with the load): 6.35–6.52 s with
+/// 64 MiB against 6.58–6.90 s with 256 MiB, and 7.7–7.8 s with 32 MiB; two million:
+/// 16.3–17.9 s with 64 MiB against 14.3 s with 256 MiB.
+fn cache_kib(records: u64) -> u64 {
+    (records.saturating_mul(88) / 1024).clamp(64 * 1024, 256 * 1024)
 }
 
 /// `INSERT OR FAIL INTO table (source, id, columns…) VALUES (?, …), …` for `rows` rows.
@@ -539,6 +558,26 @@ mod tests {
              finished_at, commit_sha, changes, kind, fixes) VALUES \
              (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         );
+    }
+
+    #[test]
+    fn a_first_loads_cache_grows_with_its_key_between_64_and_256_mib() {
+        const MIB: u64 = 1024;
+        assert_eq!(cache_kib(0), 64 * MIB);
+        assert_eq!(cache_kib(500_000), 64 * MIB);
+        // 88 bytes a record: a million records' key and its room to spare.
+        assert_eq!(cache_kib(1_000_000), 1_000_000 * 88 / 1024);
+        assert_eq!(cache_kib(2_000_000), 2_000_000 * 88 / 1024);
+        assert_eq!(cache_kib(10_000_000), 256 * MIB);
+        assert_eq!(cache_kib(u64::MAX), 256 * MIB);
+        let mut last = 0;
+        for records in (0..5_000_000).step_by(8_192) {
+            assert!(
+                cache_kib(records) >= last,
+                "the cache never shrinks as a load grows"
+            );
+            last = cache_kib(records);
+        }
     }
 
     #[test]

@@ -354,7 +354,8 @@ fn sqlite_path(location: &str) -> Option<&str> {
 /// against application crashes and much faster than FULL; the busy timeout makes a second
 /// writer wait instead of failing at once. For bulk imports (see docs/performance.md):
 /// statement journals stay in memory instead of temporary files, and a page cache of up
-/// to 256 MiB keeps the id index of a million records hot.
+/// to 256 MiB keeps the id index of a million records hot (a first load sizes its own to
+/// its key: `first_load::cache_kib`).
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; \
      PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = NORMAL; \
