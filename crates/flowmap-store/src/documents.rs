@@ -336,16 +336,6 @@ impl Store {
         rows.iter().map(|row| decode(kind, row)).collect()
     }
 
-    /// Deletes map `id` with all its versions; `false` when there was no such map.
-    pub async fn delete_map(&self, id: &str) -> Result<bool, StoreError> {
-        self.delete_document(DocumentKind::Map, id).await
-    }
-
-    /// Deletes outcome `id` with all its versions; `false` when there was no such outcome.
-    pub async fn delete_outcome(&self, id: &str) -> Result<bool, StoreError> {
-        self.delete_document(DocumentKind::Outcome, id).await
-    }
-
     /// Deletes document `id` of `kind` with all its versions; `false` when there was
     /// none.
     pub async fn delete_document(&self, kind: DocumentKind, id: &str) -> Result<bool, StoreError> {

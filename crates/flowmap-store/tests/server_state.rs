@@ -61,8 +61,18 @@ async fn maps_are_versioned(store: Store) {
         .collect();
     assert_eq!(versions, [2, 1]);
 
-    assert!(store.delete_map("checkout").await.unwrap());
-    assert!(!store.delete_map("checkout").await.unwrap());
+    assert!(
+        store
+            .delete_document(DocumentKind::Map, "checkout")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_document(DocumentKind::Map, "checkout")
+            .await
+            .unwrap()
+    );
     assert_eq!(store.map("checkout", None).await.unwrap(), None);
     assert!(
         store
@@ -294,9 +304,19 @@ async fn outcomes_are_versioned_with_their_authors(store: Store) {
         [2, 1]
     );
     assert_eq!(versions[0].saved_by.as_deref(), Some("bo"));
-    assert!(store.delete_outcome("faster").await.unwrap());
+    assert!(
+        store
+            .delete_document(DocumentKind::Outcome, "faster")
+            .await
+            .unwrap()
+    );
     assert_eq!(store.outcome("faster", None).await.unwrap(), None);
-    assert!(!store.delete_outcome("faster").await.unwrap());
+    assert!(
+        !store
+            .delete_document(DocumentKind::Outcome, "faster")
+            .await
+            .unwrap()
+    );
     assert!(
         store
             .save_document(
